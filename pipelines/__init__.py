@@ -1,0 +1,1 @@
+"""ctrflow's library: everything a job needs, nothing that imports Airflow."""

@@ -1,0 +1,1 @@
+"""Shared plumbing: config, Spark session, errors, timing, storage paths."""

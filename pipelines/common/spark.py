@@ -1,0 +1,111 @@
+"""Spark session factory: named profiles from conf/base/spark.yml.
+
+The `local` profile is local[*] with a Hive catalog on an embedded Derby metastore and a warehouse
+under the project state directory, Delta's SQL extension and catalog, Arrow on, small shuffles.
+Under spark-submit, what spark-submit was given (master, deploy mode) wins over the profile.
+"""
+
+from __future__ import annotations
+
+import glob
+import logging
+import os
+import sys
+
+from pipelines.common.errors import ConfigError
+from pipelines.common.settings import Settings
+
+log = logging.getLogger("ctrflow.spark")
+
+DELTA_CONF = {
+    "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
+    "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
+}
+
+
+def session_conf(settings: Settings, profile_name: str | None = None) -> dict[str, str]:
+    """The Spark conf entries a profile stands for (pure: tests and the Airflow operator read it)."""
+    name = profile_name or settings.spark.profile
+    if name not in settings.spark.profiles:
+        raise ConfigError(f"spark profile '{name}' is not defined in spark.yml "
+                          f"(known: {', '.join(sorted(settings.spark.profiles))})")
+    profile = settings.spark.profiles[name]
+    project = settings.project
+    conf: dict[str, str] = {
+        "spark.app.name": settings.spark.app_name,
+        "spark.sql.warehouse.dir": project.path("warehouse"),
+        "spark.sql.execution.arrow.pyspark.enabled": "true",
+        "spark.sql.sources.partitionOverwriteMode": "dynamic",
+        "spark.sql.session.timeZone": "UTC",
+    }
+    if profile.master:
+        conf["spark.master"] = profile.master
+        if profile.master.startswith("local"):
+            # executors of a local master run this interpreter (the project virtualenv)
+            conf["spark.pyspark.python"] = sys.executable
+            conf["spark.pyspark.driver.python"] = sys.executable
+    if profile.metastore == "embedded_derby":
+        state = project.path()
+        conf.update({
+            "spark.sql.catalogImplementation": "hive",
+            "spark.hadoop.javax.jdo.option.ConnectionURL": f"jdbc:derby:;databaseName={state}/metastore_db;create=true",
+            "spark.hadoop.datanucleus.schema.autoCreateAll": "true",
+            "spark.hadoop.hive.metastore.schema.verification": "false",
+            "spark.driver.extraJavaOptions": f"-Dderby.system.home={state}",
+        })
+    elif profile.metastore == "external":
+        conf["spark.sql.catalogImplementation"] = "hive"
+    else:
+        conf["spark.sql.catalogImplementation"] = "in-memory"
+    if profile.delta:
+        conf.update(DELTA_CONF)
+    if profile.jars:
+        conf["spark.jars"] = ",".join(project_jars(settings))
+    conf.update({k: _str(v) for k, v in profile.conf.items()})
+    return conf
+
+
+def _str(v: object) -> str:
+    return str(v).lower() if isinstance(v, bool) else str(v)
+
+
+def project_jars(settings: Settings) -> list[str]:
+    jars = sorted(glob.glob(os.path.join(settings.project.jars_path, "*.jar")))
+    if not jars:
+        raise ConfigError(f"no jars in {settings.project.jars_path}: run `make setup` (scripts/setup.sh) to fetch "
+                          "Spark's jars (Delta) from Maven Central")
+    return jars
+
+
+def under_spark_submit() -> bool:
+    """True when this Python driver was launched by spark-submit (its JVM is already running)."""
+    return "PYSPARK_GATEWAY_PORT" in os.environ
+
+
+def get_session(settings: Settings, profile_name: str | None = None):
+    """Create (or return the running) SparkSession for a profile."""
+    from pyspark import SparkConf
+    from pyspark.sql import SparkSession
+
+    conf = session_conf(settings, profile_name)
+    # Under spark-submit, what it was given (--master, --conf) wins over the profile.
+    submitted = SparkConf() if under_spark_submit() else None
+    builder = SparkSession.builder
+    for k, v in conf.items():
+        if submitted is None or not submitted.contains(k):
+            builder = builder.config(k, v)
+    if conf.get("spark.pyspark.python") and submitted is None:
+        # PySpark takes the workers' interpreter from the environment, not from the conf
+        os.environ.setdefault("PYSPARK_PYTHON", conf["spark.pyspark.python"])
+    state = settings.project.path()
+    if "://" not in state:
+        os.makedirs(state, exist_ok=True)
+    if conf.get("spark.sql.catalogImplementation") == "hive":
+        builder = builder.enableHiveSupport()
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel(settings.spark.log_level)
+    return spark
+
+
+def ensure_database(spark, name: str) -> None:
+    spark.sql(f"CREATE DATABASE IF NOT EXISTS `{name}`")

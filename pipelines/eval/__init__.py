@@ -1,0 +1,1 @@
+"""Evaluation: AUC, logloss, normalized entropy, calibration — computed distributed on Spark."""

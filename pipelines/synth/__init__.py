@@ -1,0 +1,1 @@
+"""Synthetic Criteo-shaped click logs drawn from a planted ground-truth CTR model."""
