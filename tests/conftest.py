@@ -1,0 +1,78 @@
+"""Shared fixtures: one Spark session for the whole run (Spark takes ~10 s to start on 2 cores).
+
+The session uses the `local` profile with its own state directory (warehouse, Derby metastore) under
+pytest's temp dir, so tests never touch the project's .state/ and a running job cannot lock them out.
+"""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pipelines.common import config
+
+ROOT = Path(__file__).resolve().parents[1]
+
+for noisy in ("py4j", "py4j.clientserver", "py4j.java_gateway"):
+    logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def test_overrides(state_dir: Path) -> list[str]:
+    """--set overrides every test run uses: private state, small shuffles, tiny synthetic days."""
+    return [
+        f"project.state_dir={state_dir}",
+        "spark.profiles.local.master=local[2]",
+        "spark.profiles.local.conf.spark.sql.shuffle.partitions=2",
+        "spark.profiles.local.conf.spark.default.parallelism=2",
+        "spark.profiles.local.conf.spark.driver.memory=2g",
+        "synth.rows_per_day=4000",
+        "synth.block_rows=1000",
+        "synth.cardinality_scale=0.001",
+        "synth.write_tsv=false",
+    ]
+
+
+test_overrides.__test__ = False  # a helper, not a test
+
+
+@pytest.fixture(scope="session")
+def state_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("state")
+
+
+@pytest.fixture(scope="session")
+def overrides(state_dir) -> list[str]:
+    return test_overrides(state_dir)
+
+
+@pytest.fixture(scope="session")
+def loaded(overrides) -> config.LoadedConfig:
+    return config.load("local", overrides=overrides)
+
+
+@pytest.fixture(scope="session")
+def settings(loaded):
+    return loaded.settings
+
+
+@pytest.fixture(scope="session")
+def spark(settings):
+    from pipelines.common.spark import get_session
+
+    session = get_session(settings)
+    real_stop = session.stop
+    session.stop = lambda: None  # code under test must not end the shared session
+    yield session
+    real_stop()
+
+
+def run_cli(args: list[str], timeout: int = 600, env: dict | None = None) -> subprocess.CompletedProcess:
+    """Run a command from the project root with the project's interpreter on PATH."""
+    import os
+
+    full_env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}", **(env or {})}
+    return subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=timeout, env=full_env)

@@ -1,0 +1,62 @@
+"""The local profile's session: Hive catalog on Derby, Delta tables, Arrow, databases on demand."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pipelines.common import tables
+from pipelines.common.spark import session_conf
+
+
+def test_session_has_hive_catalog_delta_and_arrow(spark, settings, state_dir):
+    conf = spark.sparkContext.getConf()
+    assert conf.get("spark.sql.catalogImplementation") == "hive"
+    assert "DeltaSparkSessionExtension" in conf.get("spark.sql.extensions")
+    assert spark.conf.get("spark.sql.execution.arrow.pyspark.enabled") == "true"
+    assert str(state_dir) in spark.conf.get("spark.sql.warehouse.dir")
+    assert f"databaseName={state_dir}/metastore_db" in conf.get("spark.hadoop.javax.jdo.option.ConnectionURL")
+
+
+def test_hive_table_round_trip(spark, settings):
+    name = tables.table(settings, "raw", "roundtrip_hive")
+    df = spark.createDataFrame([(1, "a"), (2, "b")], "id int, v string")
+    tables.overwrite_hive_partition(df, name, dt.date(2026, 11, 1), "id int, v string")
+    tables.overwrite_hive_partition(df.limit(1), name, dt.date(2026, 11, 2), "id int, v string")
+    # the metastore knows the table and its partitions
+    assert name.split(".")[1] in [t.name for t in spark.catalog.listTables("raw")]
+    parts = {r[0] for r in spark.sql(f"SHOW PARTITIONS {name}").collect()}
+    assert parts == {"ds=2026-11-01", "ds=2026-11-02"}
+    # overwriting a day replaces that day only
+    tables.overwrite_hive_partition(df.where("id = 2"), name, dt.date(2026, 11, 1), "id int, v string")
+    got = sorted((r.id, r.ds) for r in spark.table(name).collect())
+    assert got == [(1, "2026-11-02"), (2, "2026-11-01")]
+
+
+def test_delta_table_round_trip_replaces_one_partition(spark, settings):
+    from delta.tables import DeltaTable
+
+    name = tables.table(settings, "stg", "roundtrip_delta")
+    df = spark.createDataFrame([(i, f"v{i}") for i in range(5)], "id int, v string")
+    v0 = tables.write_delta_partition(df, name, dt.date(2026, 11, 1))
+    v1 = tables.write_delta_partition(df.limit(2), name, dt.date(2026, 11, 2))
+    v2 = tables.write_delta_partition(df.where("id >= 3"), name, dt.date(2026, 11, 1))
+    assert (v0, v1, v2) == (0, 1, 2)
+    assert DeltaTable.isDeltaTable(spark, spark.sql(f"DESCRIBE DETAIL {name}").first()["location"])
+    counts = {r.ds: r["count"] for r in spark.table(name).groupBy("ds").count().collect()}
+    assert counts == {"2026-11-01": 2, "2026-11-02": 2}
+    # time travel to the version before the rerun still has the first write
+    old = spark.read.format("delta").option("versionAsOf", v1).table(name)
+    assert old.where("ds = '2026-11-01'").count() == 5
+
+
+def test_databases_are_created_on_demand(spark, settings):
+    name = tables.table(settings, "out", "on_demand")
+    tables.ensure_database(spark, name)
+    assert spark.catalog.databaseExists(settings.project.databases.out)
+
+
+def test_cluster_profile_leaves_master_to_spark_submit(settings):
+    conf = session_conf(settings, "cluster")
+    assert "spark.master" not in conf
+    assert conf["spark.sql.catalogImplementation"] == "hive"
+    assert "javax.jdo.option.ConnectionURL" not in " ".join(conf)
