@@ -8,7 +8,6 @@ AUC / logloss on the rows (the ceiling for trained models) to raw.<table>_ceilin
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 
 from jobs._harness import JobConfig, main
@@ -21,7 +20,6 @@ from pipelines.synth.planted import PlantedModel
 
 @dataclass(frozen=True, kw_only=True)
 class Config(JobConfig):
-    rows: int | None = field(default=None, metadata={"help": "rows to generate (overrides synth.rows_per_day)"})
     tsv: bool | None = field(default=None, metadata={"help": "also write Criteo TSV files (overrides synth.write_tsv)"})
 
 
@@ -32,9 +30,6 @@ def landing_path(settings, table: str, ds) -> str:
 
 def run(spark, cfg: Config) -> dict:
     s = cfg.settings.synth
-    if cfg.rows is not None:
-        s = dataclasses.replace(s, rows_per_day=cfg.rows)
-        s.validate()
     raw = tables.table(cfg.settings, "raw", s.table)
     with stage("calibrating the planted model"):
         model = PlantedModel.from_settings(s)

@@ -1,0 +1,74 @@
+"""The `ctrflow` command: run jobs and look at what the platform holds."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from jobs._harness import configure_logging, run_job, usage
+from pipelines.common import config as config_mod
+from pipelines.common.errors import CtrflowError
+
+
+def _config(args: list[str]) -> int:
+    """[--env ENV] [--set K=V]: print the merged, validated config"""
+    p = argparse.ArgumentParser(prog="ctrflow config", description="Print the merged, validated config.")
+    p.add_argument("--env", default=config_mod.DEFAULT_ENV)
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    ns = p.parse_args(args)
+    loaded = config_mod.load(env=ns.env, overrides=ns.overrides)
+    print(json.dumps({"env": loaded.env, "config_hash": loaded.config_hash, **loaded.plain}, indent=2))
+    return 0
+
+
+def _tables(args: list[str]) -> int:
+    """[--env ENV] [--set K=V]: the tables of each data layer in the metastore, with their ds partitions"""
+    p = argparse.ArgumentParser(prog="ctrflow tables", description=_tables.__doc__)
+    p.add_argument("--env", default=config_mod.DEFAULT_ENV)
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    ns = p.parse_args(args)
+    settings = config_mod.load(env=ns.env, overrides=ns.overrides).settings
+    from pipelines.common.catalog import describe_tables
+    from pipelines.common.spark import get_session
+
+    print(describe_tables(get_session(settings), settings))
+    return 0
+
+
+COMMANDS = {
+    "config": _config,
+    "tables": _tables,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help"):
+        lines = [__doc__.strip(), "", "  ctrflow jobs                    list the jobs",
+                 "  ctrflow job <name> --ds DAY ... run a job (same as `python -m jobs <name>`)"]
+        lines += [f"  ctrflow {name} {fn.__doc__}" for name, fn in COMMANDS.items()]
+        print("\n".join(lines))
+        return 0 if argv else 2
+    cmd, rest = argv[0], argv[1:]
+    if cmd == "jobs":
+        print(usage())
+        return 0
+    if cmd == "job":
+        if not rest or rest[0] in ("-h", "--help"):
+            print(usage())
+            return 0 if rest else 2
+        return run_job(rest[0], rest[1:])
+    if cmd not in COMMANDS:
+        print(f"ctrflow: error: unknown command '{cmd}' (commands: job, jobs, {', '.join(COMMANDS)})", file=sys.stderr)
+        return 2
+    configure_logging("WARNING")
+    try:
+        return COMMANDS[cmd](rest)
+    except CtrflowError as e:
+        print(f"ctrflow {cmd}: error: {e}", file=sys.stderr)
+        return e.exit_code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

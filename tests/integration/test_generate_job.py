@@ -1,0 +1,55 @@
+"""The generate job through the harness on the shared session: table, TSV, ceiling, idempotent rerun."""
+
+from __future__ import annotations
+
+import glob
+import os
+
+from jobs._harness import run_job
+
+DAY = "2026-11-01"
+
+
+def _fingerprint(df):
+    """Order-independent content hash of a DataFrame (computed on executors)."""
+    from pyspark.sql import functions as F
+
+    h = F.pmod(F.xxhash64(*df.columns), F.lit(2_147_483_647))
+    return df.select(F.sum(h).alias("h"), F.count("*").alias("n")).first()
+
+
+def test_generate_writes_a_raw_partition_tsv_and_the_ceiling(spark, overrides, settings):
+    assert run_job("generate", ["--ds", DAY, "--tsv", *sum((["--set", o] for o in overrides), [])], spark=spark) == 0
+    raw = spark.table("raw.click_logs").where(f"ds = '{DAY}'")
+    assert raw.count() == settings.synth.rows_per_day
+    assert raw.columns == ["label", *[f"I{i}" for i in range(1, 14)], *[f"C{j}" for j in range(1, 27)], "ds"]
+    # Criteo TSV: 40 tab-separated fields, no header, empty = missing
+    files = glob.glob(os.path.join(settings.project.path("landing", "click_logs", f"ds={DAY}"), "*.csv"))
+    lines = [ln.rstrip("\n") for f in files for ln in open(f)]
+    assert len(lines) == settings.synth.rows_per_day
+    assert {len(ln.split("\t")) for ln in lines} == {40}
+    assert any("\t\t" in ln for ln in lines)
+    ceiling = spark.table("raw.click_logs_ceiling").where(f"ds = '{DAY}'").collect()
+    assert len(ceiling) == 1 and 0.6 < ceiling[0].auc < 0.99 and ceiling[0].rows == settings.synth.rows_per_day
+
+
+def test_rerun_replaces_the_partition_with_the_same_rows(spark, overrides):
+    args = ["--ds", "2026-11-02", *sum((["--set", o] for o in overrides), [])]
+    assert run_job("generate", args, spark=spark) == 0
+    first = _fingerprint(spark.table("raw.click_logs").where("ds = '2026-11-02'"))
+    assert run_job("generate", args, spark=spark) == 0
+    again = _fingerprint(spark.table("raw.click_logs").where("ds = '2026-11-02'"))
+    assert first == again
+    other = _fingerprint(spark.table("raw.click_logs").where(f"ds = '{DAY}'"))
+    assert other.h != first.h  # another day, other rows
+    history = spark.sql("SELECT ds, count(*) c FROM raw.click_logs_ceiling GROUP BY ds").collect()
+    assert all(r.c == 1 for r in history)  # the ceiling is replaced, not appended
+
+
+def test_bad_input_is_a_one_line_error(spark, overrides, capsys):
+    sets = sum((["--set", o] for o in overrides), [])
+    assert run_job("generate", ["--ds", DAY, *sets, "--set", "synth.rows_per_day=0"], spark=spark) == 2
+    err = capsys.readouterr().err
+    assert "rows_per_day and block_rows must be positive" in err and len(err.strip().splitlines()) == 1
+    assert run_job("generate", ["--ds", DAY, "--set", "synth.positive_rte=0.1", *sets], spark=spark) == 2
+    assert "synth.positive_rte: unknown key (did you mean 'positive_rate'?)" in capsys.readouterr().err
