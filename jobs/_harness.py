@@ -15,6 +15,7 @@ import logging
 import os
 import sys
 import time
+import types
 import typing
 from types import ModuleType
 from typing import Any, Literal
@@ -50,7 +51,7 @@ class _ArgParser(argparse.ArgumentParser):
 def _option_type(tp: Any) -> tuple[dict, Any]:
     """argparse keywords for a Config field annotation."""
     args = [a for a in typing.get_args(tp) if a is not type(None)]
-    if typing.get_origin(tp) in (typing.Union, __import__("types").UnionType) and len(args) == 1:
+    if typing.get_origin(tp) in (typing.Union, types.UnionType) and len(args) == 1:
         tp = args[0]
     origin = typing.get_origin(tp)
     if tp is bool:

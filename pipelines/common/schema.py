@@ -61,12 +61,11 @@ def _convert(tp: Any, value: Any, path: str, where: Where) -> Any:
             if type(None) in args:
                 return None
             _fail(path, where, f"a value is required ({_type_name(tp)})")
-        errors = []
         for arg in (a for a in args if a is not type(None)):
             try:
                 return _convert(arg, value, path, where)
-            except ConfigError as e:
-                errors.append(str(e))
+            except ConfigError:
+                continue
         _fail(path, where, f"expected {_type_name(tp)}, got {value!r}")
     if value is None:
         _fail(path, where, f"a value is required ({_type_name(tp)})")

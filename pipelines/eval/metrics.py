@@ -2,8 +2,9 @@
 
 AUC comes from a histogram of the scores: executors count positives and negatives per score bin
 (the driver receives at most `bins` rows, whatever the table size) and the AUC is the exact
-Mann-Whitney statistic of the binned scores, ties within a bin counted half. With the default
-2^20 bins the difference from the exact AUC is far below the noise of any real evaluation.
+Mann-Whitney statistic of the binned scores, ties within a bin counted half. With the default 2^16
+bins (score resolution 1.5e-5) the difference from the exact AUC is far below the noise of any real
+evaluation (tests check it against scikit-learn).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import numpy as np
 from pipelines.common.errors import DataError
 
 EPS = 1e-15
-DEFAULT_BINS = 1 << 20
+DEFAULT_BINS = 1 << 16
 
 
 @dataclass(frozen=True)
@@ -53,42 +54,41 @@ def auc_from_bins(pos: np.ndarray, neg: np.ndarray) -> float:
 
 def binary_metrics(df, label_col: str = "label", prob_col: str = "probability",
                    bins: int = DEFAULT_BINS) -> BinaryMetrics:
-    """Metrics of probabilities in `prob_col` against 0/1 labels in `label_col`."""
+    """Metrics of probabilities in `prob_col` against 0/1 labels in `label_col`, in one pass over df."""
     from pyspark.sql import functions as F
 
     y = F.col(label_col).cast("double")
     p = F.least(F.greatest(F.col(prob_col).cast("double"), F.lit(EPS)), F.lit(1 - EPS))
-    totals = df.agg(
-        F.count(F.lit(1)).alias("n"),
-        F.sum(y).alias("pos"),
-        F.sum(p).alias("sum_p"),
-        F.sum(-(y * F.log(p) + (1 - y) * F.log(1 - p))).alias("sum_ll"),
-        F.sum(F.when(F.col(prob_col).isNull() | F.col(label_col).isNull(), 1).otherwise(0)).alias("nulls"),
-        F.sum(F.when(~y.isin(0.0, 1.0), 1).otherwise(0)).alias("bad_labels"),
-    ).first()
-    n = int(totals["n"])
-    if n == 0:
-        raise DataError("cannot evaluate: no rows")
-    if totals["nulls"]:
-        raise DataError(f"cannot evaluate: {totals['nulls']} rows have a null {label_col} or {prob_col}")
-    if totals["bad_labels"]:
-        raise DataError(f"cannot evaluate: {totals['bad_labels']} rows have a {label_col} other than 0/1")
-    hist = (
-        df.select(F.least(F.floor(p * bins), F.lit(bins - 1)).cast("int").alias("b"), y.alias("y"))
-        .groupBy("b").agg(F.sum("y").alias("pos"), F.sum(1 - F.col("y")).alias("neg"))
-        .toPandas()  # at most `bins` small rows
+    valid = F.col(label_col).isNotNull() & F.col(prob_col).isNotNull()
+    # one aggregation per score bin carries everything (so the input is scanned once); rows with a
+    # null label or score, or a label other than 0/1, are counted in bin -1 and fail the evaluation
+    per_bin = (
+        df.select(F.when(valid & y.isin(0.0, 1.0), F.least(F.floor(p * bins), F.lit(bins - 1)))
+                  .otherwise(-1).cast("int").alias("b"), y.alias("y"), p.alias("p"))
+        .groupBy("b")
+        .agg(F.count(F.lit(1)).alias("n"), F.sum("y").alias("pos"), F.sum("p").alias("sum_p"),
+             F.sum(-(F.col("y") * F.log("p") + (1 - F.col("y")) * F.log(1 - F.col("p")))).alias("sum_ll"))
+        .toPandas()  # at most `bins` + 1 small rows
         .sort_values("b")
     )
-    positives = int(totals["pos"])
+    invalid = per_bin[per_bin["b"] < 0]
+    if len(invalid):
+        raise DataError(f"cannot evaluate: {int(invalid['n'].iloc[0])} rows have a null {prob_col} or a "
+                        f"{label_col} that is null or not 0/1")
+    n = int(per_bin["n"].sum())
+    if n == 0:
+        raise DataError("cannot evaluate: no rows")
+    pos = per_bin["pos"].to_numpy()
+    positives = int(pos.sum())
     ctr = positives / n
-    logloss = float(totals["sum_ll"]) / n
-    mean_p = float(totals["sum_p"]) / n
+    logloss = float(per_bin["sum_ll"].sum()) / n
+    mean_p = float(per_bin["sum_p"].sum()) / n
     return BinaryMetrics(
         rows=n,
         positives=positives,
         ctr=ctr,
         mean_prediction=mean_p,
-        auc=auc_from_bins(hist["pos"].to_numpy(), hist["neg"].to_numpy()),
+        auc=auc_from_bins(pos, per_bin["n"].to_numpy() - pos),
         logloss=logloss,
         ne=logloss / entropy(ctr) if 0 < ctr < 1 else float("nan"),
         calibration=mean_p / ctr if ctr > 0 else float("nan"),
