@@ -55,7 +55,7 @@ def run(spark, cfg: Config) -> dict:
     ceiling = spark.createDataFrame([{**m.as_dict(), "seed": s.seed, "intercept": model.intercept}])
     with stage("recording the ceiling"):
         out["ceiling_table"] = tables.table(cfg.settings, "raw", f"{s.table}_ceiling")
-        out["ceiling_version"] = tables.write_delta_partition(ceiling, out["ceiling_table"], cfg.ds)
+        out["ceiling_version"] = tables.write_delta_partition(ceiling, out["ceiling_table"], cfg.ds).version
     out.update(positive_rate=round(m.ctr, 5), ceiling_auc=round(m.auc, 5), ceiling_logloss=round(m.logloss, 5),
                ceiling_ne=round(m.ne, 5))
     return out

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from pipelines.ingest.settings import SourcesSettings
 from pipelines.synth.settings import SynthSettings
 
 _PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -91,6 +92,7 @@ class Settings:
     project: ProjectSettings
     spark: SparkSettings
     synth: SynthSettings
+    sources: SourcesSettings
 
     @classmethod
     def section_names(cls) -> list[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import uuid
+from dataclasses import dataclass
 
 from pipelines.common.errors import DataError
 from pipelines.common.settings import Settings
@@ -27,11 +28,19 @@ def table_exists(spark, qualified: str) -> bool:
     return spark.catalog.tableExists(qualified)
 
 
-def write_delta_partition(df, qualified: str, ds: dt.date, partition_col: str = "ds") -> int:
+@dataclass(frozen=True)
+class DeltaWrite:
+    """What a Delta write committed: the table version and the rows it wrote (from the commit)."""
+
+    version: int
+    rows: int
+
+
+def write_delta_partition(df, qualified: str, ds: dt.date, partition_col: str = "ds") -> DeltaWrite:
     """Replace exactly the ds partition of a Delta table in one commit (created on first write).
 
     A Delta commit is atomic: readers see the old partition or the new one, never half, and a job
-    killed before its commit leaves the previous version. Returns the table version written.
+    killed before its commit leaves the previous version.
     """
     from delta.tables import DeltaTable
     from pyspark.sql import functions as F
@@ -45,7 +54,8 @@ def write_delta_partition(df, qualified: str, ds: dt.date, partition_col: str = 
         writer.mode("overwrite").saveAsTable(qualified)
     else:
         writer.partitionBy(partition_col).mode("overwrite").saveAsTable(qualified)
-    return int(DeltaTable.forName(spark, qualified).history(1).select("version").first()[0])
+    last = DeltaTable.forName(spark, qualified).history(1).select("version", "operationMetrics").first()
+    return DeltaWrite(int(last["version"]), int((last["operationMetrics"] or {}).get("numOutputRows", 0)))
 
 
 def overwrite_hive_partition(df, qualified: str, ds: dt.date, ddl: str, fmt: str = "parquet") -> None:

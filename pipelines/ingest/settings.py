@@ -1,0 +1,98 @@
+"""conf/base/sources.yml: declared sources and their schema contracts (pure dataclasses)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+ColumnType = Literal["int", "bigint", "double", "float", "string", "boolean", "date", "timestamp"]
+
+
+def normalise(name: str) -> str:
+    """Column names in stg are lower snake_case: 'Click Time' -> 'click_time', 'I1' -> 'i1'."""
+    return re.sub(r"[^0-9a-z]+", "_", name.strip().lower()).strip("_")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ColumnContract:
+    """One column: its name in the source, its type, and what a valid value looks like."""
+
+    name: str
+    type: ColumnType
+    nullable: bool = True
+    min: float | None = None
+    max: float | None = None
+    pattern: str | None = None  # a Java regex the whole value must match (string columns)
+    rename: str | None = None  # name in stg (default: the normalised source name)
+
+    @property
+    def out_name(self) -> str:
+        return self.rename or normalise(self.name)
+
+    def validate(self) -> None:
+        if self.pattern is not None:
+            if self.type != "string":
+                raise ValueError(f"column {self.name}: pattern applies to string columns only")
+            re.compile(self.pattern)
+        if (self.min is not None or self.max is not None) and self.type in ("string", "boolean"):
+            raise ValueError(f"column {self.name}: min/max apply to numeric and date columns only")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Contract:
+    """The schema a source promises. Drift (columns added, removed, retyped) is an error, except that
+    `allow_new_columns: true` tolerates extra source columns (they are ignored and logged)."""
+
+    columns: list[ColumnContract]
+    allow_new_columns: bool = False
+
+    def validate(self) -> None:
+        outs = [c.out_name for c in self.columns]
+        dup = sorted({o for o in outs if outs.count(o) > 1})
+        if dup:
+            raise ValueError(f"columns map to the same stg name: {', '.join(dup)}")
+        if "ds" in outs:
+            raise ValueError("'ds' is the partition column of every stg table: rename the source column")
+
+
+@dataclass(frozen=True, kw_only=True)
+class SourceSpec:
+    """A declared source. Paths may contain {ds}; a relative path is under project.state_dir."""
+
+    kind: Literal["hive", "parquet", "text"]
+    contract: str
+    table: str | None = None  # hive: db.table
+    path: str | None = None  # parquet / text
+    partition_column: str | None = None  # hive: auto-detected when null; parquet: the key of ds=... dirs
+    date_column: str | None = None  # a column holding the day, when the data is not partitioned by it
+    delimiter: str = ","  # text
+    header: bool = False  # text: first line of each file is a header (skipped)
+    max_bad_fraction: float = 0.01  # above it the job fails (the quarantine is still written)
+    sample_rows: int = 10
+    description: str = ""
+
+    def validate(self) -> None:
+        if self.kind == "hive" and not self.table:
+            raise ValueError("a hive source needs `table`")
+        if self.kind in ("parquet", "text") and not self.path:
+            raise ValueError(f"a {self.kind} source needs `path`")
+        if self.kind == "text" and len(self.delimiter) != 1:
+            raise ValueError("delimiter must be a single character")
+        if not 0 <= self.max_bad_fraction <= 1:
+            raise ValueError("max_bad_fraction must be in [0, 1]")
+
+
+@dataclass(frozen=True, kw_only=True)
+class SourcesSettings:
+    sources: dict[str, SourceSpec]
+    contracts: dict[str, Contract]
+    catalog_table: str = "ingest_catalog"  # stg.<catalog_table>: one row per ingest run
+
+    def validate(self) -> None:
+        for name, src in self.sources.items():
+            if src.contract not in self.contracts:
+                raise ValueError(f"source {name}: contract '{src.contract}' is not defined "
+                                 f"(contracts: {', '.join(sorted(self.contracts))})")
+            if normalise(name) != name:
+                raise ValueError(f"source name '{name}' must be lower snake_case (it names stg.{name})")
