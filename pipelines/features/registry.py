@@ -1,0 +1,111 @@
+"""The stage registry: a YAML `type:` name -> a spec dataclass that knows its stage class.
+
+A stage file in pipelines/features/stages/ defines its Transformer/Estimator and a spec dataclass
+decorated with `@register("name")`; every module of that package is imported on first use, so adding
+a stage is one file. The spec's fields are the YAML params (validated strictly by
+pipelines.common.schema); its methods tell the builder which columns it reads and writes, with
+which types, before any data is touched.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import re
+from dataclasses import dataclass
+from typing import ClassVar
+
+# Spark simpleString types grouped the way stages accept them.
+INTEGRAL = {"tinyint", "smallint", "int", "bigint"}
+NUMERIC = INTEGRAL | {"float", "double"}
+STRING = {"string"}
+
+NUMERIC_KIND, CATEGORICAL_KIND, MULTI_VALUED_KIND, RAW_KIND = "numeric", "categorical", "multi_valued", "raw"
+
+
+@dataclass(frozen=True)
+class OutputColumn:
+    """A column a stage produces: its Spark type and what a trainer should make of it."""
+
+    name: str
+    dtype: str  # Spark simpleString: int, double, string, array<int>
+    kind: str  # numeric | categorical | multi_valued | raw (an intermediate, e.g. a cross key)
+
+
+def type_group(dtype: str) -> str:
+    if dtype in NUMERIC or dtype.startswith("decimal"):
+        return "numeric"
+    if dtype in STRING:
+        return "string"
+    if dtype.startswith("array<"):
+        return "array"
+    return dtype
+
+
+class StageSpec:
+    """Base of the YAML params of a stage type. Subclasses are frozen dataclasses."""
+
+    type_name: ClassVar[str] = ""
+    # Which groups of input types ("numeric", "string", "array") the stage accepts.
+    accepts: ClassVar[frozenset[str]] = frozenset({"numeric"})
+
+    def input_columns(self) -> list[str]:
+        return list(getattr(self, "inputs", []))
+
+    def output_columns(self, input_types: dict[str, str]) -> list[OutputColumn]:
+        raise NotImplementedError
+
+    def reserved_indices(self) -> dict[str, int]:
+        """Indices with a fixed meaning in its categorical outputs ({"missing": 0, "unknown": 1})."""
+        return {}
+
+    def build(self, label: str):
+        """The pyspark.ml stage (Transformer or Estimator) with these params."""
+        raise NotImplementedError
+
+
+STAGES: dict[str, type[StageSpec]] = {}
+_loaded = False
+
+
+def register(name: str):
+    """Class decorator: make a spec dataclass usable as `type: <name>` in pipeline YAML."""
+
+    def deco(cls: type[StageSpec]) -> type[StageSpec]:
+        if name in STAGES and STAGES[name] is not cls:
+            raise ValueError(f"stage type '{name}' registered twice ({STAGES[name].__module__}, {cls.__module__})")
+        cls.type_name = name
+        STAGES[name] = cls
+        return cls
+
+    return deco
+
+
+def stages() -> dict[str, type[StageSpec]]:
+    """All registered stage types (imports every module of pipelines.features.stages once)."""
+    global _loaded
+    if not _loaded:
+        from pipelines.features import stages as pkg
+
+        for mod in pkgutil.iter_modules(pkg.__path__):
+            if not mod.name.startswith("_"):
+                importlib.import_module(f"{pkg.__name__}.{mod.name}")
+        _loaded = True
+    return STAGES
+
+
+_RANGE = re.compile(r"\{(\d+)\.\.(\d+)\}")
+
+
+def expand(names: list[str]) -> list[str]:
+    """Expand `i{1..13}` into i1 .. i13 (one range per name), so YAML needs no 39-item lists."""
+    out: list[str] = []
+    for name in names:
+        m = _RANGE.search(name)
+        if not m:
+            out.append(name)
+            continue
+        lo, hi = int(m.group(1)), int(m.group(2))
+        step = 1 if hi >= lo else -1
+        out += [name[: m.start()] + str(i) + name[m.end():] for i in range(lo, hi + step, step)]
+    return out
