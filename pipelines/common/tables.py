@@ -36,11 +36,13 @@ class DeltaWrite:
     rows: int
 
 
-def write_delta_partition(df, qualified: str, ds: dt.date, partition_col: str = "ds") -> DeltaWrite:
+def write_delta_partition(df, qualified: str, ds: dt.date, partition_col: str = "ds",
+                          properties: dict[str, str] | None = None) -> DeltaWrite:
     """Replace exactly the ds partition of a Delta table in one commit (created on first write).
 
     A Delta commit is atomic: readers see the old partition or the new one, never half, and a job
-    killed before its commit leaves the previous version.
+    killed before its commit leaves the previous version. `properties` (e.g.
+    {"delta.dataSkippingNumIndexedCols": "-1"}) are set when the write creates the table.
     """
     from delta.tables import DeltaTable
     from pyspark.sql import functions as F
@@ -53,9 +55,22 @@ def write_delta_partition(df, qualified: str, ds: dt.date, partition_col: str = 
     if table_exists(spark, qualified):
         writer.mode("overwrite").saveAsTable(qualified)
     else:
+        for key, value in (properties or {}).items():
+            writer = writer.option(key, value)
         writer.partitionBy(partition_col).mode("overwrite").saveAsTable(qualified)
     last = DeltaTable.forName(spark, qualified).history(1).select("version", "operationMetrics").first()
     return DeltaWrite(int(last["version"]), int((last["operationMetrics"] or {}).get("numOutputRows", 0)))
+
+
+def commit_file_stats(spark, qualified: str, version: int) -> list[dict]:
+    """The per-file statistics (numRecords, nullCount, minValues, maxValues) of the files a Delta commit
+    added, read from its log entry: what the write computed anyway, without another pass over the data."""
+    import json
+
+    location = spark.sql(f"DESCRIBE DETAIL {qualified}").first()["location"]
+    lines = spark.read.text(f"{location}/_delta_log/{version:020d}.json").collect()
+    actions = [json.loads(r.value) for r in lines]
+    return [json.loads(a["add"]["stats"]) for a in actions if "add" in a and a["add"].get("stats")]
 
 
 def overwrite_hive_partition(df, qualified: str, ds: dt.date, ddl: str, fmt: str = "parquet") -> None:
@@ -93,6 +108,12 @@ def replace_dir(spark, staged: str, final: str) -> None:
         raise DataError(f"could not move {staged} to {final}")
     if old is not None:
         fs.delete(old, True)
+
+
+def delete_path(spark, path: str) -> None:
+    """Delete a file or directory tree if it exists (Hadoop FileSystem)."""
+    fs, p = _fs(spark, path)
+    fs.delete(p, True)
 
 
 def path_exists(spark, path: str) -> bool:

@@ -1,7 +1,7 @@
 """The ingest catalog: one row per ingest run with counts, reasons, schema, stats and a sample.
 
 Stored as the Delta table stg.<sources.catalog_table>; later jobs and reports read it with
-`last_ingests`. Statistics are one aggregation over the staged rows; the sample is a few rows.
+`last_ingests`. Statistics come from that pass and the Delta commit; the sample is a few rows.
 """
 
 from __future__ import annotations
@@ -22,21 +22,28 @@ def catalog_table(settings: Settings) -> str:
     return tables.table(settings, "stg", settings.sources.catalog_table)
 
 
-def column_stats(df) -> dict[str, dict]:
-    """Per column: null rate, approximate distinct count, min and max (one pass over df)."""
+def distinct_exprs(columns: list[str], good) -> list:
+    """Approximate distinct counts of the good rows' columns, for DataFrame.observe: computed in the pass
+    that validates the rows. (Null rates, min and max come from the Delta commit's file statistics.)"""
     from pyspark.sql import functions as F
 
-    aggs = [F.count(F.lit(1)).alias("__n")]
-    for c in df.columns:
-        col = F.col(f"`{c}`")
-        aggs += [F.sum(col.isNull().cast("long")).alias(f"{c}__nulls"),
-                 F.approx_count_distinct(col, 0.05).alias(f"{c}__distinct"),
-                 F.min(col).cast("string").alias(f"{c}__min"), F.max(col).cast("string").alias(f"{c}__max")]
-    row = df.agg(*aggs).first().asDict()
-    n = row["__n"] or 0
-    return {c: {"null_rate": (row[f"{c}__nulls"] or 0) / n if n else None,
-                "distinct": row[f"{c}__distinct"], "min": row[f"{c}__min"], "max": row[f"{c}__max"]}
-            for c in df.columns}
+    return [F.approx_count_distinct(F.when(good, F.col(f"`{c}`")), 0.05).alias(f"distinct_{i}")
+            for i, c in enumerate(columns)]
+
+
+def column_stats(file_stats: list[dict], metrics: dict, columns: list[str]) -> dict[str, dict]:
+    """Per column of the staged rows: null rate, min and max (merged from the Delta file statistics of
+    the commit) and the approximate distinct count (observed)."""
+    n = sum(f.get("numRecords", 0) for f in file_stats)
+    out = {}
+    for i, c in enumerate(columns):
+        nulls = [f["nullCount"][c] for f in file_stats if c in f.get("nullCount", {})]
+        mins = [f["minValues"][c] for f in file_stats if f.get("minValues", {}).get(c) is not None]
+        maxs = [f["maxValues"][c] for f in file_stats if f.get("maxValues", {}).get(c) is not None]
+        out[c] = {"null_rate": sum(nulls) / n if n and len(nulls) == len(file_stats) else None,
+                  "distinct": metrics.get(f"distinct_{i}"),
+                  "min": str(min(mins)) if mins else None, "max": str(max(maxs)) if maxs else None}
+    return out
 
 
 def top_reasons(bad, limit: int = 10) -> dict[str, int]:

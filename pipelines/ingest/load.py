@@ -1,9 +1,12 @@
 """Ingest one day of a declared source into stg.<source>, with quarantine, count check and catalog.
 
-The validated rows are computed once (persisted), then: the quarantine partition is replaced, the
-bad-row fraction is checked (above the limit the job fails naming the top reasons, and stg is not
-touched), the stg partition is replaced in one Delta commit, the committed row counts are checked
-against the input (input = staged + quarantined), and a catalog entry is appended.
+One pass reads the source, validates every row against its contract and writes the typed rows, good
+and bad, to a scratch Parquet dataset of the run, while input/bad counts and the good rows' column
+statistics are observed in that same pass. From the scratch data: the quarantine partition is
+replaced with the bad rows; above the bad-row limit the job fails naming the top reasons (stg is not
+touched); otherwise the stg partition is replaced in one Delta commit and the committed row counts
+are checked against the input (input = staged + quarantined). A catalog entry is appended, and the
+scratch data is deleted whatever happens.
 """
 
 from __future__ import annotations
@@ -22,9 +25,30 @@ from pipelines.ingest.sources import read_source_day
 
 log = logging.getLogger("ctrflow.ingest")
 
+# Delta file statistics on every column (default: the first 32), so the catalog's null rates, min and
+# max come from the write itself.
+STG_PROPERTIES = {"delta.dataSkippingNumIndexedCols": "-1"}
+
+
+def _validated(spark, settings: Settings, name: str, spec, contract, ds: dt.date):
+    """(source location, observed schema, validated rows) of a source day."""
+    from pyspark.sql import functions as F
+
+    src = read_source_day(spark, settings, name, spec, ds)
+    if spec.kind == "text":
+        lines = src.df
+        if spec.header:
+            lines = lines.where(F.col("value") != spec.delimiter.join(c.name for c in contract.columns))
+        return src.location, f"text: lines split on {spec.delimiter!r}", validated_text(lines, contract,
+                                                                                           spec.delimiter, False)
+    extra = check_drift(name, ds.isoformat(), src.df.schema, contract)
+    if extra:
+        log.warning("source %s ds=%s: ignoring new column(s) %s (allow_new_columns)", name, ds, extra)
+    return src.location, src.df.schema.simpleString(), validated_typed(src.df, contract)
+
 
 def ingest_day(spark, settings: Settings, name: str, ds: dt.date, config_hash: str = "") -> dict:
-    from pyspark import StorageLevel
+    from pyspark.sql import Observation
     from pyspark.sql import functions as F
 
     sources = settings.sources
@@ -32,37 +56,29 @@ def ingest_day(spark, settings: Settings, name: str, ds: dt.date, config_hash: s
         raise ConfigError(f"unknown source '{name}' (declared in sources.yml: {', '.join(sorted(sources.sources))})")
     spec = sources.sources[name]
     contract = sources.contracts[spec.contract]
+    columns = [c.out_name for c in contract.columns]
     day = ds.isoformat()
     run_id = f"{name}-{day}-{uuid.uuid4().hex[:8]}"
     stg = tables.table(settings, "stg", name)
     quarantine = tables.table(settings, "stg", f"{name}_quarantine")
+    scratch = settings.project.path("_scratch", "ingest", run_id)
 
-    with stage(f"reading source {name} ds={day}"):
-        src = read_source_day(spark, settings, name, spec, ds)
-        if spec.kind == "text":
-            lines = src.df
-            if spec.header:
-                lines = lines.where(F.col("value") != spec.delimiter.join(c.name for c in contract.columns))
-            observed = f"text: lines split on {spec.delimiter!r}"
-            rows = validated_text(lines, contract, spec.delimiter, header=False)
-            input_rows = lines.count()
-        else:
-            extra = check_drift(name, day, src.df.schema, contract)
-            if extra:
-                log.warning("source %s ds=%s: ignoring new column(s) %s (allow_new_columns)", name, day, extra)
-            observed = src.df.schema.simpleString()
-            rows = validated_typed(src.df, contract)
-            input_rows = src.df.count()
-    if input_rows == 0:
-        raise DataError(f"source {name} ds={day}: the partition is empty ({src.location})")
-
-    rows = rows.withColumn("_bad", F.size("_reason_keys") > 0).persist(StorageLevel.MEMORY_AND_DISK)
+    location, observed, rows = _validated(spark, settings, name, spec, contract, ds)
+    obs = Observation(f"ingest_{uuid.uuid4().hex[:8]}")
+    observed_rows = rows.observe(obs, F.count(F.lit(1)).alias("__input"),
+                                 F.sum(F.col("_bad").cast("long")).alias("__bad"),
+                                 *catalog.distinct_exprs(columns, ~F.col("_bad")))
     try:
-        with stage(f"validating {input_rows:,} rows against contract {spec.contract}"):
-            counts = {bool(r["_bad"]): int(r["count"]) for r in rows.groupBy("_bad").count().collect()}
-            bad_rows = counts.get(True, 0)
-            bad = rows.where("_bad")
-            reasons = catalog.top_reasons(bad) if bad_rows else {}
+        with stage(f"validating source {name} ds={day} against contract {spec.contract}"):
+            observed_rows.write.mode("overwrite").parquet(scratch)
+            metrics = obs.get
+        input_rows, bad_rows = int(metrics["__input"]), int(metrics["__bad"] or 0)
+        good_rows = input_rows - bad_rows
+        if input_rows == 0:
+            raise DataError(f"source {name} ds={day}: the partition is empty ({location})")
+        checked = spark.read.parquet(scratch)
+        bad = checked.where("_bad")
+        reasons = catalog.top_reasons(bad) if bad_rows else {}
         with stage(f"writing {bad_rows:,} quarantined rows to {quarantine}"):
             q = bad.select(F.col("_raw").alias("raw"), F.col("_reason").alias("reason"),
                            F.col("_reason_keys").alias("reason_keys"), F.lit(run_id).alias("run_id"))
@@ -73,25 +89,26 @@ def ingest_day(spark, settings: Settings, name: str, ds: dt.date, config_hash: s
             raise DataError(f"source {name} ds={day}: {bad_rows:,} of {input_rows:,} rows ({fraction:.2%}) break "
                             f"contract {spec.contract}, above max_bad_fraction {spec.max_bad_fraction:.2%}; "
                             f"top reasons: {top}; rows kept in {quarantine}")
-        good = rows.where(~F.col("_bad")).select(*[c.out_name for c in contract.columns])
-        with stage(f"writing {input_rows - bad_rows:,} rows to {stg} ds={day}"):
-            s_write = tables.write_delta_partition(good, stg, ds)
+        good = checked.where(~F.col("_bad")).select(*columns)
+        with stage(f"writing {good_rows:,} rows to {stg} ds={day}"):
+            s_write = tables.write_delta_partition(good, stg, ds, properties=STG_PROPERTIES)
         if s_write.rows + q_write.rows != input_rows:
             raise DataError(f"source {name} ds={day}: {input_rows:,} input rows but {s_write.rows:,} staged + "
                             f"{q_write.rows:,} quarantined were committed")
         with stage("recording the catalog entry"):
             entry = {
                 "source": name, "ds": day, "run_id": run_id, "ingested_at": dt.datetime.now(dt.UTC).replace(
-                    tzinfo=None), "location": src.location, "input_rows": input_rows,
+                    tzinfo=None), "location": location, "input_rows": input_rows,
                 "staged_rows": s_write.rows, "quarantined_rows": q_write.rows, "top_reasons": reasons,
                 "observed_schema": observed, "stg_table": stg, "stg_version": s_write.version,
-                "column_stats": catalog.column_stats(good),
+                "column_stats": catalog.column_stats(tables.commit_file_stats(spark, stg, s_write.version),
+                                                     metrics, columns),
                 "sample": [r.asDict() for r in good.limit(spec.sample_rows).collect()],
                 "config_hash": config_hash,
             }
             catalog.record(spark, settings, entry)
     finally:
-        rows.unpersist()
+        tables.delete_path(spark, scratch)
     return {"source": name, "ds": day, "stg_table": stg, "stg_version": s_write.version, "input_rows": input_rows,
             "staged_rows": s_write.rows, "quarantined_rows": q_write.rows, "top_reasons": reasons,
             "quarantine_table": quarantine}
