@@ -32,6 +32,7 @@ def main() -> None:
     a = ap.parse_args()
     loaded = config.load(overrides=[f"project.state_dir={a.state}", f"synth.rows_per_day={a.rows}",
                                     "synth.write_tsv=true", "spark.log_level=ERROR",
+                                    "spark.profiles.local.conf.spark.ui.showConsoleProgress=false",
                                     "sources.sources.criteo_tsv.max_bad_fraction=0.01"])
     settings = loaded.settings
     spark = get_session(settings)

@@ -11,34 +11,49 @@ from pipelines.common import config as config_mod
 from pipelines.common.errors import CtrflowError
 
 
-def _config(args: list[str]) -> int:
-    """[--env ENV] [--set K=V]: print the merged, validated config"""
-    p = argparse.ArgumentParser(prog="ctrflow config", description="Print the merged, validated config.")
+def _settings(fn, args: list[str]) -> config_mod.LoadedConfig:
+    p = argparse.ArgumentParser(prog=f"ctrflow {fn.__name__.strip('_')}", description=fn.__doc__)
     p.add_argument("--env", default=config_mod.DEFAULT_ENV)
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     ns = p.parse_args(args)
-    loaded = config_mod.load(env=ns.env, overrides=ns.overrides)
+    return config_mod.load(env=ns.env, overrides=ns.overrides)
+
+
+def _session(settings):
+    from pipelines.common.spark import get_session
+
+    return get_session(settings)
+
+
+def _config(args: list[str]) -> int:
+    """[--env ENV] [--set K=V]: print the merged, validated config"""
+    loaded = _settings(_config, args)
     print(json.dumps({"env": loaded.env, "config_hash": loaded.config_hash, **loaded.plain}, indent=2))
     return 0
 
 
 def _tables(args: list[str]) -> int:
     """[--env ENV] [--set K=V]: the tables of each data layer in the metastore, with their ds partitions"""
-    p = argparse.ArgumentParser(prog="ctrflow tables", description=_tables.__doc__)
-    p.add_argument("--env", default=config_mod.DEFAULT_ENV)
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
-    ns = p.parse_args(args)
-    settings = config_mod.load(env=ns.env, overrides=ns.overrides).settings
+    settings = _settings(_tables, args).settings
     from pipelines.common.catalog import describe_tables
-    from pipelines.common.spark import get_session
 
-    print(describe_tables(get_session(settings), settings))
+    print(describe_tables(_session(settings), settings))
+    return 0
+
+
+def _sources(args: list[str]) -> int:
+    """[--env ENV] [--set K=V]: the declared sources, their available days and their last ingests"""
+    settings = _settings(_sources, args).settings
+    from pipelines.ingest.describe import describe_sources
+
+    print(describe_sources(_session(settings), settings))
     return 0
 
 
 COMMANDS = {
     "config": _config,
     "tables": _tables,
+    "sources": _sources,
 }
 
 

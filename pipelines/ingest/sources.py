@@ -145,3 +145,14 @@ def partition_available(spark, settings: Settings, name: str, ds: dt.date) -> tu
         path = source_path(settings, spec, ds)
     ok = path_exists(spark, path)
     return ok, f"{path} {'present' if ok else 'absent'}"
+
+
+def available_partitions(spark, settings: Settings, spec: SourceSpec) -> list[str]:
+    """The days a source has (metadata only); [] when the source itself is missing."""
+    if spec.kind == "hive":
+        table = spec.table or ""
+        if not spark.catalog.tableExists(table):
+            return []
+        col = hive_partition_column(spark, table, spec)
+        return hive_partitions(spark, table, col) if col else []
+    return file_partitions(spark, settings, spec)

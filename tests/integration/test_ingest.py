@@ -206,3 +206,18 @@ def test_job_exit_codes_and_one_line_errors(spark, overrides, capsys):
 def test_catalog_entries_are_json_readable(spark, settings):
     rows = spark.table("stg.ingest_catalog").select("top_reasons", "column_stats", "sample").collect()
     assert rows and all(json.loads(r.column_stats) for r in rows)
+
+
+def test_ctrflow_sources_lists_declared_sources_days_and_last_ingests(spark, overrides, capsys):
+    from jobs import cli
+
+    sets = [x for o in overrides for x in ("--set", o)]
+    assert run_job("generate", ["--ds", "2026-11-06", "--no-tsv", *sets], spark=spark) == 0
+    assert run_job("ingest", ["--ds", "2026-11-06", "--source", "click_logs", *sets], spark=spark) == 0
+    capsys.readouterr()
+    assert cli.main(["sources", *sets]) == 0
+    out = capsys.readouterr().out
+    block = out[out.index("click_logs  [hive] raw.click_logs"):].split("\n")
+    assert block[2].startswith("    partitions: ") and "2026-11-06" in block[2]
+    assert "ingested ds=2026-11-06" in block[3] and "-> stg.click_logs v" in block[3]
+    assert "criteo_tsv  [text]" in out

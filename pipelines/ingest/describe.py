@@ -1,0 +1,37 @@
+"""`ctrflow sources`: the declared sources, the days each has, and the last ingests of each."""
+
+from __future__ import annotations
+
+from pipelines.common.settings import Settings
+from pipelines.ingest.catalog import last_ingests
+from pipelines.ingest.sources import available_partitions, source_path
+
+
+def _where(settings: Settings, spec) -> str:
+    return spec.table if spec.kind == "hive" else source_path(settings, spec)
+
+
+def _days(days: list[str]) -> str:
+    if not days:
+        return "none"
+    shown = ", ".join(days[-5:])
+    return f"{len(days)} ({'…, ' if len(days) > 5 else ''}{shown})"
+
+
+def describe_sources(spark, settings: Settings, last: int = 3) -> str:
+    lines = []
+    for name, spec in sorted(settings.sources.sources.items()):
+        lines.append(f"{name}  [{spec.kind}] {_where(settings, spec)}  contract={spec.contract} "
+                     f"max_bad_fraction={spec.max_bad_fraction:g}")
+        if spec.description:
+            lines.append(f"    {spec.description}")
+        lines.append(f"    partitions: {_days(available_partitions(spark, settings, spec))}")
+        ingests = last_ingests(spark, settings, name, limit=last)
+        if not ingests:
+            lines.append("    ingested: never")
+        for e in ingests:
+            reasons = ", ".join(f"{k} ({v})" for k, v in list((e["top_reasons"] or {}).items())[:3])
+            lines.append(f"    ingested ds={e['ds']} at {e['ingested_at']:%Y-%m-%d %H:%M}: {e['input_rows']:,} rows, "
+                         f"{e['staged_rows']:,} staged, {e['quarantined_rows']:,} quarantined"
+                         f"{' (' + reasons + ')' if reasons else ''} -> {e['stg_table']} v{e['stg_version']}")
+    return "\n".join(lines)
