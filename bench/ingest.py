@@ -17,7 +17,7 @@ import os
 import shutil
 import time
 
-from pipelines.common import config
+from pipelines.common import config, tables
 from pipelines.common.spark import get_session
 from pipelines.synth.generator import SPARK_DDL
 
@@ -55,22 +55,32 @@ def main() -> None:
     from pipelines.ingest.load import ingest_day
 
     plain_out = os.path.join(a.state, "plain_parquet")
-    times: dict[str, list[float]] = {"plain": [], "ctrflow": []}
+    runs = {
+        "plain": lambda: (shutil.rmtree(plain_out, ignore_errors=True),
+                          spark.read.csv(landing, sep="\t", header=False, schema=SPARK_DDL)
+                          .write.mode("overwrite").parquet(plain_out)),
+        # the same plain read written as a Delta partition: the cost of the table format alone
+        "delta": lambda: tables.write_delta_partition(
+            spark.read.csv(landing, sep="\t", header=False, schema=SPARK_DDL), "stg.bench_plain_delta", DAY),
+        "ctrflow": lambda: ingest_day(spark, settings, "criteo_tsv", DAY, loaded.config_hash),
+    }
+    times: dict[str, list[float]] = {k: [] for k in runs}
     for r in range(a.rounds):
-        for name in ("plain", "ctrflow"):
+        for name, run in runs.items():
             t0 = time.perf_counter()
-            if name == "plain":
-                shutil.rmtree(plain_out, ignore_errors=True)
-                (spark.read.csv(landing, sep="\t", header=False, schema=SPARK_DDL)
-                 .write.mode("overwrite").parquet(plain_out))
-            else:
-                res = ingest_day(spark, settings, "criteo_tsv", DAY, loaded.config_hash)
-                assert res["staged_rows"] + res["quarantined_rows"] == total_lines
+            res = run()
             times[name].append(time.perf_counter() - t0)
-            print(f"round {r + 1} {name:<8} {times[name][-1]:7.1f} s  {total_lines / times[name][-1]:>10,.0f} rows/s")
+            if name == "ctrflow":
+                assert res["staged_rows"] + res["quarantined_rows"] == total_lines
+                quarantined = res["quarantined_rows"]
+            print(f"round {r + 1} {name:<8} {times[name][-1]:7.1f} s  {total_lines / times[name][-1]:>10,.0f} rows/s",
+                  flush=True)
     best = {k: min(v) for k, v in times.items()}
-    print(f"rows {total_lines:,} (of which quarantined: {res['quarantined_rows']:,}); best plain {best['plain']:.1f} s, "
-          f"best ctrflow {best['ctrflow']:.1f} s; throughput ratio ctrflow/plain = {best['plain'] / best['ctrflow']:.2f}")
+    print(f"rows {total_lines:,} (quarantined: {quarantined:,}); best: "
+          + ", ".join(f"{k} {v:.1f} s" for k, v in best.items()))
+    print(f"throughput ratio ctrflow/plain = {best['plain'] / best['ctrflow']:.2f}; "
+          f"plain Delta/plain = {best['plain'] / best['delta']:.2f}; ctrflow/plain Delta = "
+          f"{best['delta'] / best['ctrflow']:.2f}")
 
 
 if __name__ == "__main__":
