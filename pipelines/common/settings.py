@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Literal
 
 from pipelines.ingest.settings import SourcesSettings
+from pipelines.registry.settings import RegistrySettings
 from pipelines.synth.settings import SynthSettings
 
 _PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -93,6 +94,7 @@ class Settings:
     spark: SparkSettings
     synth: SynthSettings
     sources: SourcesSettings
+    registry: RegistrySettings = field(default_factory=RegistrySettings)
 
     @classmethod
     def section_names(cls) -> list[str]:

@@ -1,0 +1,96 @@
+"""The registry on the local filesystem: versions, lineage, champion gate."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+
+from pipelines.common.errors import DataError
+from pipelines.registry.settings import GateSettings
+from pipelines.registry.store import Registry
+
+
+@pytest.fixture
+def reg(tmp_path):
+    return Registry(str(tmp_path / "models"), GateSettings(metric="auc"))
+
+
+def _artifacts(tmp_path, text="w"):
+    d = tmp_path / f"art-{uuid.uuid4().hex[:8]}"
+    (d / "sub").mkdir(parents=True)
+    (d / "sub" / "weights.txt").write_text(text)
+    return str(d)
+
+
+def _register(reg, tmp_path, auc, ds="2026-11-02", extra=None, text="w"):
+    return reg.register("ctr", _artifacts(tmp_path, text), kind="gbdt_lr", flavor="spark_pipeline",
+                        eval_ds=ds, metrics={"auc": auc, "logloss": 0.4}, config={"a": 1},
+                        inputs={"feat.x": 3}, extra=extra)
+
+
+def test_versions_are_numbered_and_carry_lineage(reg, tmp_path):
+    v1 = _register(reg, tmp_path, 0.70, text="one")
+    v2 = _register(reg, tmp_path, 0.71, text="two")
+    assert (v1.version, v2.version) == ("v0001", "v0002")
+    assert [v.version for v in reg.versions("ctr")] == ["v0001", "v0002"]
+    got = reg.get("ctr", "v0002")
+    assert got.inputs == {"feat.x": 3} and got.metrics["auc"] == 0.71 and got.config == {"a": 1}
+    assert open(f"{got.artifacts}/sub/weights.txt").read() == "two"
+    assert reg.names() == ["ctr"]
+
+
+def test_incomplete_version_is_ignored(reg, tmp_path):
+    _register(reg, tmp_path, 0.70)
+    (tmp_path / "models" / "ctr" / "v0002").mkdir()  # a half-written version: no meta.json
+    assert [v.version for v in reg.versions("ctr")] == ["v0001"]
+    assert _register(reg, tmp_path, 0.72).version == "v0003"  # the number is not reused
+
+
+def test_gate_accepts_first_and_better_refuses_worse(reg, tmp_path):
+    v1 = _register(reg, tmp_path, 0.70)
+    first = reg.publish("ctr", v1.version)
+    assert first.accepted and "first" in first.reason
+    worse = _register(reg, tmp_path, 0.69)
+    d = reg.publish("ctr", worse.version)
+    assert not d.accepted and "does not beat" in d.reason and reg.champion("ctr").version == "v0001"
+    better = _register(reg, tmp_path, 0.75)
+    d = reg.publish("ctr", better.version)
+    assert d.accepted and reg.champion("ctr").version == better.version
+    assert [x["accepted"] for x in reg.decisions("ctr")] == [True, False, True]
+
+
+def test_gate_needs_the_same_evaluation_day(reg, tmp_path):
+    reg.publish("ctr", _register(reg, tmp_path, 0.70, ds="2026-11-01").version)
+    other_day = _register(reg, tmp_path, 0.90, ds="2026-11-02")
+    d = reg.evaluate_gate("ctr", other_day.version)
+    assert not d.accepted and "cannot compare" in d.reason
+    # the training job measured the champion on the candidate's day: that is what is compared
+    measured = _register(reg, tmp_path, 0.72, ds="2026-11-02",
+                         extra={"champion_eval": {"version": "v0001", "metrics": {"auc": 0.73}}})
+    d = reg.evaluate_gate("ctr", measured.version)
+    assert not d.accepted and d.champion_value == 0.73
+
+
+def test_lower_is_better_metric_and_margin(reg, tmp_path):
+    reg.publish("ctr", _register(reg, tmp_path, 0.70).version)
+    v = _register(reg, tmp_path, 0.705)
+    assert not reg.evaluate_gate("ctr", v.version, min_delta=0.01).accepted
+    assert reg.evaluate_gate("ctr", v.version, metric="auc").accepted
+    d = reg.evaluate_gate("ctr", v.version, metric="logloss")  # same logloss: not better
+    assert not d.accepted and "lower is better" in d.reason
+
+
+def test_unknown_model_and_version_are_clear_errors(reg, tmp_path):
+    with pytest.raises(DataError, match="no model named 'nope'"):
+        reg.get("nope")
+    _register(reg, tmp_path, 0.7)
+    with pytest.raises(DataError, match="has no champion yet"):
+        reg.get("ctr")
+    with pytest.raises(DataError, match="no version 'v0009'"):
+        reg.get("ctr", "v0009")
+    champion_file = tmp_path / "models" / "ctr" / "champion.json"
+    assert not champion_file.exists()
+    reg.publish("ctr", "v0001", force=True)
+    assert json.loads(champion_file.read_text())["version"] == "v0001"
