@@ -117,7 +117,7 @@ def run_job(name: str, argv: list[str], spark=None) -> int:
         configure_logging(level)
         log.info("job %s ds=%s env=%s config=%s", name, cfg.ds, cfg.conf.env, cfg.conf.config_hash)
         t0 = time.perf_counter()
-        if spark is None:
+        if spark is None and getattr(job, "USES_SPARK", True):  # a job module may set USES_SPARK = False
             from pipelines.common.spark import get_session
             from pipelines.common.timing import stage
 

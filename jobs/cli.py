@@ -50,10 +50,21 @@ def _sources(args: list[str]) -> int:
     return 0
 
 
+def _models(args: list[str]) -> int:
+    """[--env ENV] [--set K=V]: the registry's models, their versions and metrics, and each champion"""
+    settings = _settings(_models, args).settings
+    from pipelines.registry.describe import describe_models
+    from pipelines.registry.store import Registry
+
+    print(describe_models(Registry.from_settings(settings)))
+    return 0
+
+
 COMMANDS = {
     "config": _config,
     "tables": _tables,
     "sources": _sources,
+    "models": _models,
 }
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from pipelines.gbdt.settings import GbdtSettings
 from pipelines.ingest.settings import SourcesSettings
 from pipelines.registry.settings import RegistrySettings
 from pipelines.synth.settings import SynthSettings
@@ -95,6 +96,7 @@ class Settings:
     synth: SynthSettings
     sources: SourcesSettings
     registry: RegistrySettings = field(default_factory=RegistrySettings)
+    gbdt: GbdtSettings = field(default_factory=GbdtSettings)
 
     @classmethod
     def section_names(cls) -> list[str]:

@@ -37,8 +37,12 @@ class DeltaWrite:
 
 
 def write_delta_partition(df, qualified: str, ds: dt.date, partition_col: str = "ds",
-                          properties: dict[str, str] | None = None) -> DeltaWrite:
+                          properties: dict[str, str] | None = None,
+                          subpartition: dict[str, str] | None = None) -> DeltaWrite:
     """Replace exactly the ds partition of a Delta table in one commit (created on first write).
+
+    `subpartition` ({"model": "gbdt_lr"}) narrows it: the table is also partitioned by those columns and
+    only the rows of (ds, model=gbdt_lr) are replaced, so writers of other values never collide.
 
     A Delta commit is atomic: readers see the old partition or the new one, never half, and a job
     killed before its commit leaves the previous version. `properties` (e.g.
@@ -50,14 +54,18 @@ def write_delta_partition(df, qualified: str, ds: dt.date, partition_col: str = 
     spark = df.sparkSession
     ensure_database(spark, qualified)
     day = ds.isoformat()
+    sub = subpartition or {}
     out = df.withColumn(partition_col, F.lit(day))
-    writer = out.write.format("delta").option("replaceWhere", f"{partition_col} = '{day}'")
+    for col, value in sub.items():
+        out = out.withColumn(col, F.lit(value))
+    where = " AND ".join([f"{partition_col} = '{day}'"] + [f"{c} = '{v}'" for c, v in sub.items()])
+    writer = out.write.format("delta").option("replaceWhere", where)
     if table_exists(spark, qualified):
         writer.mode("overwrite").saveAsTable(qualified)
     else:
         for key, value in (properties or {}).items():
             writer = writer.option(key, value)
-        writer.partitionBy(partition_col).mode("overwrite").saveAsTable(qualified)
+        writer.partitionBy(partition_col, *sub).mode("overwrite").saveAsTable(qualified)
     last = DeltaTable.forName(spark, qualified).history(1).select("version", "operationMetrics").first()
     return DeltaWrite(int(last["version"]), int((last["operationMetrics"] or {}).get("numOutputRows", 0)))
 

@@ -94,6 +94,11 @@ class Registry:
         root = resolve_path(reg.root) if reg.root else settings.project.path("models")
         return cls(root, reg.gate)
 
+    @property
+    def location(self) -> str:
+        """The registry root as configured (path or URI)."""
+        return self._uri(self.root)
+
     # -- paths and files ------------------------------------------------------------------------
     def _p(self, *parts: str) -> str:
         return "/".join([self.root, *parts])
@@ -158,18 +163,32 @@ class Registry:
         known = ", ".join(v.version for v in versions)
         raise DataError(f"model '{name}' has no version '{version}' (versions: {known})")
 
-    def register(self, name: str, artifacts_dir: str, *, kind: str, flavor: str, eval_ds: str | None,
-                 metrics: dict, config: dict | None = None, inputs: dict | None = None,
-                 extra: dict | None = None) -> ModelVersion:
-        """Copy a local artifacts directory in as the next version of `name` and return it."""
+    def stage(self, name: str) -> str:
+        """A fresh artifacts directory inside the registry for Spark (or anything) to write a model into;
+        pass it to `register(..., staged=...)`. Until then it is invisible to readers."""
         self._check_name(name)
-        if not os.path.isdir(artifacts_dir):
-            raise DataError(f"cannot register '{name}': artifacts directory {artifacts_dir} does not exist")
+        tmp = self._p(name, f"_tmp-{uuid.uuid4().hex[:12]}")
+        self.fs.create_dir(f"{tmp}/artifacts", recursive=True)
+        return self._uri(f"{tmp}/artifacts")
+
+    def register(self, name: str, artifacts_dir: str | None = None, *, kind: str, flavor: str,
+                 eval_ds: str | None, metrics: dict, config: dict | None = None, inputs: dict | None = None,
+                 extra: dict | None = None, staged: str | None = None) -> ModelVersion:
+        """Register the next version of `name`: a local artifacts directory is copied in; a `staged`
+        directory (from `stage`) is moved into place. Returns the new version."""
+        self._check_name(name)
         base = self._p(name)
         self.fs.create_dir(base, recursive=True)
-        tmp = self._p(name, f"_tmp-{uuid.uuid4().hex[:12]}")
-        pafs.copy_files(artifacts_dir, f"{tmp}/artifacts", source_filesystem=pafs.LocalFileSystem(),
-                        destination_filesystem=self.fs)
+        if staged is not None:
+            tmp = staged[len(self.scheme_prefix):].rsplit("/artifacts", 1)[0]
+            if not tmp.startswith(self._p(name, "_tmp-")) or not self._exists(tmp):
+                raise DataError(f"cannot register '{name}': {staged} is not a directory from Registry.stage")
+        elif artifacts_dir is None or not os.path.isdir(artifacts_dir):
+            raise DataError(f"cannot register '{name}': artifacts directory {artifacts_dir} does not exist")
+        else:
+            tmp = self._p(name, f"_tmp-{uuid.uuid4().hex[:12]}")
+            pafs.copy_files(artifacts_dir, f"{tmp}/artifacts", source_filesystem=pafs.LocalFileSystem(),
+                            destination_filesystem=self.fs)
         for _ in range(20):  # another writer may take the same number: retry with the next one
             taken = [int(v.version[1:]) for v in self.versions(name)]
             existing = [int(m.group(1)) for i in self.fs.get_file_info(pafs.FileSelector(base))

@@ -94,3 +94,15 @@ def test_unknown_model_and_version_are_clear_errors(reg, tmp_path):
     assert not champion_file.exists()
     reg.publish("ctr", "v0001", force=True)
     assert json.loads(champion_file.read_text())["version"] == "v0001"
+
+
+def test_staged_artifacts_are_moved_into_place(reg, tmp_path):
+    staged = reg.stage("ctr")
+    with open(f"{staged}/model.bin", "w") as f:
+        f.write("spark wrote this")
+    assert reg.versions("ctr") == []  # invisible until registered
+    mv = reg.register("ctr", staged=staged, kind="gbdt_lr", flavor="spark_pipeline", eval_ds="2026-11-02",
+                      metrics={"auc": 0.7})
+    assert open(f"{mv.artifacts}/model.bin").read() == "spark wrote this"
+    with pytest.raises(DataError, match="not a directory from Registry.stage"):
+        reg.register("ctr", staged=str(tmp_path), kind="x", flavor="y", eval_ds=None, metrics={})

@@ -1,0 +1,58 @@
+"""Publish a model version as champion when it passes the registry gate; say why when it does not.
+
+The candidate is --version, or the newest version of --model evaluated on --ds (what the day's
+training run registered). The gate (registry.gate: metric, min_delta) promotes it only when it beats
+the current champion on the same evaluation day. Exit 0 either way: the result's `accepted` says which
+(Airflow's gate operator branches on it); --require-accept makes a refusal exit 3 instead.
+Needs no Spark.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass, field
+
+from jobs._harness import JobConfig, main
+from pipelines.common.errors import CtrflowError, DataError
+from pipelines.registry.store import Registry
+
+log = logging.getLogger("ctrflow")
+USES_SPARK = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class Config(JobConfig):
+    model: str = field(metadata={"help": "registry model name, e.g. gbdt_lr"})
+    version: str | None = field(default=None, metadata={"help": "the candidate (default: newest evaluated on --ds)"})
+    metric: str | None = field(default=None, metadata={"help": "gate metric (default: registry.gate.metric)"})
+    force: bool = field(default=False, metadata={"help": "promote even when the gate refuses (logged as forced)"})
+    require_accept: bool = field(default=False, metadata={"help": "exit 3 when the gate refuses"})
+
+
+class GateRefused(CtrflowError):
+    exit_code = 3
+
+
+def candidate(reg: Registry, model: str, ds: str, version: str | None):
+    if version is not None:
+        return reg.get(model, version)
+    on_day = [v for v in reg.versions(model) if v.eval_ds == ds]
+    if not on_day:
+        raise DataError(f"model '{model}' has no version evaluated on {ds} to publish "
+                        f"(versions: {', '.join(f'{v.version}@{v.eval_ds}' for v in reg.versions(model)) or 'none'})")
+    return on_day[-1]
+
+
+def run(spark, cfg: Config) -> dict:
+    reg = Registry.from_settings(cfg.settings)
+    cand = candidate(reg, cfg.model, cfg.ds.isoformat(), cfg.version)
+    decision = reg.publish(cfg.model, cand.version, metric=cfg.metric, force=cfg.force)
+    (log.info if decision.accepted else log.warning)("gate %s: %s", "accepted" if decision.accepted else "refused",
+                                                     decision.reason)
+    if cfg.require_accept and not decision.accepted:
+        raise GateRefused(f"gate refused {cfg.model} {cand.version}: {decision.reason}")
+    return {**asdict(decision), "champion_now": reg.champion(cfg.model).version if reg.champion(cfg.model) else None}
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

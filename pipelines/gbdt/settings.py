@@ -1,0 +1,69 @@
+"""conf/base/gbdt.yml: the GBDT + LR trainer (job train_gbdt_lr). Pure dataclasses, no heavy imports."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+
+@dataclass(frozen=True, kw_only=True)
+class TreeSettings:
+    """Booster parameters shared by both backends (names as in xgboost's sklearn API)."""
+
+    n_estimators: int = 50
+    max_depth: int = 5
+    learning_rate: float = 0.2
+    min_child_weight: float = 20.0
+    subsample: float = 1.0
+    colsample_bytree: float = 1.0
+    reg_lambda: float = 1.0
+    max_bin: int = 256
+    num_leaves: int = 31  # lightgbm only (xgboost grows depth-wise to max_depth)
+
+    def validate(self) -> None:
+        if self.n_estimators < 1 or self.max_depth < 1:
+            raise ValueError("n_estimators and max_depth must be >= 1")
+        if not 0 < self.learning_rate <= 1:
+            raise ValueError("learning_rate must be in (0, 1]")
+        if not 0 < self.subsample <= 1 or not 0 < self.colsample_bytree <= 1:
+            raise ValueError("subsample and colsample_bytree must be in (0, 1]")
+
+
+@dataclass(frozen=True, kw_only=True)
+class LrSettings:
+    """Spark MLlib LogisticRegression on [leaf one-hot (+) raw features]."""
+
+    reg_param: float = 0.001
+    elastic_net_param: float = 0.0  # 0 = L2, 1 = L1
+    max_iter: int = 50
+    tol: float = 1e-6
+    standardization: bool = False  # one-hot inputs: scaling them only distorts the penalty
+
+    def validate(self) -> None:
+        if self.reg_param < 0 or not 0 <= self.elastic_net_param <= 1 or self.max_iter < 1:
+            raise ValueError("reg_param >= 0, elastic_net_param in [0, 1], max_iter >= 1")
+
+
+@dataclass(frozen=True, kw_only=True)
+class GbdtSettings:
+    """What to train on and how; `model_name` is the registry name of the GBDT+LR model."""
+
+    pipeline: str = "ctr_default"  # feat.<pipeline> and its feature_map.json
+    model_name: str = "gbdt_lr"
+    train_days: int = 2  # days before --ds used for training; --ds itself is the validation day
+    min_train_days: int = 1  # fewer available days than this is an error
+    backend: Literal["xgboost", "lightgbm"] = "xgboost"
+    num_workers: int = 2  # xgboost.spark barrier tasks (<= executor cores)
+    lightgbm_max_rows: int = 2_000_000  # lightgbm trains in one process on at most this many sampled rows
+    tree_fields: list[str] | None = None  # feature_map fields the trees split on; None = all
+    lr_fields: list[str] | None = None  # raw fields added to the leaves in LR; None = all, [] = leaves only
+    group_col: str | None = None  # a feat column to compute GAUC by (e.g. a user id index)
+    trees: TreeSettings = field(default_factory=TreeSettings)
+    lr: LrSettings = field(default_factory=LrSettings)
+    seed: int = 7
+
+    def validate(self) -> None:
+        if self.train_days < 1 or not 1 <= self.min_train_days <= self.train_days:
+            raise ValueError("need train_days >= 1 and 1 <= min_train_days <= train_days")
+        if self.num_workers < 1:
+            raise ValueError("num_workers must be >= 1")
