@@ -1,0 +1,122 @@
+"""GBDT+LR vs its baselines on the planted synthetic data, and xgboost.spark vs single-process xgboost.
+
+    .venv/bin/python bench/gbdt_lr.py --rows 1000000 [--state /tmp/ctrflow-bench-gbdt]
+
+One Spark session, one run:
+  1. two days of synthetic click logs (generate -> ingest -> features ctr_default, fitted on day 1);
+  2. `train_gbdt_lr --ds <day 2>`: the trees and LR trained on day 1, the three models evaluated on
+     day 2, printed next to the planted model's own ceiling on day 2 (raw.click_logs_ceiling);
+  3. the same trees (same rows, columns, parameters) trained twice more: with xgboost.spark
+     (num_workers=2, one thread each, data read from the Delta table) and with single-process
+     xgboost.train (nthread=2) on the same rows already in memory as a numpy matrix. The ratio
+     spark / single-process is the cost of distribution (goal <= 1.3x).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+D1, D2 = dt.date(2026, 11, 1), dt.date(2026, 11, 2)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--rows", type=int, default=1_000_000, help="rows per day (two days are made)")
+    ap.add_argument("--state", default="/tmp/ctrflow-bench-gbdt")
+    ap.add_argument("--reuse", action="store_true", help="keep the state directory's data from a previous run")
+    args = ap.parse_args()
+
+    import shutil
+
+    if not args.reuse:
+        shutil.rmtree(args.state, ignore_errors=True)
+    from jobs._harness import run_job
+    from pipelines.common import config
+    from pipelines.common.spark import get_session
+
+    sets = [f"project.state_dir={args.state}", f"synth.rows_per_day={args.rows}", "synth.write_tsv=false",
+            "spark.log_level=ERROR", "spark.profiles.local.conf.spark.driver.memory=8g", "gbdt.train_days=1"]
+    settings = config.load(overrides=sets).settings
+    spark = get_session(settings)
+    flags = [a for s in sets for a in ("--set", s)]
+
+    def job(*argv):
+        t0 = time.perf_counter()
+        if run_job(argv[0], [*argv[1:], *flags], spark=spark) != 0:
+            raise SystemExit(f"bench: job {' '.join(argv)} failed")
+        return time.perf_counter() - t0
+
+    prep = {}
+    if not args.reuse:
+        for day in (D1, D2):
+            prep[f"generate {day}"] = job("generate", "--ds", str(day))
+            prep[f"ingest {day}"] = job("ingest", "--source", "click_logs", "--ds", str(day))
+        prep["features fit"] = job("features", "--pipeline", "ctr_default", "--ds", str(D1), "--fit")
+        prep[f"features {D2}"] = job("features", "--pipeline", "ctr_default", "--ds", str(D2))
+    t_job = job("train_gbdt_lr", "--ds", str(D2))
+
+    from pipelines.registry.store import Registry
+
+    mv = Registry.from_settings(settings).versions("gbdt_lr")[-1]
+    report = json.loads(Path(mv.artifacts, "report", "report.json").read_text())
+    ceiling = spark.table("raw.click_logs_ceiling").where(f"ds = '{D2}'").first().asDict()
+
+    timing = time_trees(spark, settings)
+    print("\n== quality on the held-out day", D2, f"({args.rows:,} rows per day; trained on {D1}) ==")
+    print(f"{'model':<16} {'AUC':>8} {'logloss':>9} {'NE':>8} {'calib':>7}")
+    for name, m in report["metrics"].items():
+        print(f"{name:<16} {m['auc']:8.4f} {m['logloss']:9.4f} {m['ne']:8.4f} {m['calibration']:7.3f}")
+    print(f"{'planted ceiling':<16} {ceiling['auc']:8.4f} {ceiling['logloss']:9.4f} {ceiling['ne']:8.4f}")
+    print(f"\ntrain_gbdt_lr job (3 models + evaluation + registry): {t_job:.1f} s")
+    print(f"trees: xgboost.spark {timing['spark']:.1f} s, single-process xgboost {timing['local']:.1f} s "
+          f"(+ {timing['collect']:.1f} s to bring the rows to the driver); "
+          f"ratio spark / single = {timing['spark'] / timing['local']:.2f}x, "
+          f"spark / (collect + single) = {timing['spark'] / (timing['collect'] + timing['local']):.2f}x")
+    print(json.dumps({"rows_per_day": args.rows, "prep_s": prep, "train_job_s": t_job, "trees_s": timing,
+                      "metrics": {k: {m: v[m] for m in ("auc", "logloss", "ne", "calibration")}
+                                  for k, v in report["metrics"].items()},
+                      "ceiling": {k: ceiling[k] for k in ("auc", "logloss", "ne")}}, default=str))
+
+
+def time_trees(spark, settings) -> dict:
+    """The same trees with xgboost.spark and with single-process xgboost, on the same training rows."""
+    import numpy as np
+    import xgboost as xgb
+
+    from jobs.train_gbdt_lr import load_feature_map
+    from pipelines.features import flow
+    from pipelines.gbdt.train import fit_booster, tree_columns
+
+    s = settings.gbdt
+    fm = load_feature_map(spark, settings, s.pipeline)
+    cols = tree_columns(fm, s)
+    train = flow.read_days(spark, flow.feat_table(settings, s.pipeline), [D1], None).select(fm.label, *cols)
+    t0 = time.perf_counter()
+    fit_booster(train, cols, fm.label, s)
+    t_spark = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    table = train.toArrow()
+    X = np.column_stack([table.column(c).to_numpy(zero_copy_only=False).astype(np.float32) for c in cols])
+    y = table.column(fm.label).to_numpy(zero_copy_only=False)
+    t_collect = time.perf_counter() - t0
+    t = s.trees
+    params = {"objective": "binary:logistic", "max_depth": t.max_depth, "eta": t.learning_rate,
+              "min_child_weight": t.min_child_weight, "subsample": t.subsample, "lambda": t.reg_lambda,
+              "colsample_bytree": t.colsample_bytree, "max_bin": t.max_bin, "tree_method": "hist",
+              "nthread": s.num_workers, "seed": s.seed}
+    t0 = time.perf_counter()
+    xgb.train(params, xgb.QuantileDMatrix(X, y, max_bin=t.max_bin), t.n_estimators)
+    return {"spark": t_spark, "local": time.perf_counter() - t0, "collect": t_collect}
+
+
+if __name__ == "__main__":
+    main()
