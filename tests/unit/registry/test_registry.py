@@ -106,3 +106,15 @@ def test_staged_artifacts_are_moved_into_place(reg, tmp_path):
     assert open(f"{mv.artifacts}/model.bin").read() == "spark wrote this"
     with pytest.raises(DataError, match="not a directory from Registry.stage"):
         reg.register("ctr", staged=str(tmp_path), kind="x", flavor="y", eval_ds=None, metrics={})
+
+
+def test_ctrflow_models_lists_versions_metrics_and_champion(reg, tmp_path):
+    from pipelines.registry.describe import describe_models
+
+    assert "no models registered" in describe_models(reg)
+    reg.publish("ctr", _register(reg, tmp_path, 0.70).version)
+    _register(reg, tmp_path, 0.65)
+    reg.publish("ctr", "v0002")
+    text = describe_models(reg)
+    assert "ctr  (champion: v0001)" in text and "* v0001" in text and "  v0002" in text
+    assert "auc 0.6500" in text and "last gate decision: refused v0002" in text
