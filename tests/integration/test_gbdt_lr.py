@@ -157,3 +157,17 @@ def test_missing_inputs_are_clear_errors(spark, settings, overrides, feat, capsy
     assert "gbdt.tree_fields: ['c9']" in capsys.readouterr().err
     assert _job(overrides, "score", "--model", "no_such_model", "--ds", str(DAYS[1])) == 1
     assert "no model named 'no_such_model'" in capsys.readouterr().err
+
+
+def test_one_hot_assembler_by_hand(spark):
+    from pyspark.ml.linalg import SparseVector
+
+    from pipelines.gbdt.onehot import OneHotAssembler
+
+    df = spark.createDataFrame([(0, 2, 1.5), (3, 0, -2.0)], "a int, b int, x double")
+    enc = OneHotAssembler(categoricalCols=["a", "b"], categoricalSizes=[4, 3], numericCols=["x"], outputCol="v")
+    assert enc.size() == 8
+    got = [r.v for r in enc.transform(df).collect()]
+    assert got == [SparseVector(8, [0, 6, 7], [1, 1, 1.5]), SparseVector(8, [3, 4, 7], [1, 1, -2.0])]
+    with pytest.raises(Exception, match="column a: index 4 outside its vocabulary"):
+        enc.transform(spark.createDataFrame([(4, 0, 0.0)], "a int, b int, x double")).collect()
