@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from pipelines.ann.settings import AnnSettings
 from pipelines.gbdt.settings import GbdtSettings
 from pipelines.ingest.settings import SourcesSettings
 from pipelines.registry.settings import RegistrySettings
@@ -97,6 +98,7 @@ class Settings:
     sources: SourcesSettings
     registry: RegistrySettings = field(default_factory=RegistrySettings)
     gbdt: GbdtSettings = field(default_factory=GbdtSettings)
+    ann: AnnSettings = field(default_factory=AnnSettings)
 
     @classmethod
     def section_names(cls) -> list[str]:
