@@ -1,0 +1,93 @@
+"""The model zoo: one module per model, each registering its class with `@register("<name>")`.
+
+`model_class(name)` finds a model; `load_config(name, variant)` reads conf/base/models/<name>.yml
+(+ env overlay, + `--set`-style overrides) strictly into the model's config dataclass and applies a
+named variant (e.g. `test`); `build_model(name, fm_or_spec, cfg)` instantiates it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Sequence
+
+from pipelines.common.errors import ConfigError
+from pipelines.ctr.models.base import CtrModel, FeatureSpec, ModelConfig, load_model, save_model
+
+__all__ = ["CtrModel", "FeatureSpec", "ModelConfig", "build_model", "load_config", "load_model", "model_class",
+           "model_names", "register", "save_model"]
+
+_MODELS: dict[str, type[CtrModel]] = {}
+_NOT_MODELS = {"base", "blocks"}
+
+
+def register(name: str):
+    def deco(cls: type[CtrModel]) -> type[CtrModel]:
+        cls.name = name
+        _MODELS[name] = cls
+        return cls
+    return deco
+
+
+def _load_all() -> None:
+    if not _MODELS:
+        for mod in pkgutil.iter_modules(__path__):
+            if mod.name not in _NOT_MODELS:
+                importlib.import_module(f"{__name__}.{mod.name}")
+
+
+def model_names() -> list[str]:
+    _load_all()
+    return sorted(_MODELS)
+
+
+def model_class(name: str) -> type[CtrModel]:
+    _load_all()
+    if name not in _MODELS:
+        import difflib
+
+        close = difflib.get_close_matches(name, list(_MODELS), n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        raise ConfigError(f"unknown CTR model '{name}'{hint}; models: {', '.join(sorted(_MODELS))}")
+    return _MODELS[name]
+
+
+def _merge(base: dict, over: dict) -> dict:
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def apply_variant(name: str, cfg: ModelConfig, variant: str) -> ModelConfig:
+    """The config with the named variant's keys laid over it, validated like the file itself."""
+    from pipelines.common import schema
+
+    if variant not in cfg.variants:
+        raise ConfigError(f"model '{name}' has no variant '{variant}' (variants: {', '.join(cfg.variants) or 'none'})")
+    plain = {**schema.to_plain(cfg), "variants": {}}
+    return schema.build(type(cfg), _merge(plain, cfg.variants[variant]),
+                        where=lambda p: f"models/{name}.yml variants.{variant}")
+
+
+def load_config(name: str, variant: str | None = None, env: str = "local", overrides: Sequence[str] = (),
+                root=None) -> ModelConfig:
+    """conf/base/models/<name>.yml (+ conf/<env>/models/<name>.yml, + overrides `key=value`) as the model's
+    config; every variant is checked too, so a typo in one fails at once."""
+    from pipelines.common import config
+
+    cls = model_class(name).config_class
+    cfg = config.load_named("models", name, cls, env=env, root=root, overrides=overrides)
+    checked = {v: apply_variant(name, cfg, v) for v in cfg.variants}
+    if variant is None:
+        return cfg
+    return checked[variant] if variant in checked else apply_variant(name, cfg, variant)
+
+
+def build_model(name: str, features, cfg: ModelConfig) -> CtrModel:
+    """A fresh model from a FeatureMap (or FeatureSpec) and its config, seeded by cfg.seed."""
+    import torch
+
+    spec = features if isinstance(features, FeatureSpec) else FeatureSpec.from_feature_map(features)
+    torch.manual_seed(cfg.seed)
+    return model_class(name)(spec, cfg)

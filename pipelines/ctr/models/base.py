@@ -1,0 +1,156 @@
+"""The shared base of every deep CTR model: the feature spec taken from feature_map.json, the common
+hyper-parameters, the loss, and saving / loading a trained model as two files.
+
+A model file is about its layers only: it subclasses `CtrModel`, declares its config dataclass (a
+subclass of `ModelConfig`, so every key is checked) and implements `forward(cat, num) -> logits`.
+
+Inputs of every model: `cat` int64 [B, F] global indices into one shared embedding table
+(`offset + local index` of each categorical field of the feature map, total_vocab_size rows) and
+`num` float32 [B, N] numeric fields, both in the feature map's field order.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any, ClassVar, Literal
+
+import torch
+from torch import nn
+
+from pipelines.common.errors import DataError
+
+FORMAT_VERSION = 1
+MODEL_FILE, META_FILE = "model.pt", "model.json"
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    """What a model needs of a feature map: categorical fields with their offsets, numeric fields."""
+
+    label: str
+    cat_fields: list[str]
+    offsets: list[int]
+    vocab_sizes: list[int]
+    num_fields: list[str]
+    total_vocab_size: int
+    feature_map_version: str = ""
+
+    @classmethod
+    def from_feature_map(cls, fm) -> FeatureSpec:
+        multi = [f.name for f in fm.fields if f.kind == "multi_valued"]
+        if multi:
+            raise DataError(f"feature map {fm.version} of {fm.table} has multi-valued fields {multi}: the deep "
+                            f"CTR models take categorical and numeric fields only (drop them from the pipeline's "
+                            f"`features`)")
+        cats = [f for f in fm.fields if f.kind == "categorical"]
+        return cls(label=fm.label, cat_fields=[f.name for f in cats], offsets=[int(f.offset) for f in cats],
+                   vocab_sizes=[int(f.vocab_size) for f in cats], num_fields=fm.names("numeric"),
+                   total_vocab_size=int(fm.total_vocab_size), feature_map_version=fm.version)
+
+    @property
+    def num_fields_total(self) -> int:
+        return len(self.cat_fields) + len(self.num_fields)
+
+    def columns(self) -> list[str]:
+        return [self.label, *self.cat_fields, *self.num_fields]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ModelConfig:
+    """Hyper-parameters every model has. `variants` are named overlays (e.g. `test`), checked like the rest."""
+
+    embed_dim: int = 16
+    optimizer: Literal["adagrad", "adam", "sgd"] = "adagrad"
+    learning_rate: float = 0.05
+    weight_decay: float = 0.0
+    # sparse embedding gradients: only the rows a batch touches are sent and updated (adagrad / sgd)
+    sparse_embeddings: bool = True
+    seed: int = 7
+    variants: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def validate(self) -> None:
+        if self.embed_dim < 1 or self.learning_rate <= 0 or self.weight_decay < 0:
+            raise ValueError("embed_dim >= 1, learning_rate > 0 and weight_decay >= 0 are required")
+        if self.sparse_embeddings and self.optimizer == "adam":
+            raise ValueError("optimizer adam cannot update sparse embeddings: use adagrad or sgd, "
+                             "or set sparse_embeddings: false")
+        if self.sparse_embeddings and self.weight_decay > 0:
+            raise ValueError("weight_decay needs dense gradients: set sparse_embeddings: false")
+
+
+class CtrModel(nn.Module):
+    """Base of the model zoo. Subclasses set `name` and `config_class` and implement `forward`."""
+
+    name: ClassVar[str] = ""
+    config_class: ClassVar[type[ModelConfig]] = ModelConfig
+
+    def __init__(self, spec: FeatureSpec, cfg: ModelConfig):
+        super().__init__()
+        self.spec, self.cfg = spec, cfg
+
+    def forward(self, cat: torch.Tensor, num: torch.Tensor) -> torch.Tensor:  # logits [B]
+        raise NotImplementedError
+
+    def loss(self, cat: torch.Tensor, num: torch.Tensor, label: torch.Tensor) -> torch.Tensor:
+        """Mean log loss of the batch."""
+        return nn.functional.binary_cross_entropy_with_logits(self(cat, num), label)
+
+    @torch.no_grad()
+    def predict(self, cat: torch.Tensor, num: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(self(cat, num))
+
+    def make_optimizer(self) -> torch.optim.Optimizer:
+        c = self.cfg
+        if c.optimizer == "adam":
+            return torch.optim.Adam(self.parameters(), lr=c.learning_rate, weight_decay=c.weight_decay)
+        if c.optimizer == "adagrad":
+            return torch.optim.Adagrad(self.parameters(), lr=c.learning_rate, weight_decay=c.weight_decay)
+        return torch.optim.SGD(self.parameters(), lr=c.learning_rate, weight_decay=c.weight_decay)
+
+
+def plain_config(cfg: ModelConfig) -> dict:
+    from pipelines.common import schema
+
+    return {k: v for k, v in schema.to_plain(cfg).items() if k != "variants"}
+
+
+def save_model(model: CtrModel, out_dir: str) -> None:
+    """<out_dir>/model.pt (state dict) and <out_dir>/model.json (model name, config, feature spec)."""
+    import os
+
+    os.makedirs(out_dir, exist_ok=True)
+    torch.save(model.state_dict(), os.path.join(out_dir, MODEL_FILE))
+    meta = {"format_version": FORMAT_VERSION, "model": model.name, "config": plain_config(model.cfg),
+            "features": asdict(model.spec)}
+    with open(os.path.join(out_dir, META_FILE), "w") as f:
+        json.dump(meta, f, indent=2)
+
+
+def _read_bytes(path: str) -> bytes:
+    from pyarrow import fs as pafs
+
+    if "://" in path:
+        filesystem, p = pafs.FileSystem.from_uri(path)
+    else:
+        filesystem, p = pafs.LocalFileSystem(), path.removeprefix("file:")
+    with filesystem.open_input_stream(p) as f:
+        return f.read()
+
+
+def load_model(model_dir: str) -> CtrModel:
+    """A saved model (local path or any URI pyarrow opens), in eval mode."""
+    from pipelines.common import schema
+    from pipelines.ctr.models import model_class
+
+    base = model_dir.rstrip("/")
+    meta = json.loads(_read_bytes(f"{base}/{META_FILE}").decode())
+    if meta.get("format_version") != FORMAT_VERSION:
+        raise DataError(f"{base}/{META_FILE}: model format {meta.get('format_version')} is not {FORMAT_VERSION}")
+    cls = model_class(meta["model"])
+    cfg = schema.build(cls.config_class, meta["config"], where=lambda p: f"{base}/{META_FILE}")
+    model = cls(FeatureSpec(**meta["features"]), cfg)
+    state = torch.load(io.BytesIO(_read_bytes(f"{base}/{MODEL_FILE}")), map_location="cpu", weights_only=True)
+    model.load_state_dict(state)
+    return model.eval()

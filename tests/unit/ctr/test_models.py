@@ -1,0 +1,83 @@
+"""Every model of the zoo: trains on tiny data (loss decreases), saves and loads to the same predictions,
+and rejects a misspelt hyper-parameter in its config file, its variants and overrides."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+import torch
+
+from pipelines.common import config
+from pipelines.common.errors import ConfigError
+from pipelines.ctr.models import build_model, load_config, load_model, model_class, model_names, save_model
+from tests.unit.ctr import _tiny
+
+MODELS = ["lr", "fm", "ffm", "wide_deep", "deepfm", "dcn", "dcn_v2", "two_tower"]
+TOWERS = ["user_fields=[u_idx, n2]", "item_fields=[it_idx, c_idx, n1]", "user_id_field=u_idx",
+          "item_id_field=it_idx"]
+
+
+def _cfg(name: str):
+    return load_config(name, "test", overrides=TOWERS if name == "two_tower" else ())
+
+
+def test_the_zoo_is_complete():
+    assert sorted(MODELS) == model_names()
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_one_epoch_lowers_the_loss_and_round_trips(name, tmp_path):
+    model = build_model(name, _tiny.spec(), _cfg(name))
+    cat, num, y = _tiny.tensors(4000, seed=1)
+    vcat, vnum, vy = _tiny.tensors(1000, seed=2)
+    opt = model.make_optimizer()
+
+    def val_loss():
+        model.eval()
+        with torch.no_grad():
+            return torch.nn.functional.binary_cross_entropy_with_logits(model(vcat, vnum), vy).item()
+
+    before = val_loss()
+    for _ in range(3):  # three passes over 4000 rows, batches of 100: a second or two per model
+        model.train()
+        for i in range(0, len(y), 100):
+            opt.zero_grad()
+            model.loss(cat[i:i + 100], num[i:i + 100], y[i:i + 100]).backward()
+            opt.step()
+    after = val_loss()
+    assert after < before - 0.01, (before, after)
+
+    save_model(model, str(tmp_path / "m"))
+    loaded = load_model(str(tmp_path / "m"))
+    assert type(loaded) is model_class(name) and loaded.cfg == model.cfg
+    model.eval()
+    assert torch.equal(model.predict(vcat, vnum), loaded.predict(vcat, vnum))
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_a_misspelt_key_is_an_error(name, tmp_path):
+    with pytest.raises(ConfigError, match="unknown key"):
+        load_config(name, overrides=["learning_rat=0.1"])
+    root = tmp_path / "conf"
+    shutil.copytree(config.conf_root(), root)
+    path = root / "base" / "models" / f"{name}.yml"
+    path.write_text(path.read_text().replace("learning_rate: 0.1}", "learnin_rate: 0.1}"))
+    with pytest.raises(ConfigError, match=r"variants.test.*learnin_rate: unknown key \(did you mean 'learning_rate'"):
+        load_config(name, root=root)
+    with pytest.raises(ConfigError, match="no variant 'tset'"):
+        load_config(name, "tset", overrides=TOWERS if name == "two_tower" else ())
+
+
+def test_config_rules():
+    with pytest.raises(ConfigError, match="adam cannot update sparse embeddings"):
+        load_config("deepfm", overrides=["optimizer=adam"])
+    assert load_config("deepfm", overrides=["optimizer=adam", "sparse_embeddings=false"]).optimizer == "adam"
+    with pytest.raises(ConfigError, match="unknown CTR model 'deepfn'.*did you mean 'deepfm'"):
+        load_config("deepfn")
+    spec = _tiny.spec()
+    with pytest.raises(ConfigError, match=r"fields \['nope'\] are not in feature map"):
+        build_model("two_tower", spec, load_config("two_tower", "test", overrides=[
+            "user_fields=[u_idx, nope]", "item_fields=[it_idx]", "user_id_field=u_idx", "item_id_field=it_idx"]))
+    with pytest.raises(ConfigError, match="exceeds max_parameters"):
+        build_model("ffm", spec, load_config("ffm", "test", overrides=["max_parameters=100"]))
