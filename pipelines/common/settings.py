@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Literal
 
 from pipelines.ann.settings import AnnSettings
+from pipelines.ctr.settings import CtrSettings
 from pipelines.gbdt.settings import GbdtSettings
 from pipelines.ingest.settings import SourcesSettings
 from pipelines.registry.settings import RegistrySettings
@@ -98,6 +99,7 @@ class Settings:
     sources: SourcesSettings
     registry: RegistrySettings = field(default_factory=RegistrySettings)
     gbdt: GbdtSettings = field(default_factory=GbdtSettings)
+    ctr: CtrSettings = field(default_factory=CtrSettings)
     ann: AnnSettings = field(default_factory=AnnSettings)
 
     @classmethod
