@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Literal
 
 from pipelines.ann.settings import AnnSettings
+from pipelines.common.dags_settings import DagsSettings
 from pipelines.ctr.settings import CtrSettings
 from pipelines.gbdt.settings import GbdtSettings
 from pipelines.ingest.settings import SourcesSettings
@@ -101,6 +102,7 @@ class Settings:
     gbdt: GbdtSettings = field(default_factory=GbdtSettings)
     ctr: CtrSettings = field(default_factory=CtrSettings)
     ann: AnnSettings = field(default_factory=AnnSettings)
+    dags: DagsSettings = field(default_factory=DagsSettings)
 
     @classmethod
     def section_names(cls) -> list[str]:
