@@ -1,0 +1,294 @@
+"""One training function for every backend, and the launchers that run it on N workers.
+
+`train_worker(spec, comm_kind)` runs in each worker process: Horovod (`horovod.spark.run` with gloo on
+Spark tasks, or `horovod.run` = horovodrun on this machine), torch.distributed DDP (pyspark's
+TorchDistributor) or alone. Parameters start equal on every rank (Horovod broadcast from rank 0, DDP's
+own broadcast); gradients are averaged each step (hvd.DistributedOptimizer / DDP); per-epoch training
+loss and validation logloss / AUC are reduced over all workers (score histograms summed, then
+pipelines.eval.metrics), so every rank takes the same early-stopping decision.
+
+Rank 0 writes a checkpoint after every epoch (`<checkpoint_dir>/last.pt`, replaced atomically) and, at
+the end, the best epoch's model and `result.json` under `out_dir`: the launcher reads that file, not the
+launcher's return value (TorchDistributor in local mode returns whichever rank finished last). A
+restarted run with the same checkpoint_dir resumes after the last completed epoch.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import os
+import sys
+import time
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from pipelines.common.errors import DataError
+from pipelines.ctr.data import DataPlan, eval_chunks, steps_per_epoch, worker_batches
+from pipelines.ctr.models.base import FeatureSpec
+from pipelines.ctr.settings import CtrSettings
+
+log = logging.getLogger("ctrflow.ctr")
+
+BINS = 1 << 16
+CHECKPOINT, RESULT, MODEL_DIR = "last.pt", "result.json", "model"
+
+
+@dataclass(frozen=True)
+class TrainSpec:
+    """Everything a worker needs (pickled to the workers): what to train, on which rows, where to write."""
+
+    model: str
+    model_config: object  # the model's config dataclass
+    features: FeatureSpec
+    train: DataPlan
+    val: DataPlan
+    settings: CtrSettings
+    checkpoint_dir: str
+    out_dir: str
+
+
+class _Comm:
+    """The few collective operations training needs, over Horovod, torch.distributed or a single process."""
+
+    def __init__(self, kind: str):
+        self.kind = kind
+        if kind == "horovod":
+            import horovod.torch as hvd
+
+            hvd.init()
+            self.hvd, self.rank, self.size = hvd, hvd.rank(), hvd.size()
+        elif kind == "ddp":
+            import torch.distributed as dist
+
+            if not dist.is_initialized():
+                dist.init_process_group("gloo")
+            self.dist, self.rank, self.size = dist, dist.get_rank(), dist.get_world_size()
+        else:
+            self.rank, self.size = 0, 1
+
+    def wrap(self, model, optimizer):
+        """(a callable computing the loss with synchronised gradients, the optimizer to step)."""
+        if self.kind == "horovod":
+            self.hvd.broadcast_parameters(model.state_dict(), root_rank=0)
+            self.hvd.broadcast_optimizer_state(optimizer, root_rank=0)
+            optimizer = self.hvd.DistributedOptimizer(optimizer, named_parameters=model.named_parameters())
+            return model.loss, optimizer
+        if self.kind == "ddp":
+            import torch
+            from torch.nn.parallel import DistributedDataParallel
+
+            class LossModule(torch.nn.Module):
+                def __init__(self, inner):
+                    super().__init__()
+                    self.inner = inner
+
+                def forward(self, cat, num, label):
+                    return self.inner.loss(cat, num, label)
+
+            return DistributedDataParallel(LossModule(model)), optimizer
+        return model.loss, optimizer
+
+    def sum(self, values: np.ndarray) -> np.ndarray:
+        import torch
+
+        if self.kind == "horovod":
+            return self.hvd.allreduce(torch.from_numpy(values), op=self.hvd.Sum).numpy()
+        if self.kind == "ddp":
+            t = torch.from_numpy(values.copy())
+            self.dist.all_reduce(t)
+            return t.numpy()
+        return values
+
+    def barrier(self) -> None:
+        if self.size > 1:
+            self.sum(np.zeros(1))
+
+    def close(self) -> None:
+        if self.kind == "ddp" and self.dist.is_initialized():
+            self.dist.destroy_process_group()
+
+
+def score_bins(prob: np.ndarray, label: np.ndarray) -> np.ndarray:
+    """[4, BINS]: rows, positives, sum of predictions, sum of logloss per score bin (as pipelines.eval)."""
+    p = np.clip(prob.astype(np.float64), 1e-15, 1 - 1e-15)
+    b = np.minimum((p * BINS).astype(np.int64), BINS - 1)
+    y = label.astype(np.float64)
+    ll = -(y * np.log(p) + (1 - y) * np.log1p(-p))
+    return np.stack([np.bincount(b, weights=w, minlength=BINS) for w in (np.ones_like(p), y, p, ll)])
+
+
+def metrics_of_bins(bins: np.ndarray) -> dict:
+    import pandas as pd
+
+    from pipelines.eval.metrics import metrics_from_bins
+
+    if bins[0].sum() == 0:
+        raise DataError("no validation rows to evaluate")
+    frame = pd.DataFrame({"n": bins[0], "pos": bins[1], "sum_p": bins[2], "sum_ll": bins[3]})
+    return metrics_from_bins(frame).as_dict()
+
+
+def evaluate(model, plan: DataPlan, spec: FeatureSpec, comm: _Comm, read_rows: int) -> dict:
+    import torch
+
+    model.eval()
+    bins = np.zeros((4, BINS))
+    with torch.no_grad():
+        for cat, num, y in eval_chunks(plan, spec, comm.rank, comm.size, read_rows):
+            prob = model.predict(torch.from_numpy(cat), torch.from_numpy(num)).numpy()
+            bins += score_bins(prob, y)
+    return metrics_of_bins(comm.sum(bins))
+
+
+def _say(rank: int, msg: str, *args) -> None:
+    if rank == 0:
+        print(f"{time.strftime('%H:%M:%S')} ctrflow.ctr: " + msg % args, file=sys.stderr, flush=True)
+
+
+def _save_checkpoint(path: str, doc: dict) -> None:
+    import torch
+
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    tmp = f"{path}.tmp"
+    torch.save(doc, tmp)
+    os.replace(tmp, path)
+
+
+def params_digest(model) -> str:
+    """A hash of every trained parameter's bytes: equal digests = identical parameters."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for name, p in sorted(model.named_parameters()):
+        h.update(name.encode())
+        h.update(p.detach().contiguous().numpy().tobytes())
+    return h.hexdigest()
+
+
+def _write_worker_report(out_dir: str, rank: int, model, state: dict) -> None:
+    """<out_dir>/workers/rank-<r>.json: what this worker ended with (its parameters' digest, epochs run)."""
+    os.makedirs(os.path.join(out_dir, "workers"), exist_ok=True)
+    doc = {"rank": rank, "params_sha256": params_digest(model), "epochs": len(state["history"])}
+    with open(os.path.join(out_dir, "workers", f"rank-{rank}.json"), "w") as f:
+        json.dump(doc, f)
+
+
+def train_worker(spec: TrainSpec, comm_kind: str = "local") -> dict:
+    """The training function every backend runs, once per worker process."""
+    import torch
+
+    from pipelines.ctr.models import build_model, save_model
+
+    s = spec.settings
+    torch.set_num_threads(s.threads_per_worker)
+    comm = _Comm(comm_kind)
+    try:
+        model = build_model(spec.model, spec.features, spec.model_config)
+        optimizer = model.make_optimizer()
+        ckpt_path = os.path.join(spec.checkpoint_dir, CHECKPOINT)
+        state = {"epoch": -1, "history": [], "best_auc": float("-inf"), "best_epoch": -1, "bad_epochs": 0,
+                 "best_model": None}
+        if os.path.exists(ckpt_path):  # every rank reads the same file: all resume from the same point
+            ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=False)
+            model.load_state_dict(ckpt["model"])
+            optimizer.load_state_dict(ckpt["optimizer"])
+            state = ckpt["state"]
+            _say(comm.rank, "resuming %s after epoch %d from %s", spec.model, state["epoch"], ckpt_path)
+        loss_fn, opt = comm.wrap(model, optimizer)
+        steps = steps_per_epoch(spec.train, comm.size, s.batch_size)
+        _say(comm.rank, "training %s on %d workers: %d rows, %d steps of %d rows per worker and epoch",
+             spec.model, comm.size, spec.train.rows, steps, s.batch_size)
+        for epoch in range(state["epoch"] + 1, s.epochs):
+            if state["bad_epochs"] >= s.patience:
+                break
+            model.train()
+            t0, loss_sum, rows = time.perf_counter(), 0.0, 0
+            batches = worker_batches(spec.train, spec.features, comm.rank, comm.size, epoch=epoch,
+                                     batch_size=s.batch_size, shuffle_buffer=s.shuffle_buffer,
+                                     read_rows=s.read_batch_rows, seed=s.seed)
+            for step, (cat, num, y) in enumerate(batches, 1):
+                opt.zero_grad()
+                loss = loss_fn(torch.from_numpy(cat), torch.from_numpy(num), torch.from_numpy(y))
+                loss.backward()
+                opt.step()
+                loss_sum += float(loss.detach()) * len(y)
+                rows += len(y)
+                if step % s.log_every_steps == 0:
+                    _say(comm.rank, "epoch %d step %d/%d loss %.5f (%.0f rows/s per worker)", epoch, step, steps,
+                         loss_sum / rows, rows / (time.perf_counter() - t0))
+            train_time = time.perf_counter() - t0
+            total = comm.sum(np.array([loss_sum, rows], dtype=np.float64))
+            val = evaluate(model, spec.val, spec.features, comm, s.read_batch_rows)
+            record = {"epoch": epoch, "train_loss": float(total[0] / total[1]), "val_loss": val["logloss"],
+                      "val_auc": val["auc"], "val_ne": val["ne"], "train_rows": int(total[1]),
+                      "train_seconds": round(train_time, 3), "rows_per_second": round(total[1] / train_time, 1)}
+            state["history"].append(record)
+            if val["auc"] > state["best_auc"] + s.min_delta:
+                state.update(best_auc=val["auc"], best_epoch=epoch, bad_epochs=0,
+                             best_model=copy.deepcopy(model.state_dict()))
+            else:
+                state["bad_epochs"] += 1
+            state["epoch"] = epoch
+            _say(comm.rank, "epoch %d: train loss %.5f, val logloss %.5f, val AUC %.5f (%.1f s, %.0f rows/s)",
+                 epoch, record["train_loss"], record["val_loss"], record["val_auc"], train_time,
+                 record["rows_per_second"])
+            if comm.rank == 0:
+                _save_checkpoint(ckpt_path, {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                                             "state": state})
+            comm.barrier()
+        result = {"model": spec.model, "workers": comm.size, "history": state["history"],
+                  "best_epoch": state["best_epoch"], "best_auc": state["best_auc"],
+                  "epochs_run": len(state["history"]), "stopped_early": state["bad_epochs"] >= s.patience}
+        _write_worker_report(spec.out_dir, comm.rank, model, state)
+        if comm.rank == 0:
+            if state["best_model"] is not None:
+                model.load_state_dict(state["best_model"])
+            save_model(model, os.path.join(spec.out_dir, MODEL_DIR))
+            with open(os.path.join(spec.out_dir, RESULT), "w") as f:
+                json.dump(result, f, indent=2)
+        comm.barrier()
+        return result
+    finally:
+        comm.close()
+
+
+def launch(spec: TrainSpec, spark=None) -> dict:
+    """Run train_worker on settings.num_workers workers with settings.backend; rank 0's result.json."""
+    s = spec.settings
+    os.makedirs(spec.out_dir, exist_ok=True)
+    result_path = os.path.join(spec.out_dir, RESULT)
+    import shutil
+
+    if os.path.exists(result_path):
+        os.remove(result_path)
+    shutil.rmtree(os.path.join(spec.out_dir, "workers"), ignore_errors=True)
+    if s.backend == "local" or (s.num_workers == 1 and s.backend != "torch_distributor"):
+        train_worker(spec, "local")
+    elif s.backend == "horovod_spark":
+        import horovod.spark
+
+        if spark is None:
+            raise DataError("ctr.backend horovod_spark needs a Spark session")
+        horovod.spark.run(train_worker, args=(spec, "horovod"), num_proc=s.num_workers, use_gloo=True,
+                          start_timeout=s.start_timeout_s, verbose=0)
+    elif s.backend == "horovodrun":
+        import horovod
+
+        horovod.run(train_worker, args=(spec, "horovod"), np=s.num_workers, hosts=f"localhost:{s.num_workers}",
+                    use_gloo=True, start_timeout=s.start_timeout_s, verbose=0)
+    else:
+        from pyspark.ml.torch.distributor import TorchDistributor
+
+        TorchDistributor(num_processes=s.num_workers, local_mode=True, use_gpu=False).run(train_worker, spec, "ddp")
+    if not os.path.exists(result_path):
+        raise DataError(f"training {spec.model} with {s.backend} finished without {result_path}")
+    with open(result_path) as f:
+        return json.loads(f.read())
+
+
+def spec_summary(spec: TrainSpec) -> dict:
+    return {"model": spec.model, "train_rows": spec.train.rows, "val_rows": spec.val.rows,
+            "train_days": spec.train.days, "settings": asdict(spec.settings)}
