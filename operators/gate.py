@@ -1,0 +1,53 @@
+"""ModelGateOperator: branch to the publish task only when the registry gate accepts the day's candidate.
+
+The candidate is the newest version of `model` evaluated on the run's day (what the day's training
+registered). `Registry.evaluate_gate` decides without side effects and without Spark; the decision is
+logged and pushed as XCom `decision` (the publish task pins `--version` to its candidate, so what is
+published is what was judged). Retrying is safe: once published, the candidate is the champion and
+the gate answers "already the champion" -> skip.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict
+from typing import Any
+
+from airflow.sdk.bases.branch import BaseBranchOperator
+
+from operators._runconf import load_settings, resolve
+
+
+class ModelGateOperator(BaseBranchOperator):
+    template_fields: Sequence[str] = ("ds", "env", "overrides")
+    ui_color = "#eafaea"
+
+    def __init__(self, *, model: str, publish_task_id: str, skip_task_id: str, ds: str = "{{ ds }}",
+                 env: str | None = None, overrides: Sequence[str] = (), metric: str | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.model = model
+        self.publish_task_id = publish_task_id
+        self.skip_task_id = skip_task_id
+        self.ds = ds
+        self.env = env
+        self.overrides = list(overrides)
+        self.metric = metric
+
+    def decide(self, context: Any = None) -> dict:
+        """The gate's decision on the day's candidate, as a plain dict."""
+        from jobs.publish import candidate
+        from pipelines.registry.store import Registry
+
+        env, overrides = resolve(context, self.env, self.overrides)
+        reg = Registry.from_settings(load_settings(env, overrides))
+        cand = candidate(reg, self.model, self.ds, None)
+        return asdict(reg.evaluate_gate(self.model, cand.version, self.metric))
+
+    def choose_branch(self, context: Any) -> str:
+        decision = self.decide(context)
+        context["ti"].xcom_push(key="decision", value=decision)
+        accepted = decision["accepted"]
+        self.log.info("gate %s for %s %s: %s", "ACCEPTED" if accepted else "refused", self.model,
+                      decision["candidate"], decision["reason"])
+        return self.publish_task_id if accepted else self.skip_task_id

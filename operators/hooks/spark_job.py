@@ -1,0 +1,194 @@
+"""Run a ctrflow job as a process: the command builder (pure) and the hook that runs it.
+
+`job_command` turns (settings, job, ds, options) into the argv of `spark-submit ... jobs/<job>.py --ds ...`
+(or `python -m jobs <job> ...` for jobs that need no Spark) with the profile's master, jars and conf
+from `pipelines.common.submit`; tests assert on the list without running anything. `SparkJobHook` is
+the Spark provider's SparkSubmitHook with that command: it keeps the provider's process handling
+(streamed and masked logs, YARN / Kubernetes / standalone driver ids, remote kills) and adds what a
+ctrflow job needs: the job's JSON result read from its log, its one-line error as the exception,
+no retry for a configuration error (exit 2), and a kill that ends the whole process group.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+from airflow.providers.apache.spark.hooks.spark_submit import SparkSubmitHook, _mask_sensitive_values
+from airflow.sdk.exceptions import AirflowException, AirflowFailException
+
+Launcher = Literal["spark-submit", "python"]
+
+_RESULT = re.compile(r"\bctrflow: result (\{.*\})\s*$")
+_ERROR = re.compile(r"^ctrflow [\w.-]+: error: .*")
+_SENSITIVE = re.compile(r"secret|password|token|credential", re.IGNORECASE)
+CONFIG_ERROR_EXIT = 2  # pipelines.common.errors.ConfigError: retrying cannot help
+
+
+def default_spark_submit() -> str:
+    """The spark-submit of the running environment (the virtualenv's pyspark), else the one on PATH."""
+    beside = Path(sys.executable).parent / "spark-submit"
+    return str(beside) if beside.exists() else "spark-submit"
+
+
+def job_args(ds: str, env: str, args: Sequence[str] = (), overrides: Sequence[str] = ()) -> list[str]:
+    """The job's own command line: `--ds D --env E [--set k=v ...] [args ...]`."""
+    out = ["--ds", str(ds), "--env", env]
+    for item in overrides:
+        out += ["--set", str(item)]
+    return out + [str(a) for a in args]
+
+
+def job_command(settings, job: str, ds: str, *, env: str, args: Sequence[str] = (), overrides: Sequence[str] = (),
+                profile: str | None = None, launcher: Launcher = "spark-submit", spark_submit: str | None = None,
+                master: str | None = None, deploy_mode: str | None = None, queue: str | None = None,
+                python: str | None = None) -> list[str]:
+    """The argv that runs `job` for `ds`. `master` / `deploy_mode` / `queue` (from an Airflow connection)
+    override the profile's; `settings` must be loaded with the same env and overrides as the job."""
+    argv = job_args(ds, env, args, overrides)
+    if launcher == "python":
+        return [python or sys.executable, "-m", "jobs", job, *argv]
+    from pipelines.common.submit import spark_submit_command
+
+    extra = {k: v for k, v in (("spark.master", master), ("spark.submit.deployMode", deploy_mode),
+                               ("spark.yarn.queue", queue)) if v}
+    return spark_submit_command(settings, job, argv, profile=profile,
+                                spark_submit=spark_submit or default_spark_submit(), extra_conf=extra)
+
+
+def mask_command(cmd: Sequence[str]) -> str:
+    """The command as one line with the values of secret-looking keys (`...password=x`) masked."""
+    return _mask_sensitive_values(" ".join(cmd))
+
+
+def sensitive_values(cmd: Sequence[str]) -> list[str]:
+    """Values of `key=value` items whose key looks secret: registered with Airflow's log masker."""
+    out = []
+    for item in cmd:
+        key, sep, value = item.partition("=")
+        if sep and value and _SENSITIVE.search(key):
+            out.append(value)
+    return out
+
+
+def _option(cmd: Sequence[str], flag: str) -> str | None:
+    return cmd[cmd.index(flag) + 1] if flag in cmd and cmd.index(flag) + 1 < len(cmd) else None
+
+
+class SparkJobHook(SparkSubmitHook):
+    """Runs one prepared job command. Without `conn_id` no Airflow connection is read: the command's own
+    `--master` (the profile's) is the master; with one, its master / deploy mode / queue are used by
+    `job_command` (read them from `connection`)."""
+
+    def __init__(self, conn_id: str | None = None, *, env_vars: dict[str, str] | None = None,
+                 kill_grace_s: float = 10.0) -> None:
+        self._use_connection = bool(conn_id)
+        self._command: list[str] = []
+        self.result: dict[str, Any] | None = None
+        self.error_line: str | None = None
+        self.kill_grace_s = kill_grace_s
+        super().__init__(conn_id=conn_id or "", env_vars=env_vars, name="ctrflow")
+        self._env = dict(env_vars) if env_vars else None
+
+    @property
+    def connection(self) -> dict[str, Any]:
+        """master, deploy_mode, queue, ... of the Airflow connection (empty without conn_id)."""
+        return dict(self._connection) if self._use_connection else {}
+
+    def _resolve_connection(self) -> dict[str, Any]:
+        if self._use_connection:
+            return super()._resolve_connection()
+        return {"master": "", "queue": None, "deploy_mode": None, "spark_binary": "spark-submit", "namespace": None,
+                "principal": None, "keytab": None, "rest_scheme": "http", "rest_port": 6066, "rest_endpoint": None}
+
+    def _build_spark_submit_command(self, application: str) -> list[str]:
+        self.log.info("ctrflow job command: %s", mask_command(self._command))
+        return list(self._command)
+
+    def _process_spark_submit_log(self, itr: Iterator[Any]) -> None:
+        super()._process_spark_submit_log(self._watch(itr))
+
+    def _watch(self, itr: Iterator[Any]) -> Iterator[Any]:
+        """Pass the output through, remembering the job's result JSON and its one-line error."""
+        for line in itr:
+            text = line.strip()
+            m = _RESULT.search(text)
+            if m:
+                try:
+                    self.result = json.loads(m.group(1))
+                except ValueError:
+                    self.log.warning("unreadable result line: %s", text[:200])
+            elif _ERROR.match(text):
+                self.error_line = _mask_sensitive_values(text)
+            yield line
+
+    def run(self, command: Sequence[str]) -> dict[str, Any]:
+        """Run the command to the end; returns the job's result. A failure raises with the job's own error
+        line; a configuration error (exit 2) raises AirflowFailException so that Airflow does not retry."""
+        self._command = list(command)
+        self.result, self.error_line = None, None
+        self._connection["spark_binary"] = self._command[0]
+        if not self._use_connection:
+            self._connection["master"] = _option(self._command, "--master") or ""
+            self._connection["deploy_mode"] = None
+            self._is_yarn = "yarn" in self._connection["master"]
+            self._is_kubernetes = "k8s" in self._connection["master"]
+        try:
+            # its own session: on_kill can end spark-submit, the JVM and the Python driver under it together
+            self.submit(start_new_session=True)
+        except AirflowException as e:
+            code = self._submit_sp.returncode if self._submit_sp is not None else None
+            if self.error_line is None:
+                raise
+            message = f"{self.error_line} (exit {code})"
+            if code == CONFIG_ERROR_EXIT:
+                raise AirflowFailException(message) from e
+            raise AirflowException(message) from e
+        return self.result or {}
+
+    def on_kill(self) -> None:
+        """Stop the job: cluster-side driver / application first (the provider's kill), then the local
+        process group, politely (SIGTERM) and after `kill_grace_s` for good (SIGKILL)."""
+        sp = self._submit_sp
+        if self._connection.get("deploy_mode") == "cluster":
+            super().on_kill()
+        if sp is None or sp.poll() is not None:
+            return
+        self.log.info("terminating job process group %s: %s", sp.pid, mask_command(self._command)[:200])
+        terminate_group(sp, self.kill_grace_s)
+
+
+def terminate_group(sp: subprocess.Popen, grace_s: float) -> None:
+    """SIGTERM to the process group of `sp` (started with start_new_session), SIGKILL after grace_s."""
+    try:
+        pgid = os.getpgid(sp.pid)
+    except ProcessLookupError:
+        return
+    for sig, wait in ((signal.SIGTERM, grace_s), (signal.SIGKILL, 5.0)):
+        try:
+            os.killpg(pgid, sig)
+        except ProcessLookupError:
+            return
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            if sp.poll() is not None and not _group_alive(pgid):
+                return
+            time.sleep(0.1)
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

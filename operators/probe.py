@@ -1,0 +1,97 @@
+"""Metadata checks the sensor and the data-quality operator need, run as `python -m operators.probe`.
+
+They need Spark (the metastore, Delta tables) but must not start it inside the Airflow worker: a JVM
+left in the worker would hold the embedded Derby metastore and lock out the next spark-submit, and a
+worker may have no Java at all. So each check is a short process that prints one JSON line.
+
+    python -m operators.probe partition --source click_logs --ds 2026-11-01 [--env local] [--set k=v ...]
+    python -m operators.probe quality --source click_logs --pipeline ctr_default --ds 2026-11-01
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+
+
+def probe_command(kind: str, ds: str, *, env: str, overrides: list[str] | tuple[str, ...] = (),
+                  python: str | None = None, **options: str) -> list[str]:
+    """The argv of one probe (pure, used by the operators and the trigger)."""
+    cmd = [python or sys.executable, "-m", "operators.probe", kind, "--ds", str(ds), "--env", env]
+    for key, value in options.items():
+        cmd += [f"--{key.replace('_', '-')}", str(value)]
+    for item in overrides:
+        cmd += ["--set", str(item)]
+    return cmd
+
+
+def partition(spark, settings, source: str, ds: dt.date) -> dict:
+    from pipelines.ingest.sources import partition_available
+
+    ok, detail = partition_available(spark, settings, source, ds)
+    return {"available": ok, "detail": f"source {source}: {detail}"}
+
+
+def quality(spark, settings, source: str, pipeline: str, ds: dt.date) -> dict:
+    """The day's last ingest counts (from the ingest catalog) and per-feature PSI (from feat.<pipeline>_stats)."""
+    from pipelines.common import tables
+    from pipelines.features.flow import stats_table
+    from pipelines.features.stats import read_day_stats
+    from pipelines.ingest.catalog import catalog_table
+
+    day = ds.isoformat()
+    ingest = None
+    catalog = catalog_table(settings)
+    if tables.table_exists(spark, catalog):
+        rows = (spark.table(catalog).where(f"source = '{source}' AND ds = '{day}'")
+                .orderBy("ingested_at", ascending=False).limit(1).collect())
+        if rows:
+            r = rows[0]
+            ingest = {"run_id": r["run_id"], "input_rows": r["input_rows"], "staged_rows": r["staged_rows"],
+                      "quarantined_rows": r["quarantined_rows"], "top_reasons": json.loads(r["top_reasons"] or "{}")}
+    stats = stats_table(settings, pipeline)
+    drift, model_version = None, None
+    if tables.table_exists(spark, stats):
+        model_version, day_stats = read_day_stats(spark, stats, ds)
+        if day_stats:
+            drift = {s.feature: s.psi for s in day_stats}
+    return {"source": source, "catalog": catalog, "ingest": ingest, "stats_table": stats,
+            "model_version": model_version, "psi": drift}
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m operators.probe", description=__doc__.splitlines()[0])
+    p.add_argument("kind", choices=["partition", "quality"])
+    p.add_argument("--ds", required=True)
+    p.add_argument("--env", default="local")
+    p.add_argument("--set", dest="overrides", action="append", default=[])
+    p.add_argument("--source", required=True)
+    p.add_argument("--pipeline")
+    ns = p.parse_args(argv)
+    from jobs._harness import configure_logging
+    from pipelines.common.config import load
+    from pipelines.common.errors import CtrflowError
+    from pipelines.common.spark import get_session
+
+    configure_logging("WARNING")
+    try:
+        ds = dt.date.fromisoformat(ns.ds)
+        settings = load(ns.env, ns.overrides).settings
+        spark = get_session(settings)
+        if ns.kind == "partition":
+            out = partition(spark, settings, ns.source, ds)
+        else:
+            if not ns.pipeline:
+                p.error("quality needs --pipeline")
+            out = quality(spark, settings, ns.source, ns.pipeline, ds)
+    except (CtrflowError, ValueError) as e:
+        print(f"ctrflow probe {ns.kind}: error: {e}", file=sys.stderr)
+        return getattr(e, "exit_code", 2)
+    print(json.dumps(out, default=str, sort_keys=True))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,63 @@
+"""SourcePartitionSensor: wait until a declared source has the run's day (metadata only, no data read).
+
+Each poke runs `pipelines.ingest.sources.partition_available` in a short probe process
+(`operators.probe`), so the worker never holds a JVM. Reschedule mode by default (the worker slot is
+free between pokes); `deferrable=True` waits in the triggerer instead (`operators.triggers`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from airflow.sdk import BaseSensorOperator, PokeReturnValue
+from airflow.sdk.exceptions import AirflowException
+
+from operators._runconf import resolve, run_probe
+from operators.probe import probe_command
+
+
+class SourcePartitionSensor(BaseSensorOperator):
+    template_fields: Sequence[str] = ("ds", "env", "overrides")
+    ui_color = "#fdf6e3"
+
+    def __init__(self, *, source: str, ds: str = "{{ ds }}", env: str | None = None, overrides: Sequence[str] = (),
+                 deferrable: bool = False, probe_timeout_s: float = 600, **kwargs: Any) -> None:
+        kwargs.setdefault("mode", "reschedule")
+        super().__init__(**kwargs)
+        self.source = source
+        self.ds = ds
+        self.env = env
+        self.overrides = list(overrides)
+        self.deferrable = deferrable
+        self.probe_timeout_s = probe_timeout_s
+
+    def command(self, context: Any = None) -> list[str]:
+        env, overrides = resolve(context, self.env, self.overrides)
+        return probe_command("partition", self.ds, env=env, overrides=overrides, source=self.source)
+
+    def execute(self, context: Any) -> Any:
+        if self.deferrable:
+            from operators.triggers import PartitionTrigger
+
+            self.defer(trigger=PartitionTrigger(self.command(context), _seconds(self.poke_interval),
+                                                self.probe_timeout_s),
+                       method_name="execute_complete",
+                       timeout=dt.timedelta(seconds=_seconds(self.timeout)) if self.timeout else None)
+        return super().execute(context)
+
+    def poke(self, context: Any) -> PokeReturnValue:
+        answer = run_probe(self.command(context), self.probe_timeout_s)
+        self.log.info("%s", answer["detail"])
+        return PokeReturnValue(is_done=bool(answer["available"]), xcom_value=answer)
+
+    def execute_complete(self, context: Any, event: dict) -> dict:
+        if event.get("status") != "available":
+            raise AirflowException(f"waiting for {self.source} ds={self.ds}: {event.get('detail')}")
+        self.log.info("%s", event.get("detail"))
+        return event
+
+
+def _seconds(value: dt.timedelta | float) -> float:
+    return value.total_seconds() if isinstance(value, dt.timedelta) else float(value)
