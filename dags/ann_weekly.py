@@ -1,0 +1,42 @@
+"""ann_weekly: retrain the two-tower model, index its item embeddings, retrieve candidates.
+
+    train_<model> (train_ctr; a two-tower model also writes its item/user embeddings for ds)
+      -> build_index (Faiss, registered and published under the index name) -> retrieve (top-k into out.candidates)
+
+Driven by `{{ ds }}`: every job reads and replaces that day's partitions only. Schedule, model, tables,
+index name and k: conf/base/dags.yml (`ann_weekly`, `defaults`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from airflow.sdk import DAG
+
+from operators.callbacks import log_failure
+from operators.dag_defaults import default_args, job_kwargs, parse_settings, start
+from operators.spark_job import SparkJobOperator
+
+settings = parse_settings()
+cfg = settings.dags.ann_weekly
+jobs = job_kwargs(settings)
+
+with DAG(
+    dag_id="ann_weekly",
+    description="two-tower training -> Faiss index build -> batch retrieval",
+    schedule=cfg.schedule,
+    start_date=start(cfg.start_date),
+    catchup=cfg.catchup,
+    max_active_runs=cfg.max_active_runs,
+    dagrun_timeout=dt.timedelta(seconds=cfg.dagrun_timeout_s),
+    default_args=default_args(settings),
+    on_failure_callback=log_failure,
+    doc_md=__doc__,
+    tags=["ctrflow", "ann"],
+) as dag:
+    train = SparkJobOperator(task_id=f"train_{cfg.model}", job="train_ctr", args=["--model", cfg.model], **jobs)
+    build = SparkJobOperator(task_id="build_index", job="build_index",
+                             args=["--embeddings", cfg.embeddings, "--name", cfg.index], **jobs)
+    retrieve = SparkJobOperator(task_id="retrieve", job="retrieve",
+                                args=["--index", cfg.index, "--queries", cfg.queries, "--k", str(cfg.k)], **jobs)
+    train >> build >> retrieve

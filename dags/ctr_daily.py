@@ -1,0 +1,78 @@
+"""ctr_daily: one day of CTR training, from the raw source to batch scores.
+
+    wait_for_<source> -> ingest -> features -> train_gbdt_lr, train_<deep model>... (in parallel)
+      -> evaluate (data-quality check) -> <model>.gate -> <model>.publish | <model>.skip_publish -> <model>.score
+
+Every task reads and writes the partitions of the run's `{{ ds }}` only, and each job replaces its output
+atomically, so retries, clears and backfills are safe. Schedule, source, pipeline, models, thresholds
+and retries: conf/base/dags.yml (`ctr_daily`, `defaults`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from airflow.providers.standard.operators.empty import EmptyOperator
+from airflow.sdk import DAG, TaskGroup, TriggerRule
+
+from operators.callbacks import log_failure
+from operators.dag_defaults import default_args, job_kwargs, parse_settings, start
+from operators.gate import ModelGateOperator
+from operators.quality import DataQualityOperator
+from operators.sensors import SourcePartitionSensor
+from operators.spark_job import SparkJobOperator
+
+settings = parse_settings()
+cfg = settings.dags.ctr_daily
+jobs = job_kwargs(settings)
+context_kwargs = {"env": jobs["env"], "overrides": jobs["overrides"]}
+
+with DAG(
+    dag_id="ctr_daily",
+    description="ingest -> features -> GBDT+LR and deep CTR training -> quality -> gate -> publish -> score",
+    schedule=cfg.schedule,
+    start_date=start(cfg.start_date),
+    catchup=cfg.catchup,
+    max_active_runs=cfg.max_active_runs,
+    dagrun_timeout=dt.timedelta(seconds=cfg.dagrun_timeout_s),
+    default_args=default_args(settings),
+    on_failure_callback=log_failure,
+    doc_md=__doc__,
+    tags=["ctrflow", "ctr"],
+) as dag:
+    wait = SourcePartitionSensor(
+        task_id=f"wait_for_{cfg.source}", source=cfg.source, mode=cfg.sensor.mode,
+        deferrable=cfg.sensor.deferrable, poke_interval=cfg.sensor.poke_interval_s, timeout=cfg.sensor.timeout_s,
+        **context_kwargs)
+    ingest = SparkJobOperator(task_id="ingest", job="ingest", args=["--source", cfg.source], **jobs)
+    features = SparkJobOperator(task_id="features", job="features",
+                                args=["--pipeline", cfg.pipeline, *(["--fit"] if cfg.fit_features else [])], **jobs)
+    evaluate = DataQualityOperator(
+        task_id="evaluate", source=cfg.source, pipeline=cfg.pipeline,
+        max_quarantine_fraction=cfg.quality.max_quarantine_fraction, max_psi=cfg.quality.max_psi,
+        max_drifted_features=cfg.quality.max_drifted_features, **context_kwargs)
+    wait >> ingest >> features
+
+    models: list[str] = []
+    if cfg.gbdt_lr:
+        model_name = settings.gbdt.model_name
+        features >> SparkJobOperator(task_id="train_gbdt_lr", job="train_gbdt_lr", **jobs) >> evaluate
+        models.append(model_name)
+    for name in cfg.deep_models:
+        features >> SparkJobOperator(task_id=f"train_{name}", job="train_ctr", args=["--model", name],
+                                     **jobs) >> evaluate
+        models.append(name)
+
+    for name in models:
+        with TaskGroup(group_id=name):
+            gate = ModelGateOperator(task_id="gate", model=name, publish_task_id=f"{name}.publish",
+                                     skip_task_id=f"{name}.skip_publish", **context_kwargs)
+            publish = SparkJobOperator(
+                task_id="publish", job="publish", launcher="python",
+                args=["--model", name, "--require-accept",
+                      "--version", f"{{{{ ti.xcom_pull(task_ids='{name}.gate', key='decision')['candidate'] }}}}"],
+                **jobs)
+            skip = EmptyOperator(task_id="skip_publish")
+            score = SparkJobOperator(task_id="score", job="score", args=["--model", name],
+                                     trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS, **jobs)
+            evaluate >> gate >> [publish, skip] >> score

@@ -1,0 +1,52 @@
+"""What the DAG files share: the parse-time settings (dags.yml) and the task defaults built from them.
+
+The env is $CTRFLOW_ENV (default local) and $CTRFLOW_DAG_OVERRIDES (`key=value` items separated by
+whitespace) adds overrides at parse time; a run's conf adds more at run time (operators/_runconf.py).
+Only YAML is read here: parsing a DAG file stays cheap.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shlex
+from typing import Any
+
+from operators.callbacks import log_failure
+
+
+def parse_env() -> tuple[str, list[str]]:
+    from pipelines.common.config import DEFAULT_ENV
+
+    return os.environ.get("CTRFLOW_ENV", DEFAULT_ENV), shlex.split(os.environ.get("CTRFLOW_DAG_OVERRIDES", ""))
+
+
+def parse_settings():
+    from pipelines.common.config import load
+
+    env, overrides = parse_env()
+    return load(env, overrides).settings
+
+
+def default_args(settings) -> dict[str, Any]:
+    d = settings.dags.defaults
+    return {
+        "owner": "ctrflow",
+        "retries": d.retries,
+        "retry_delay": dt.timedelta(seconds=d.retry_delay_s),
+        "retry_exponential_backoff": d.retry_exponential_backoff,
+        "execution_timeout": dt.timedelta(seconds=d.execution_timeout_s),
+        "on_failure_callback": log_failure,
+        "on_retry_callback": log_failure,
+    }
+
+
+def job_kwargs(settings) -> dict[str, Any]:
+    """Keyword arguments every SparkJobOperator of a DAG gets."""
+    env, overrides = parse_env()
+    return {"env": env, "overrides": overrides, "profile": settings.dags.spark_profile,
+            "conn_id": settings.dags.conn_id, "spark_submit": settings.dags.spark_submit}
+
+
+def start(day: dt.date) -> dt.datetime:
+    return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
