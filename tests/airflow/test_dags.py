@@ -1,0 +1,98 @@
+"""DAG files: they import without errors and without pyspark/torch, and wire the tasks as specified."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.airflow.conftest import ROOT
+
+HEAVY = ("pyspark", "torch", "numpy", "pandas", "pyarrow", "xgboost", "lightgbm", "faiss", "horovod")
+
+
+def _dagbag(monkeypatch, overrides: str = ""):
+    from airflow.dag_processing.dagbag import DagBag
+
+    monkeypatch.setenv("CTRFLOW_DAG_OVERRIDES", overrides)
+    return DagBag(dag_folder=str(ROOT / "dags"))
+
+
+def _edges(dag) -> dict[str, list[str]]:
+    return {t.task_id: sorted(t.downstream_task_ids) for t in dag.tasks}
+
+
+def test_dagbag_has_no_import_errors(monkeypatch):
+    bag = _dagbag(monkeypatch)
+    assert bag.import_errors == {}
+    assert set(bag.dag_ids) == {"ctr_daily", "ann_weekly"}
+
+
+def test_dag_files_import_no_heavy_modules():
+    code = ("import json, runpy, sys\n"
+            f"for f in {[str(p) for p in sorted(ROOT.glob('dags/*.py'))]!r}: runpy.run_path(f)\n"
+            f"print(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == []
+
+
+def test_ctr_daily_graph(monkeypatch):
+    dag = _dagbag(monkeypatch).dags["ctr_daily"]
+    model = "gbdt_lr"
+    assert _edges(dag) == {
+        "wait_for_click_logs": ["ingest"], "ingest": ["features"], "features": ["train_gbdt_lr"],
+        "train_gbdt_lr": ["evaluate"], "evaluate": [f"{model}.gate"],
+        f"{model}.gate": [f"{model}.publish", f"{model}.skip_publish"], f"{model}.publish": [f"{model}.score"],
+        f"{model}.skip_publish": [f"{model}.score"], f"{model}.score": []}
+    assert dag.schedule == "@daily"
+    assert dag.max_active_runs == 1 and not dag.catchup
+    sensor = dag.get_task("wait_for_click_logs")
+    assert sensor.mode == "reschedule" and sensor.poke_interval == 300
+    ingest = dag.get_task("ingest")
+    assert ingest.retries == 2 and ingest.execution_timeout == dt.timedelta(hours=4)
+    assert ingest.on_failure_callback and ingest.args == ["--source", "click_logs"] and ingest.ds == "{{ ds }}"
+    assert dag.get_task(f"{model}.score").trigger_rule == "none_failed_min_one_success"
+    publish = dag.get_task(f"{model}.publish")
+    assert publish.launcher == "python" and "--require-accept" in publish.args
+
+
+def test_ctr_daily_trains_the_listed_deep_models_in_parallel(monkeypatch):
+    dag = _dagbag(monkeypatch, "dags.ctr_daily.deep_models=[deepfm,dcn] dags.ctr_daily.fit_features=true"
+                  ).dags["ctr_daily"]
+    assert sorted(dag.get_task("features").downstream_task_ids) == ["train_dcn", "train_deepfm", "train_gbdt_lr"]
+    assert dag.get_task("features").args == ["--pipeline", "ctr_default", "--fit"]
+    for name in ("deepfm", "dcn"):
+        train = dag.get_task(f"train_{name}")
+        assert train.job == "train_ctr" and train.args == ["--model", name]
+        assert sorted(train.downstream_task_ids) == ["evaluate"]
+        assert dag.get_task(f"{name}.gate").model == name
+    assert {t.task_id for t in dag.tasks if t.task_id.endswith(".score")} == {
+        "gbdt_lr.score", "deepfm.score", "dcn.score"}
+
+
+def test_ann_weekly_graph(monkeypatch):
+    dag = _dagbag(monkeypatch).dags["ann_weekly"]
+    assert _edges(dag) == {"train_two_tower": ["build_index"], "build_index": ["retrieve"], "retrieve": []}
+    assert dag.get_task("train_two_tower").args == ["--model", "two_tower"]
+    assert dag.get_task("build_index").args == ["--embeddings", "out.two_tower_item_embeddings",
+                                                "--name", "items_two_tower"]
+    assert dag.get_task("retrieve").args == ["--index", "items_two_tower", "--queries",
+                                             "out.two_tower_user_embeddings", "--k", "100"]
+
+
+def test_a_bad_dags_setting_is_an_import_error_naming_the_key(monkeypatch):
+    bag = _dagbag(monkeypatch, "dags.ctr_daily.sensor.mode=sometimes")
+    assert bag.import_errors
+    assert any("dags.ctr_daily.sensor.mode" in err for err in bag.import_errors.values())
+
+
+@pytest.mark.parametrize("dag_id", ["ctr_daily", "ann_weekly"])
+def test_every_task_reads_its_partition_from_the_run(monkeypatch, dag_id):
+    dag = _dagbag(monkeypatch).dags[dag_id]
+    for task in dag.tasks:
+        if hasattr(task, "ds"):
+            assert task.ds == "{{ ds }}", task.task_id
