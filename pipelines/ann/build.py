@@ -101,7 +101,8 @@ def _add_partition(trained: bytes, d: int, id_col: str, vector_col: str, staging
         fs, path = artifacts.filesystem(f"{staging}/{artifacts.ID_MAP_DIR}")
         fs.create_dir(path, recursive=True)
         pq.write_table(pa.concat_tables(id_parts), f"{path}/part-{pid:05d}.parquet", filesystem=fs)
-        yield pa.RecordBatch.from_pydict({"partition": [pid], "rows": [rows], "uri": [shard]})
+        yield pa.RecordBatch.from_arrays([pa.array([pid], pa.int32()), pa.array([rows], pa.int64()),
+                                          pa.array([shard], pa.string())], names=["partition", "rows", "uri"])
 
     return add
 

@@ -71,8 +71,9 @@ def exact_top_k(df, queries: np.ndarray, k: int, metric: str, d: int, vector_col
             heap.add_result(np.ascontiguousarray(dist, dtype=np.float32), np.ascontiguousarray(ids))
             rows += len(x)
         heap.finalize()
-        yield pa.RecordBatch.from_pydict({"partition": [pid], "rows": [rows], "d": [heap.D.tobytes()],
-                                          "i": [heap.I.tobytes()]})
+        yield pa.RecordBatch.from_arrays(
+            [pa.array([pid], pa.int32()), pa.array([rows], pa.int64()), pa.array([heap.D.tobytes()], pa.binary()),
+             pa.array([heap.I.tobytes()], pa.binary())], names=["partition", "rows", "d", "i"])
 
     parts = df.mapInArrow(search, "partition int, rows long, d binary, i binary").collect()
     if expected_rows is not None:
