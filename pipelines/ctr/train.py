@@ -265,7 +265,7 @@ def launch(spec: TrainSpec, spark=None) -> dict:
     if os.path.exists(result_path):
         os.remove(result_path)
     shutil.rmtree(os.path.join(spec.out_dir, "workers"), ignore_errors=True)
-    if s.backend == "local" or (s.num_workers == 1 and s.backend != "torch_distributor"):
+    if s.backend == "local":
         train_worker(spec, "local")
     elif s.backend == "horovod_spark":
         import horovod.spark

@@ -58,3 +58,85 @@ def test_a_restarted_run_resumes_after_the_last_checkpoint(settings, plans, tmp_
     resumed = train.launch(_spec(settings, plans, tmp_path, "local", patience=5, epochs=3), None)
     assert resumed["history"][:2] == first["history"]  # epochs 0-1 come from the checkpoint, not rerun
     assert [h["epoch"] for h in resumed["history"]] == [0, 1, 2]
+
+
+# -- the job end to end -------------------------------------------------------------------------------
+E1, E2 = dt.date(2026, 6, 1), dt.date(2026, 6, 2)
+PIPE = "ctr_it"
+TINY_PIPELINE = {"source": "click_logs", "label": "label", "train_days": 1, "stages": [
+    {"name": "num", "type": "impute", "params": {"inputs": ["i1", "i2", "i5"]}},
+    {"name": "bkt", "type": "bucketize", "params": {"inputs": ["i3"], "num_buckets": 5}},
+    {"name": "cat", "type": "index", "params": {"inputs": ["c1", "c2", "c6", "c10", "c11"]}},
+]}
+TOWERS = ["user_fields=[c1_idx, c2_idx, i1_imp]", "item_fields=[c10_idx, c11_idx, i2_imp]",
+          "user_id_field=c1_idx", "item_id_field=c10_idx"]
+
+
+@pytest.fixture(scope="module")
+def job(spark, overrides, tmp_path_factory):
+    """generate -> ingest -> features --fit (E1) -> features (E2), with a tiny feature pipeline."""
+    import shutil
+
+    import yaml
+
+    from jobs._harness import run_job
+
+    root = tmp_path_factory.mktemp("conf") / "conf"
+    shutil.copytree(Path(__file__).resolve().parents[2] / "conf", root)
+    (root / "base/features" / f"{PIPE}.yml").write_text(yaml.safe_dump(TINY_PIPELINE))
+    sets = [x for o in [*overrides, f"ctr.pipeline={PIPE}", "ctr.backend=local", "ctr.epochs=2",
+                        "ctr.batch_size=256", "ctr.shuffle_buffer=2000"] for x in ("--set", o)]
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("CTRFLOW_CONF", str(root))
+        for day in (E1, E2):
+            assert run_job("generate", ["--ds", str(day), *sets], spark=spark) == 0
+            assert run_job("ingest", ["--ds", str(day), "--source", "click_logs", *sets], spark=spark) == 0
+        assert run_job("features", ["--pipeline", PIPE, "--ds", str(E1), "--fit", *sets], spark=spark) == 0
+        assert run_job("features", ["--pipeline", PIPE, "--ds", str(E2), *sets], spark=spark) == 0
+        yield lambda name, *args: run_job(name, [*sets, *args], spark=spark)
+
+
+def test_train_ctr_registers_a_model_that_scores_a_partition(spark, settings, job):
+    from pipelines.ctr.scoring import score_dataframe
+    from pipelines.registry.store import Registry
+
+    assert job("train_ctr", "--model", "deepfm", "--variant", "test", "--ds", str(E2)) == 0
+    reg = Registry.from_settings(settings)
+    mv = reg.versions("deepfm")[-1]
+    assert mv.flavor == "torch" and mv.kind == "deepfm" and mv.eval_ds == str(E2)
+    assert mv.inputs[f"feat.{PIPE}"] >= 1 and mv.extra["train_days"] == [str(E1)]
+    assert {"auc", "logloss", "ne", "calibration"} <= set(mv.metrics) and mv.metrics["auc"] > 0.55
+    assert [h["epoch"] for h in mv.extra["history"]] == [0, 1]
+    assert {"report.md", "roc.png", "loss_curves.png"} <= set(os.listdir(f"{mv.artifacts}/report"))
+    assert not any(Path(settings.project.path("ctr", "checkpoints", "deepfm")).glob("*/last.pt"))
+
+    day = spark.table(f"feat.{PIPE}").where(f"ds = '{E2}'")
+    scored = score_dataframe(spark, mv, day)
+    assert dict(scored.dtypes)["probability"] == "double"
+    stats = scored.selectExpr("count(*) n", "min(probability) lo", "max(probability) hi").first()
+    assert stats.n == settings.synth.rows_per_day and 0 < stats.lo < stats.hi < 1
+
+    # published, a second training run is compared with it on the same day
+    assert reg.publish("deepfm", mv.version).accepted
+    assert job("train_ctr", "--model", "deepfm", "--variant", "test", "--ds", str(E2), "--param", "seed=8") == 0
+    second = reg.versions("deepfm")[-1]
+    assert second.extra["champion_eval"]["version"] == mv.version
+    assert job("score", "--model", "deepfm", "--ds", str(E2)) == 0
+
+
+def test_two_tower_exports_embeddings(spark, settings, job):
+    assert job("train_ctr", "--model", "two_tower", "--variant", "test", "--ds", str(E2), "--param", *TOWERS) == 0
+    items = spark.table("out.two_tower_item_embeddings").where(f"ds = '{E2}'")
+    users = spark.table("out.two_tower_user_embeddings").where(f"ds = '{E2}'")
+    day = spark.table(f"feat.{PIPE}").where(f"ds = '{E2}'")
+    assert items.count() == day.select("c10_idx").distinct().count()
+    assert users.count() == day.select("c1_idx").distinct().count()
+    assert dict(items.dtypes) == {"id": "bigint", "vector": "array<float>", "ds": "string"}
+    vec = users.first().vector
+    assert len(vec) == 8 and abs(sum(v * v for v in vec) - 1) < 1e-4  # unit vectors of output_dim 8
+
+
+def test_train_ctr_errors_name_the_problem(job):
+    assert job("train_ctr", "--model", "deepfn", "--ds", str(E2)) == 2
+    assert job("train_ctr", "--model", "deepfm", "--ds", str(E2), "--param", "embed_dimm=3") == 2
+    assert job("train_ctr", "--model", "deepfm", "--ds", "2026-05-01") == 1

@@ -1,0 +1,149 @@
+"""Deep CTR: data loader vs training speed, Horovod scaling, distributed vs a plain PyTorch loop, and the
+AUC of LR, FM, DeepFM and DCN against the planted ceiling.
+
+    .venv/bin/python bench/deep_ctr.py --rows 200000 [--state /tmp/ctrflow-bench-ctr] [--reuse]
+
+One Spark session, one run:
+  1. two days of synthetic click logs (generate -> ingest -> features ctr_default fitted on day 1);
+  2. (a) the loader alone (pipelines.ctr.data: Delta log -> Parquet row groups -> shuffle buffer ->
+     numpy batches, one worker) against the rate at which DeepFM consumes batches already in memory
+     (goal: loader >= 5x faster than training);
+  3. (b) DeepFM, one epoch of day 1, with horovod.spark.run at 1 and 2 workers (one torch thread each):
+     training rows/s (epoch time, start-up excluded) and the 2-worker / 1-worker ratio;
+  4. (c) the same model and batches in a plain single-process PyTorch loop over in-memory tensors
+     (torch threads = all cores) as the baseline of the distributed run;
+  5. LR, FM, DeepFM and DCN trained on day 1 (local backend) and evaluated on day 2, next to the planted
+     model's own AUC on day 2 (raw.click_logs_ceiling).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime as dt
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+D1, D2 = dt.date(2026, 11, 1), dt.date(2026, 11, 2)
+
+
+def _plain_loop(model_cfg, spec, arrays, batch_size: int, threads: int) -> float:
+    """rows/s of one epoch of a plain PyTorch loop over in-memory tensors (the baseline)."""
+    import torch
+
+    from pipelines.ctr.models import build_model
+
+    torch.set_num_threads(threads)
+    cat, num, y = (torch.from_numpy(a) for a in arrays)
+    model = build_model("deepfm", spec, model_cfg)
+    opt = model.make_optimizer()
+    model.train()
+    t0 = time.perf_counter()
+    for i in range(0, len(y), batch_size):
+        opt.zero_grad()
+        model.loss(cat[i:i + batch_size], num[i:i + batch_size], y[i:i + batch_size]).backward()
+        opt.step()
+    return len(y) / (time.perf_counter() - t0)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--rows", type=int, default=200_000, help="rows per day (two days are made)")
+    ap.add_argument("--epochs", type=int, default=1, help="epochs of each quality run")
+    ap.add_argument("--state", default="/tmp/ctrflow-bench-ctr")
+    ap.add_argument("--reuse", action="store_true", help="keep the state directory's data from a previous run")
+    args = ap.parse_args()
+
+    import shutil
+
+    import numpy as np
+
+    if not args.reuse:
+        shutil.rmtree(args.state, ignore_errors=True)
+    from jobs._harness import run_job
+    from jobs.train_ctr import load_feature_map
+    from pipelines.common import config
+    from pipelines.common.spark import get_session
+    from pipelines.ctr import data, train
+    from pipelines.ctr.models import FeatureSpec, load_config
+
+    sets = [f"project.state_dir={args.state}", f"synth.rows_per_day={args.rows}", "synth.write_tsv=false",
+            "spark.log_level=ERROR", "spark.profiles.local.master=local[2]"]
+    settings = config.load(overrides=sets).settings
+    spark = get_session(settings)
+    flags = [a for s in sets for a in ("--set", s)]
+
+    def job(*argv):
+        t0 = time.perf_counter()
+        if run_job(argv[0], [*argv[1:], *flags], spark=spark) != 0:
+            raise SystemExit(f"bench: job {' '.join(argv)} failed")
+        return time.perf_counter() - t0
+
+    if not args.reuse:
+        for day in (D1, D2):
+            job("generate", "--ds", str(day))
+            job("ingest", "--source", "click_logs", "--ds", str(day))
+        job("features", "--pipeline", "ctr_default", "--ds", str(D1), "--fit")
+        job("features", "--pipeline", "ctr_default", "--ds", str(D2))
+
+    fm = load_feature_map(spark, settings, "ctr_default")
+    spec = FeatureSpec.from_feature_map(fm)
+    feat = "feat.ctr_default"
+    train_plan, val_plan = data.plan_days(spark, feat, [D1], None), data.plan_days(spark, feat, [D2], None)
+    ctr = dataclasses.replace(settings.ctr, epochs=1, patience=1, log_every_steps=10**9)
+    deepfm = load_config("deepfm")
+    out = {"rows_per_day": args.rows, "fields": spec.num_fields_total, "total_vocab_size": spec.total_vocab_size,
+           "batch_size": ctr.batch_size}
+
+    # (a) the loader alone vs DeepFM's consumption of in-memory batches
+    t0 = time.perf_counter()
+    parts = list(data.worker_batches(train_plan, spec, 0, 1, epoch=0, batch_size=ctr.batch_size,
+                                     shuffle_buffer=ctr.shuffle_buffer, read_rows=ctr.read_batch_rows))
+    out["loader_rows_per_s"] = train_plan.rows / (time.perf_counter() - t0)
+    arrays = tuple(np.concatenate([p[i] for p in parts]) for i in range(3))
+    del parts
+    out["consume_rows_per_s_1_thread"] = _plain_loop(deepfm, spec, arrays, ctr.batch_size, threads=1)
+    out["loader_vs_training"] = out["loader_rows_per_s"] / out["consume_rows_per_s_1_thread"]
+
+    # (c) the plain single-process loop on all cores
+    out["plain_rows_per_s_all_threads"] = _plain_loop(deepfm, spec, arrays, ctr.batch_size, threads=os.cpu_count())
+    del arrays
+
+    # (b) Horovod on Spark at 1 and 2 workers
+    for workers in (1, 2):
+        s = dataclasses.replace(ctr, backend="horovod_spark", num_workers=workers, threads_per_worker=1)
+        tspec = train.TrainSpec(model="deepfm", model_config=deepfm, features=spec, train=train_plan, val=val_plan,
+                                settings=s, checkpoint_dir=f"{args.state}/bench-ckpt-{workers}",
+                                out_dir=f"{args.state}/bench-out-{workers}")
+        shutil.rmtree(tspec.checkpoint_dir, ignore_errors=True)
+        t0 = time.perf_counter()
+        result = train.launch(tspec, spark)
+        out[f"horovod_{workers}_rows_per_s"] = result["history"][0]["rows_per_second"]
+        out[f"horovod_{workers}_wall_s"] = time.perf_counter() - t0
+    out["scaling_2_vs_1"] = out["horovod_2_rows_per_s"] / out["horovod_1_rows_per_s"]
+    out["horovod_2_vs_plain"] = out["horovod_2_rows_per_s"] / out["plain_rows_per_s_all_threads"]
+
+    # quality against the planted ceiling
+    ceiling = spark.table("raw.click_logs_ceiling").where(f"ds = '{D2}'").first().asDict()
+    out["ceiling_auc"] = ceiling["auc"]
+    for name in ("lr", "fm", "deepfm", "dcn"):
+        s = dataclasses.replace(ctr, backend="local", epochs=args.epochs, threads_per_worker=os.cpu_count())
+        tspec = train.TrainSpec(model=name, model_config=load_config(name), features=spec, train=train_plan,
+                                val=val_plan, settings=s, checkpoint_dir=f"{args.state}/bench-ckpt-{name}",
+                                out_dir=f"{args.state}/bench-out-{name}")
+        shutil.rmtree(tspec.checkpoint_dir, ignore_errors=True)
+        result = train.launch(tspec, spark)
+        out[f"auc_{name}"] = result["best_auc"]
+        out[f"logloss_{name}"] = result["history"][result["best_epoch"]]["val_loss"]
+
+    print(json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in out.items()}, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,152 @@
+"""Train a deep CTR model (PyTorch, distributed) on the days before --ds, validate on --ds, report, register.
+
+Reads feat.<ctr.pipeline> at a pinned Delta version (its live Parquet files come from the Delta log)
+and its feature_map.json. The model is one of pipelines.ctr.models with its config
+conf/base/models/<model>.yml (--variant test: the tiny variant; --param key=value overrides a key).
+Training runs on ctr.num_workers workers with ctr.backend (horovod_spark, horovodrun, torch_distributor,
+local), checkpointing every epoch (a rerun after a failure resumes) and stopping early on validation
+AUC. The best epoch's model is scored on --ds through Spark, evaluated (report with ROC, calibration and
+loss curves) and registered under the model's name (flavor torch); when that name has a champion it is
+scored on the same day for the publish gate. A two_tower model also writes
+out.two_tower_user_embeddings / out.two_tower_item_embeddings for the ds.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+import shutil
+from dataclasses import dataclass, field
+
+from jobs._harness import JobConfig, main
+from pipelines.common import schema, tables
+from pipelines.common.errors import DataError
+from pipelines.common.timing import stage
+from pipelines.ctr import data
+from pipelines.ctr.models import FeatureSpec, load_config, model_names
+from pipelines.ctr.models.base import plain_config
+from pipelines.ctr.scoring import score_with_model, tower_embeddings
+from pipelines.ctr.train import MODEL_DIR, TrainSpec, launch
+from pipelines.eval.report import evaluate_and_report
+from pipelines.features import artifacts, flow
+from pipelines.features.feature_map import FeatureMap
+from pipelines.registry.scoring import score
+from pipelines.registry.store import Registry
+
+log = logging.getLogger("ctrflow")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Config(JobConfig):
+    model: str = field(metadata={"help": f"a model of the zoo: {', '.join(model_names())}"})
+    variant: str | None = field(default=None, metadata={"help": "a variant of the model's config, e.g. test"})
+    param: list[str] = field(default_factory=list, metadata={"help": "model config overrides key=value"})
+
+
+def load_feature_map(spark, settings, pipeline: str) -> FeatureMap:
+    path = f"{artifacts.pipeline_dir(settings, pipeline)}/feature_map.json"
+    text = artifacts.read_text(spark, path)
+    if text is None:
+        raise DataError(f"no feature map at {path}: run `features --pipeline {pipeline} --fit` first")
+    return FeatureMap.from_json(text)
+
+
+def training_days(spark, feat: str, version: int | None, ds: dt.date, train_days: int, min_days: int):
+    """The days before ds (up to train_days) that have rows; ds itself must have rows."""
+    window = [ds - dt.timedelta(days=i) for i in range(train_days, 0, -1)]
+    present = {r["ds"] for r in flow.read_days(spark, feat, [*window, ds], version).select("ds").distinct().collect()}
+    if ds.isoformat() not in present:
+        raise DataError(f"{feat} has no rows for the validation day ds={ds} (run the features job for it)")
+    days = [d for d in window if d.isoformat() in present]
+    if len(days) < min_days:
+        raise DataError(f"{feat} has {len(days)} of the {train_days} training days before {ds}; "
+                        f"ctr.min_train_days is {min_days}")
+    return days
+
+
+def _copy_dir(local_dir: str, uri: str) -> None:
+    from pyarrow import fs as pafs
+
+    dest_fs, dest = pafs.FileSystem.from_uri(uri) if "://" in uri else (pafs.LocalFileSystem(), uri)
+    dest_fs.create_dir(dest, recursive=True)
+    pafs.copy_files(local_dir, dest, source_filesystem=pafs.LocalFileSystem(), destination_filesystem=dest_fs)
+
+
+def run(spark, cfg: Config) -> dict:
+    settings, s, name = cfg.settings, cfg.settings.ctr, cfg.model
+    model_cfg = load_config(name, cfg.variant, env=cfg.conf.env, overrides=cfg.param)
+    feat = flow.feat_table(settings, s.pipeline)
+    if not tables.table_exists(spark, feat):
+        raise DataError(f"feature table {feat} does not exist: run `features --pipeline {s.pipeline}` first")
+    fm = load_feature_map(spark, settings, s.pipeline)
+    spec = FeatureSpec.from_feature_map(fm)
+    missing = [c for c in spec.columns() if c not in spark.table(feat).columns]
+    if missing:
+        raise DataError(f"{feat} lacks columns {missing} of its feature map version {fm.version}")
+    version = flow.delta_version(spark, feat)
+    days = training_days(spark, feat, version, cfg.ds, s.train_days, s.min_train_days)
+    with stage(f"planning reads of {feat} (Delta version {version}) from the Delta log"):
+        train_plan = data.plan_days(spark, feat, days, version)
+        val_plan = data.plan_days(spark, feat, [cfg.ds], version)
+    # a rerun with the same inputs and config resumes from the same checkpoint directory
+    key = json.dumps([name, plain_config(model_cfg), schema.to_plain(s), fm.version, version,
+                      [d.isoformat() for d in days]], sort_keys=True, default=str)
+    run_id = f"{cfg.ds.isoformat()}-{hashlib.sha256(key.encode()).hexdigest()[:10]}"
+    ckpt = f"{s.checkpoint_dir or settings.project.path('ctr', 'checkpoints')}/{name}/{run_id}"
+    out_dir = settings.project.path("ctr", "runs", name, run_id)
+    train_spec = TrainSpec(model=name, model_config=model_cfg, features=spec, train=train_plan, val=val_plan,
+                           settings=s, checkpoint_dir=ckpt, out_dir=out_dir)
+    workers = 1 if s.backend == "local" else s.num_workers
+    with stage(f"training {name} with {s.backend} on {workers} worker(s) ({train_plan.rows} rows, "
+               f"{len(train_plan.pieces)} row groups)"):
+        result = launch(train_spec, spark)
+
+    reg = Registry.from_settings(settings)
+    staged = reg.stage(name)
+    _copy_dir(f"{out_dir}/{MODEL_DIR}", f"{staged}/model")
+    val = flow.read_days(spark, feat, [cfg.ds], version)
+    scored = {name: score_with_model(val, f"{staged}/model").select(fm.label, "probability")}
+    champion = reg.champion(name)
+    if champion is not None:
+        scored[f"champion {champion.version}"] = score(spark, champion, val).select(fm.label, "probability")
+    with stage(f"evaluating {len(scored)} models on {feat} ds={cfg.ds}"):
+        results = evaluate_and_report(
+            scored, f"{staged}/report", f"{name} on {cfg.ds}", label_col=fm.label, history={name: result["history"]},
+            context={"train days": ", ".join(map(str, days)), "train rows": train_plan.rows,
+                     "validation day": cfg.ds, "feature table": f"{feat} (Delta version {version})",
+                     "backend": f"{s.backend} x {s.num_workers}", "best epoch": result["best_epoch"]})
+    extra = {"history": result["history"], "best_epoch": result["best_epoch"], "stopped_early": result["stopped_early"],
+             "train_days": [d.isoformat() for d in days], "train_rows": train_plan.rows,
+             "backend": s.backend, "workers": result["workers"], "variant": cfg.variant}
+    if champion is not None:
+        extra["champion_eval"] = {"version": champion.version, "metrics": results[f"champion {champion.version}"]}
+    mv = reg.register(name, staged=staged, kind=name, flavor="torch", eval_ds=cfg.ds.isoformat(),
+                      metrics=results[name], config={"model": plain_config(model_cfg), "ctr": schema.to_plain(s)},
+                      inputs={feat: version, "feature_pipeline_version": fm.version}, extra=extra)
+    out = {"model": name, "version": mv.version, "uri": mv.uri, "report": f"{mv.artifacts}/report/report.md",
+           "eval_ds": cfg.ds.isoformat(), "train_days": extra["train_days"], "epochs_run": result["epochs_run"],
+           "metrics": {k: {m: round(v[m], 5) for m in ("auc", "logloss", "ne", "calibration")}
+                       for k, v in results.items()}}
+    if name == "two_tower" and s.export_embeddings:
+        out["embeddings"] = export_embeddings(spark, settings, mv, val, cfg.ds)
+    shutil.rmtree(ckpt, ignore_errors=True)  # registered: a rerun trains afresh
+    return out
+
+
+def export_embeddings(spark, settings, mv, day, ds: dt.date) -> dict:
+    """out.<model>_user_embeddings and out.<model>_item_embeddings (id, vector, ds) for the day's ids."""
+    written = {}
+    model_dir = f"{mv.artifacts}/model"
+    for tower in ("user", "item"):
+        table = tables.table(settings, "out", f"{mv.name}_{tower}_embeddings")
+        id_field = mv.config["model"][f"{tower}_id_field"]
+        with stage(f"writing {tower} embeddings of {mv.name} {mv.version} into {table}"):
+            w = tables.write_delta_partition(tower_embeddings(day, model_dir, tower, id_field), table, ds)
+        written[table] = {"rows": w.rows, "delta_version": w.version}
+    return written
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
