@@ -9,9 +9,12 @@ from __future__ import annotations
 import json
 import subprocess
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from pipelines.common.errors import ConfigError
+
+_ROOT = Path(__file__).resolve().parents[1]  # `python -m operators.probe` resolves from here
 
 
 def run_conf(context: Any) -> dict:
@@ -42,7 +45,7 @@ def load_settings(env: str, overrides: Sequence[str]):
 def run_probe(cmd: Sequence[str], timeout_s: float) -> dict:
     """Run an `operators.probe` command; its last stdout line is the JSON answer."""
     try:
-        done = subprocess.run(list(cmd), capture_output=True, text=True, timeout=timeout_s)
+        done = subprocess.run(list(cmd), capture_output=True, text=True, timeout=timeout_s, cwd=_ROOT)
     except subprocess.TimeoutExpired as e:
         raise TimeoutError(f"probe did not answer in {timeout_s:.0f} s: {' '.join(cmd[2:6])}") from e
     if done.returncode != 0:
