@@ -1,0 +1,90 @@
+"""ctr_daily end to end with `dag.test()` on tiny synthetic data (slow: a dozen Spark processes).
+
+Two days are prepared with the jobs (generate, ingest, features; fitted on the first), the third is
+generated, then the DAG runs for it with the test overrides passed in the run's conf. It must leave a
+registered, published GBDT+LR model with its report, and scores for the day. Then a retried ingest of the
+same day (first try fails, second succeeds) must leave the day's rows once, not twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from pipelines.common.config import load
+from pipelines.registry.store import Registry
+from tests.airflow.conftest import DAGS_FOLDER
+from tests.conftest import run_cli, test_overrides
+
+DAYS = [dt.date(2026, 10, 1), dt.date(2026, 10, 2), dt.date(2026, 10, 3)]
+DS = DAYS[-1]
+ROWS = 4000  # synth.rows_per_day of the test overrides
+
+
+def _job(sets: list[str], *args: str) -> None:
+    done = run_cli([sys.executable, "-m", "jobs", *args, *[a for s in sets for a in ("--set", s)]], timeout=900)
+    assert done.returncode == 0, f"{args}: {done.stderr[-3000:]}"
+
+
+@pytest.fixture(scope="module")
+def sets(tmp_path_factory, airflow_db) -> list[str]:
+    state = tmp_path_factory.mktemp("dag_state")
+    sets = [*test_overrides(state), "gbdt.trees.n_estimators=10", "gbdt.trees.max_depth=3"]
+    d1, d2 = (d.isoformat() for d in DAYS[:2])
+    _job(sets, "generate", "--ds", d1)
+    _job(sets, "ingest", "--source", "click_logs", "--ds", d1)
+    _job(sets, "features", "--pipeline", "ctr_default", "--fit", "--ds", d1)
+    _job(sets, "generate", "--ds", d2)
+    _job(sets, "ingest", "--source", "click_logs", "--ds", d2)
+    _job(sets, "features", "--pipeline", "ctr_default", "--ds", d2)
+    _job(sets, "generate", "--ds", DS.isoformat())
+    return sets
+
+
+def _run(dag_id: str, sets: list[str]):
+    from airflow.dag_processing.dagbag import DagBag
+    from airflow.utils.session import create_session
+
+    dag = DagBag(dag_folder=str(DAGS_FOLDER)).dags[dag_id]
+    dr = dag.test(logical_date=dt.datetime(DS.year, DS.month, DS.day, tzinfo=dt.UTC), run_conf={"overrides": sets})
+    with create_session() as session:
+        tis = {ti.task_id: (ti.state, ti.try_number) for ti in dr.get_task_instances(session=session)}
+    return dr.state, tis
+
+
+def _count(sets: list[str], sql: str) -> int:
+    code = ("import sys\nfrom pipelines.common.config import load\nfrom pipelines.common.spark import get_session\n"
+            "spark = get_session(load('local', sys.argv[2:]).settings)\n"
+            "print(spark.sql(sys.argv[1]).first()[0])")
+    done = run_cli([sys.executable, "-c", code, sql, *sets], timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return int(done.stdout.strip().splitlines()[-1])
+
+
+def test_ctr_daily_end_to_end_and_a_retried_ingest(sets):
+    state, tis = _run("ctr_daily", sets)
+    assert state == "success", tis
+    assert {t: s for t, (s, _) in tis.items()} == {
+        "wait_for_click_logs": "success", "ingest": "success", "features": "success", "train_gbdt_lr": "success",
+        "evaluate": "success", "gbdt_lr.gate": "success", "gbdt_lr.publish": "success",
+        "gbdt_lr.skip_publish": "skipped", "gbdt_lr.score": "success"}
+
+    settings = load("local", sets).settings
+    reg = Registry.from_settings(settings)
+    [version] = [v for v in reg.versions("gbdt_lr") if v.eval_ds == DS.isoformat()]
+    assert reg.champion("gbdt_lr").version == version.version
+    assert 0.5 < version.metrics["auc"] <= 1
+    reports = list(Path(version.artifacts.removeprefix("file:")).rglob("*.md"))
+    assert reports, f"no report under {version.artifacts}"
+    day = f"ds = '{DS.isoformat()}'"
+    assert _count(sets, f"SELECT count(*) FROM out.scores WHERE {day} AND model = 'gbdt_lr'") == ROWS
+
+    state, tis = _run("ctrflow_ingest_retry", sets)
+    assert state == "success" and tis["ingest"] == ("success", 2), tis
+    staged = _count(sets, f"SELECT count(*) FROM stg.click_logs WHERE {day}")
+    quarantined = _count(sets, f"SELECT count(*) FROM stg.click_logs_quarantine WHERE {day}")
+    assert staged + quarantined == ROWS, json.dumps({"staged": staged, "quarantined": quarantined})
