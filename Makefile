@@ -2,17 +2,23 @@
 SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
-DS ?= 2026-11-01
+DS ?= 2026-11-03
 ENV ?= local
 
-.PHONY: setup run test lint lock clean-state
+.PHONY: setup run test lint lock clean-state airflow-ui
 
 setup:
 	@scripts/setup.sh
 
-# The main job end to end on the embedded defaults.
+# The main job end to end on the embedded defaults: ctr_daily for DS on fresh synthetic data (DS-2..DS).
 run: setup
 	@scripts/run_main.sh --ds $(DS) --env $(ENV)
+
+# Airflow's UI with ctr_daily and ann_weekly loaded (SQLite under .state/airflow; login printed at start).
+airflow-ui: setup
+	@export AIRFLOW_HOME=$(CURDIR)/.state/airflow AIRFLOW__CORE__DAGS_FOLDER=$(CURDIR)/dags \
+	  AIRFLOW__CORE__LOAD_EXAMPLES=False CTRFLOW_ENV=$(ENV) PYTHONPATH=$(CURDIR) PYSPARK_PYTHON=$(CURDIR)/$(PY) PATH=$(CURDIR)/$(VENV)/bin:$$PATH \
+	  && mkdir -p .state/airflow && airflow standalone
 
 test: setup
 	@$(PY) -m pytest -q tests

@@ -1,23 +1,105 @@
 #!/usr/bin/env bash
-# The main job on the embedded defaults: generate a day of synthetic click logs, ingest it into
-# stg.click_logs (contract checks, quarantine, catalog), fit the default feature pipeline and write
-# feat.ctr_default, then show what the metastore holds. `make run` calls this after scripts/setup.sh. Usage: run_main.sh --ds DAY [--env ENV]
+# The main job on the embedded defaults: the ctr_daily Airflow DAG end to end for one day on fresh
+# synthetic data. The two days before --ds are prepared with the jobs directly (generate, ingest,
+# features; the feature pipeline is fitted on the first) so that training has a window; then --ds is
+# generated and `airflow dags test ctr_daily <ds>` runs sensor -> ingest -> features -> training ->
+# quality check -> gate -> publish -> score, with Airflow on SQLite under <state>/airflow and Spark
+# local. Ends by printing where the report, the models and the scores are.
+# `make run` calls this after scripts/setup.sh.
+# Usage: run_main.sh [--ds DAY] [--env ENV] [--set KEY=VALUE ...]   (--set: config overrides for every job)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-DS=2026-11-01
+DS=2026-11-03
 ENV=local
+SETS=()
 while [[ $# -gt 0 ]]; do
   case $1 in
     --ds) DS=$2; shift 2 ;;
     --env) ENV=$2; shift 2 ;;
-    *) echo "run_main.sh: unknown argument $1 (expected --ds DAY, --env ENV)" >&2; exit 2 ;;
+    --set) SETS+=("$2"); shift 2 ;;
+    *) echo "run_main.sh: unknown argument $1 (expected --ds DAY, --env ENV, --set KEY=VALUE)" >&2; exit 2 ;;
   esac
 done
-PY=.venv/bin/python
-export PYSPARK_PYTHON=$PWD/$PY
+PY=$PWD/.venv/bin/python
+export PYSPARK_PYTHON=$PY
+log() { printf '[run_main %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+day() { "$PY" -c "import datetime as d, sys; print(d.date.fromisoformat(sys.argv[1]) - d.timedelta(days=int(sys.argv[2])))" "$DS" "$1"; }
 
-$PY -m jobs generate --ds "$DS" --env "$ENV"
-$PY -m jobs ingest --source click_logs --ds "$DS" --env "$ENV"
-$PY -m jobs features --pipeline ctr_default --fit --ds "$DS" --env "$ENV"
-.venv/bin/ctrflow sources --env "$ENV"
-.venv/bin/ctrflow tables --env "$ENV"
+job_sets=()
+for s in ${SETS[@]+"${SETS[@]}"}; do job_sets+=(--set "$s"); done
+job() { "$PY" -m jobs "$@" --env "$ENV" ${job_sets[@]+"${job_sets[@]}"}; }
+
+# where state lives (project.state_dir, after --env and --set)
+STATE=$("$PY" - "$ENV" ${SETS[@]+"${SETS[@]}"} <<'PY'
+import sys
+from pipelines.common.config import load
+print(load(sys.argv[1], sys.argv[2:]).settings.project.path())
+PY
+)
+
+D1=$(day 2); D2=$(day 1)
+log "preparing the training window: $D1 and $D2 (generate, ingest, features; the pipeline is fitted on $D1)"
+job generate --ds "$D1"
+job ingest --source click_logs --ds "$D1"
+job features --pipeline ctr_default --fit --ds "$D1"
+job generate --ds "$D2"
+job ingest --source click_logs --ds "$D2"
+job features --pipeline ctr_default --ds "$D2"
+log "generating $DS"
+job generate --ds "$DS"
+
+export AIRFLOW_HOME=$STATE/airflow
+export PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH}  # operators/ and dags/ import the project's packages
+export AIRFLOW__CORE__DAGS_FOLDER=$PWD/dags
+export AIRFLOW__CORE__LOAD_EXAMPLES=False
+export AIRFLOW__LOGGING__LOGGING_LEVEL=${AIRFLOW__LOGGING__LOGGING_LEVEL:-INFO}
+export CTRFLOW_ENV=$ENV
+mkdir -p "$AIRFLOW_HOME"
+log "Airflow on SQLite in $AIRFLOW_HOME: migrating the metadata database"
+.venv/bin/airflow db migrate >"$AIRFLOW_HOME/db-migrate.log" 2>&1 \
+  || { tail -20 "$AIRFLOW_HOME/db-migrate.log" >&2; exit 1; }
+conf=$("$PY" -c 'import json, sys; print(json.dumps({"env": sys.argv[1], "overrides": sys.argv[2:]}))' \
+  "$ENV" ${SETS[@]+"${SETS[@]}"})
+log "airflow dags test ctr_daily $DS (run conf $conf)"
+.venv/bin/airflow dags test ctr_daily "$DS" -c "$conf" 2>&1 | tee "$AIRFLOW_HOME/ctr_daily-$DS.log" \
+  | grep -E --line-buffered "DAG TEST\] (starting|running) task|Marking task as|ctrflow job command|gate (ACCEPTED|refused)|finished:|ERROR|error:" \
+  | sed -E 's/ctrflow job command: ([^ ]+) .*(jobs\/[a-z_]+\.py|-m jobs [a-z_]+)(.*)/ctrflow job command: \2\3/' || true
+# the DAG run's outcome, from the metadata database
+"$PY" - "$DS" "$ENV" ${SETS[@]+"${SETS[@]}"} <<'PY'
+import sys
+from pathlib import Path
+
+from airflow.models.dagrun import DagRun
+from airflow.utils.session import create_session
+
+from pipelines.common.config import load
+from pipelines.registry.store import Registry
+
+ds, env, overrides = sys.argv[1], sys.argv[2], sys.argv[3:]
+with create_session() as session:
+    runs = [r for r in session.query(DagRun).filter(DagRun.dag_id == "ctr_daily").all()
+            if r.logical_date and r.logical_date.date().isoformat() == ds]
+    run = max(runs, key=lambda r: r.start_date) if runs else None
+    state = run.state if run else "not found"
+    tasks = {ti.task_id: ti.state for ti in run.get_task_instances(session=session)} if run else {}
+print(f"\nctr_daily {ds}: {state}")
+for task, st in tasks.items():
+    print(f"  {task:<28} {st}")
+settings = load(env, overrides).settings
+reg = Registry.from_settings(settings)
+print(f"\nmodels (registry): {reg.location}")
+for name in reg.names():
+    champ = reg.champion(name)
+    on_day = [v for v in reg.versions(name) if v.eval_ds == ds]
+    for v in on_day:
+        mark = " (champion)" if champ and champ.version == v.version else ""
+        print(f"  {name} {v.version}{mark}: {v.uri}  metrics {', '.join(f'{k}={x:.4f}' for k, x in v.metrics.items() if isinstance(x, float))}")
+        reports = sorted(Path(v.artifacts.removeprefix('file:')).rglob('*.md')) if '://' not in v.uri else []
+        for r in reports:
+            print(f"    report: {r}")
+out = settings.project.databases.out
+print(f"scores: Delta table {out}.scores, partition ds={ds} (warehouse {settings.project.path('warehouse')})")
+print(f"Airflow: AIRFLOW_HOME={Path(settings.project.path('airflow'))}, log of this run "
+      f"{settings.project.path('airflow', f'ctr_daily-{ds}.log')}")
+sys.exit(0 if state == "success" else 1)
+PY
