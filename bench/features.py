@@ -18,6 +18,7 @@ import argparse
 import datetime as dt
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -156,6 +157,7 @@ def main() -> None:
     ap.add_argument("--cardinality-scale", type=float, default=1.0)
     ap.add_argument("--state", default="/tmp/ctrflow-bench-features")
     ap.add_argument("--driver-memory", default="8g")
+    ap.add_argument("--only", nargs="+", choices=["stock", "ctrflow"], help="run only these pipelines")
     ap.add_argument("--one", choices=["stock", "ctrflow"], help=argparse.SUPPRESS)  # child process
     ap.add_argument("--data", help=argparse.SUPPRESS)
     a = ap.parse_args()
@@ -164,18 +166,23 @@ def main() -> None:
         return
     data = generate_data(a.rows, a.cardinality_scale, a.state)
     results = {}
-    for which in ("stock", "ctrflow"):
+    for which in a.only or ("stock", "ctrflow"):
         cmd = [sys.executable, __file__, "--one", which, "--data", data, "--state", a.state,
                "--driver-memory", a.driver_memory]
+        t0 = time.perf_counter()
         proc = subprocess.run(cmd, capture_output=True, text=True)
         lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
         if proc.returncode or not lines:
-            tail = (proc.stderr or "").strip().splitlines()[-5:]
-            results[which] = {"pipeline": which, "failed": True, "error": " | ".join(tail)}
+            log = f"{a.state}/{which}.stderr.log"
+            Path(log).write_text(proc.stderr or "")
+            causes = [ln.strip() for ln in (proc.stderr or "").splitlines()
+                      if re.search(r"(Exception|Error)\b", ln) and not ln.strip().startswith("at ")]
+            results[which] = {"pipeline": which, "failed": True, "after_s": round(time.perf_counter() - t0),
+                              "error": " | ".join(dict.fromkeys(causes[-3:])) or "see " + log, "log": log}
         else:
             results[which] = json.loads(lines[-1][len("RESULT "):])
         print(json.dumps(results[which]), flush=True)
-    s, c = results["stock"], results["ctrflow"]
+    s, c = results.get("stock", {"failed": True}), results.get("ctrflow", {"failed": True})
     if not s.get("failed") and not c.get("failed"):
         print(f"rows {c['rows']:,}: fit {s['fit_s'] / c['fit_s']:.2f}x, "
               f"transform {s['transform_s'] / c['transform_s']:.2f}x, "
