@@ -38,7 +38,6 @@ def quality(spark, settings, source: str, pipeline: str, ds: dt.date) -> dict:
     """The day's last ingest counts (from the ingest catalog) and per-feature PSI (from feat.<pipeline>_stats)."""
     from pipelines.common import tables
     from pipelines.features.flow import stats_table
-    from pipelines.features.stats import read_day_stats
     from pipelines.ingest.catalog import catalog_table
 
     day = ds.isoformat()
@@ -54,9 +53,10 @@ def quality(spark, settings, source: str, pipeline: str, ds: dt.date) -> dict:
     stats = stats_table(settings, pipeline)
     drift, model_version = None, None
     if tables.table_exists(spark, stats):
-        model_version, day_stats = read_day_stats(spark, stats, ds)
-        if day_stats:
-            drift = {s.feature: s.psi for s in day_stats}
+        rows = spark.table(stats).where(f"ds = '{day}'").select("feature", "psi", "model_version").collect()
+        if rows:  # one row per feature; psi is null where the day was not compared with a window
+            drift = {r["feature"]: r["psi"] for r in rows}
+            model_version = rows[0]["model_version"]
     return {"source": source, "catalog": catalog, "ingest": ingest, "stats_table": stats,
             "model_version": model_version, "psi": drift}
 

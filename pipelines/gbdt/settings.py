@@ -38,10 +38,16 @@ class LrSettings:
     max_iter: int = 50
     tol: float = 1e-6
     standardization: bool = False  # one-hot inputs: scaling them only distorts the penalty
+    # a raw field wider than this is folded to this many slots in LR's input (missing and unknown keep
+    # their own); 0 = never fold.
+    # Spark's LR ships dense arrays of the whole dimension with each iteration's tasks.
+    max_field_dim: int = 16384
 
     def validate(self) -> None:
         if self.reg_param < 0 or not 0 <= self.elastic_net_param <= 1 or self.max_iter < 1:
             raise ValueError("reg_param >= 0, elastic_net_param in [0, 1], max_iter >= 1")
+        if self.max_field_dim != 0 and self.max_field_dim < 3:
+            raise ValueError("max_field_dim must be 0 (never fold) or >= 3 (missing and unknown keep their slots)")
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -112,13 +112,14 @@ def build_models(train_df, fm, s: GbdtSettings, only: tuple[str, ...] = MODELS) 
             stages = [encoder]
             inputs = ["leaves"]
             if s.lr_fields != []:
-                stages.append(OneHotAssembler.from_feature_map(fm, s.lr_fields, "raw_features"))
+                stages.append(OneHotAssembler.from_feature_map(fm, s.lr_fields, "raw_features",
+                                                               s.lr.max_field_dim))
                 inputs.append("raw_features")
             stages.append(VectorAssembler(inputCols=inputs, outputCol="lr_features"))
             with stage("training LR on leaves + raw features"):
                 models["gbdt_lr"] = Pipeline(stages=[*stages, _lr("lr_features", label, s)]).fit(train_df)
     if "lr" in only:
         with stage("training LR on the features alone"):
-            models["lr"] = Pipeline(stages=[OneHotAssembler.from_feature_map(fm, None, "raw_features"),
-                                            _lr("raw_features", label, s)]).fit(train_df)
+            onehot = OneHotAssembler.from_feature_map(fm, None, "raw_features", s.lr.max_field_dim)
+            models["lr"] = Pipeline(stages=[onehot, _lr("raw_features", label, s)]).fit(train_df)
     return models, facts

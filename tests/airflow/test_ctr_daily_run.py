@@ -20,7 +20,7 @@ from pipelines.registry.store import Registry
 from tests.airflow.conftest import DAGS_FOLDER
 from tests.conftest import run_cli, test_overrides
 
-DAYS = [dt.date(2026, 10, 1), dt.date(2026, 10, 2), dt.date(2026, 10, 3)]
+DAYS = [dt.date(2026, 11, 1), dt.date(2026, 11, 2), dt.date(2026, 11, 3)]  # on or after dags.yml start_date
 DS = DAYS[-1]
 ROWS = 4000  # synth.rows_per_day of the test overrides
 

@@ -171,3 +171,8 @@ def test_one_hot_assembler_by_hand(spark):
     assert got == [SparseVector(8, [0, 6, 7], [1, 1, 1.5]), SparseVector(8, [3, 4, 7], [1, 1, -2.0])]
     with pytest.raises(Exception, match="column a: index 4 outside its vocabulary"):
         enc.transform(spark.createDataFrame([(4, 0, 0.0)], "a int, b int, x double")).collect()
+    # a folds from 4 to 3 slots: 0 and 1 keep theirs, 3 -> 2 + (3 - 2) mod 1 = 2; b (3 wide) is untouched
+    folded = enc.copy({enc.maxFieldDim: 3})
+    assert folded.size() == 7
+    got = [r.v for r in folded.transform(df).collect()]
+    assert got == [SparseVector(7, [0, 5, 6], [1, 1, 1.5]), SparseVector(7, [2, 3, 6], [1, 1, -2.0])]
