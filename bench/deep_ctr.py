@@ -67,11 +67,11 @@ def main() -> None:
     if not args.reuse:
         shutil.rmtree(args.state, ignore_errors=True)
     from jobs._harness import run_job
-    from jobs.train_ctr import load_feature_map
     from pipelines.common import config
     from pipelines.common.spark import get_session
     from pipelines.ctr import data, train
     from pipelines.ctr.models import FeatureSpec, load_config
+    from pipelines.features.trainset import load_feature_map
 
     sets = [f"project.state_dir={args.state}", f"synth.rows_per_day={args.rows}", "synth.write_tsv=false",
             "spark.log_level=ERROR", "spark.profiles.local.master=local[2]"]

@@ -91,8 +91,8 @@ def time_trees(spark, settings) -> dict:
     import numpy as np
     import xgboost as xgb
 
-    from jobs.train_gbdt_lr import load_feature_map
     from pipelines.features import flow
+    from pipelines.features.trainset import load_feature_map
     from pipelines.gbdt.train import fit_booster, tree_columns
 
     s = settings.gbdt

@@ -30,8 +30,8 @@ from pipelines.ctr.models.base import plain_config
 from pipelines.ctr.scoring import score_with_model, tower_embeddings
 from pipelines.ctr.train import MODEL_DIR, TrainSpec, launch
 from pipelines.eval.report import evaluate_and_report
-from pipelines.features import artifacts, flow
-from pipelines.features.feature_map import FeatureMap
+from pipelines.features import flow
+from pipelines.features.trainset import load_feature_map, training_days
 from pipelines.registry.scoring import score
 from pipelines.registry.store import Registry
 
@@ -43,27 +43,6 @@ class Config(JobConfig):
     model: str = field(metadata={"help": f"a model of the zoo: {', '.join(model_names())}"})
     variant: str | None = field(default=None, metadata={"help": "a variant of the model's config, e.g. test"})
     param: list[str] = field(default_factory=list, metadata={"help": "model config overrides key=value"})
-
-
-def load_feature_map(spark, settings, pipeline: str) -> FeatureMap:
-    path = f"{artifacts.pipeline_dir(settings, pipeline)}/feature_map.json"
-    text = artifacts.read_text(spark, path)
-    if text is None:
-        raise DataError(f"no feature map at {path}: run `features --pipeline {pipeline} --fit` first")
-    return FeatureMap.from_json(text)
-
-
-def training_days(spark, feat: str, version: int | None, ds: dt.date, train_days: int, min_days: int):
-    """The days before ds (up to train_days) that have rows; ds itself must have rows."""
-    window = [ds - dt.timedelta(days=i) for i in range(train_days, 0, -1)]
-    present = {r["ds"] for r in flow.read_days(spark, feat, [*window, ds], version).select("ds").distinct().collect()}
-    if ds.isoformat() not in present:
-        raise DataError(f"{feat} has no rows for the validation day ds={ds} (run the features job for it)")
-    days = [d for d in window if d.isoformat() in present]
-    if len(days) < min_days:
-        raise DataError(f"{feat} has {len(days)} of the {train_days} training days before {ds}; "
-                        f"ctr.min_train_days is {min_days}")
-    return days
 
 
 def _copy_dir(local_dir: str, uri: str) -> None:
@@ -86,7 +65,8 @@ def run(spark, cfg: Config) -> dict:
     if missing:
         raise DataError(f"{feat} lacks columns {missing} of its feature map version {fm.version}")
     version = flow.delta_version(spark, feat)
-    days = training_days(spark, feat, version, cfg.ds, s.train_days, s.min_train_days)
+    days = training_days(spark, feat, version, cfg.ds, s.train_days, s.min_train_days,
+                         "ctr.min_train_days")
     with stage(f"planning reads of {feat} (Delta version {version}) from the Delta log"):
         train_plan = data.plan_days(spark, feat, days, version)
         val_plan = data.plan_days(spark, feat, [cfg.ds], version)

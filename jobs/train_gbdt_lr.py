@@ -11,7 +11,6 @@ the name has a champion, the champion is scored on the same day so that `publish
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from dataclasses import dataclass, field
 
@@ -20,8 +19,8 @@ from pipelines.common import schema, tables
 from pipelines.common.errors import DataError
 from pipelines.common.timing import stage
 from pipelines.eval.report import evaluate_and_report
-from pipelines.features import artifacts, flow
-from pipelines.features.feature_map import FeatureMap
+from pipelines.features import flow
+from pipelines.features.trainset import load_feature_map, training_days
 from pipelines.gbdt.train import MODELS, build_models
 from pipelines.registry.scoring import as_probability, score
 from pipelines.registry.store import Registry
@@ -32,29 +31,6 @@ log = logging.getLogger("ctrflow")
 @dataclass(frozen=True, kw_only=True)
 class Config(JobConfig):
     model_name: str | None = field(default=None, metadata={"help": "registry name (default: gbdt.model_name)"})
-
-
-def load_feature_map(spark, settings, pipeline: str) -> FeatureMap:
-    path = f"{artifacts.pipeline_dir(settings, pipeline)}/feature_map.json"
-    text = artifacts.read_text(spark, path)
-    if text is None:
-        raise DataError(f"no feature map at {path}: run `features --pipeline {pipeline} --fit` first")
-    return FeatureMap.from_json(text)
-
-
-def split_days(spark, feat: str, version: int | None, ds: dt.date, train_days: int, min_days: int):
-    """(training days that have rows, validation day) — --ds must exist, the window may be partial."""
-    window = [ds - dt.timedelta(days=i) for i in range(train_days, 0, -1)]
-    present = {r["ds"] for r in flow.read_days(spark, feat, [*window, ds], version).select("ds").distinct().collect()}
-    if ds.isoformat() not in present:
-        raise DataError(f"{feat} has no rows for the validation day ds={ds} (run the features job for it)")
-    days = [d for d in window if d.isoformat() in present]
-    if len(days) < min_days:
-        raise DataError(f"{feat} has {len(days)} of the {train_days} training days before {ds} "
-                        f"({window[0]}..{window[-1]}); gbdt.min_train_days is {min_days}")
-    if len(days) < train_days:
-        log.warning("training on %d of %d days: %s", len(days), train_days, ", ".join(map(str, days)))
-    return days
 
 
 def run(spark, cfg: Config) -> dict:
@@ -73,7 +49,8 @@ def run(spark, cfg: Config) -> dict:
     if s.group_col and s.group_col not in spark.table(feat).columns:
         raise DataError(f"gbdt.group_col '{s.group_col}' is not a column of {feat}")
     version = flow.delta_version(spark, feat)
-    days = split_days(spark, feat, version, cfg.ds, s.train_days, s.min_train_days)
+    days = training_days(spark, feat, version, cfg.ds, s.train_days, s.min_train_days,
+                         "gbdt.min_train_days")
     train = flow.read_days(spark, feat, days, version).persist(StorageLevel.MEMORY_AND_DISK)
     val = flow.read_days(spark, feat, [cfg.ds], version)
     try:
