@@ -1,9 +1,10 @@
 """ctr_daily end to end with `dag.test()` on tiny synthetic data (slow: a dozen Spark processes).
 
 Two days are prepared with the jobs (generate, ingest, features; fitted on the first), the third is
-generated, then the DAG runs for it with the test overrides passed in the run's conf. It must leave a
-registered, published GBDT+LR model with its report, and scores for the day. Then a retried ingest of the
-same day (first try fails, second succeeds) must leave the day's rows once, not twice.
+generated, then the DAG runs for it with the test overrides passed in the run's conf. It must leave
+registered, published GBDT+LR and DeepFM (Horovod on Spark) models with their reports, and both models'
+scores for the day. Then a retried ingest of the same day (first try fails, second succeeds) must leave
+the day's rows once, not twice.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ def _job(sets: list[str], *args: str) -> None:
 @pytest.fixture(scope="module")
 def sets(tmp_path_factory, airflow_db) -> list[str]:
     state = tmp_path_factory.mktemp("dag_state")
-    sets = [*test_overrides(state), "gbdt.trees.n_estimators=10", "gbdt.trees.max_depth=3"]
+    sets = [*test_overrides(state), "gbdt.trees.n_estimators=10", "gbdt.trees.max_depth=3", "ctr.epochs=1"]
     d1, d2 = (d.isoformat() for d in DAYS[:2])
     _job(sets, "generate", "--ds", d1)
     _job(sets, "ingest", "--source", "click_logs", "--ds", d1)
@@ -70,18 +71,20 @@ def test_ctr_daily_end_to_end_and_a_retried_ingest(sets):
     assert state == "success", tis
     assert {t: s for t, (s, _) in tis.items()} == {
         "wait_for_click_logs": "success", "ingest": "success", "features": "success", "train_gbdt_lr": "success",
-        "evaluate": "success", "gbdt_lr.gate": "success", "gbdt_lr.publish": "success",
-        "gbdt_lr.skip_publish": "skipped", "gbdt_lr.score": "success"}
+        "train_deepfm": "success", "evaluate": "success",
+        **{f"{m}.{t}": s for m in ("gbdt_lr", "deepfm") for t, s in
+           (("gate", "success"), ("publish", "success"), ("skip_publish", "skipped"), ("score", "success"))}}
 
     settings = load("local", sets).settings
     reg = Registry.from_settings(settings)
-    [version] = [v for v in reg.versions("gbdt_lr") if v.eval_ds == DS.isoformat()]
-    assert reg.champion("gbdt_lr").version == version.version
-    assert 0.5 < version.metrics["auc"] <= 1
-    reports = list(Path(version.artifacts.removeprefix("file:")).rglob("*.md"))
-    assert reports, f"no report under {version.artifacts}"
     day = f"ds = '{DS.isoformat()}'"
-    assert _count(sets, f"SELECT count(*) FROM out.scores WHERE {day} AND model = 'gbdt_lr'") == ROWS
+    for model in ("gbdt_lr", "deepfm"):
+        [version] = [v for v in reg.versions(model) if v.eval_ds == DS.isoformat()]
+        assert reg.champion(model).version == version.version
+        assert 0.5 < version.metrics["auc"] <= 1, (model, version.metrics)
+        reports = list(Path(version.artifacts.removeprefix("file:")).rglob("*.md"))
+        assert reports, f"no report under {version.artifacts}"
+        assert _count(sets, f"SELECT count(*) FROM out.scores WHERE {day} AND model = '{model}'") == ROWS
 
     state, tis = _run("ctrflow_ingest_retry", sets)
     assert state == "success" and tis["ingest"] == ("success", 2), tis

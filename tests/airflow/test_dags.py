@@ -43,11 +43,14 @@ def test_dag_files_import_no_heavy_modules():
 def test_ctr_daily_graph(monkeypatch):
     dag = _dagbag(monkeypatch).dags["ctr_daily"]
     model = "gbdt_lr"
+    per_model = {
+        edge: targets for m in (model, "deepfm") for edge, targets in {
+            f"{m}.gate": [f"{m}.publish", f"{m}.skip_publish"], f"{m}.publish": [f"{m}.score"],
+            f"{m}.skip_publish": [f"{m}.score"], f"{m}.score": []}.items()}
     assert _edges(dag) == {
-        "wait_for_click_logs": ["ingest"], "ingest": ["features"], "features": ["train_gbdt_lr"],
-        "train_gbdt_lr": ["evaluate"], "evaluate": [f"{model}.gate"],
-        f"{model}.gate": [f"{model}.publish", f"{model}.skip_publish"], f"{model}.publish": [f"{model}.score"],
-        f"{model}.skip_publish": [f"{model}.score"], f"{model}.score": []}
+        "wait_for_click_logs": ["ingest"], "ingest": ["features"], "features": ["train_deepfm", "train_gbdt_lr"],
+        "train_gbdt_lr": ["evaluate"], "train_deepfm": ["evaluate"], "evaluate": ["deepfm.gate", f"{model}.gate"],
+        **per_model}
     assert dag.schedule == "@daily"
     assert dag.max_active_runs == 1 and not dag.catchup
     sensor = dag.get_task("wait_for_click_logs")
