@@ -39,6 +39,21 @@ def default_spark_submit() -> str:
     return str(beside) if beside.exists() else "spark-submit"
 
 
+def spark_env(binary: str, environ: dict[str, str] | None = None) -> dict[str, str]:
+    """Environment a pip-installed `spark-submit` needs when it is not on PATH's first python: that script
+    finds SPARK_HOME by running `python3` (or PYSPARK_DRIVER_PYTHON) with pyspark importable, which fails
+    when the virtualenv is not activated (Airflow started as `.venv/bin/airflow`). For the spark-submit
+    beside this interpreter, SPARK_HOME is this interpreter's pyspark; a SPARK_HOME already set wins."""
+    environ = os.environ if environ is None else environ
+    path = Path(binary)
+    if environ.get("SPARK_HOME") or path.parent != Path(sys.executable).parent \
+            or not (path.parent / "find_spark_home.py").exists():
+        return {}
+    import pyspark
+
+    return {"SPARK_HOME": str(Path(pyspark.__file__).parent)}
+
+
 def job_args(ds: str, env: str, args: Sequence[str] = (), overrides: Sequence[str] = ()) -> list[str]:
     """The job's own command line: `--ds D --env E [--set k=v ...] [args ...]`."""
     out = ["--ds", str(ds), "--env", env]
@@ -136,6 +151,9 @@ class SparkJobHook(SparkSubmitHook):
         self._command = list(command)
         self.result, self.error_line = None, None
         self._connection["spark_binary"] = self._command[0]
+        extra_env = spark_env(self._command[0], {**os.environ, **(self._env or {})})
+        if extra_env:
+            self._env = {**(self._env or {}), **extra_env}
         if not self._use_connection:
             self._connection["master"] = _option(self._command, "--master") or ""
             self._connection["deploy_mode"] = None

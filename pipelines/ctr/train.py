@@ -73,9 +73,13 @@ class _Comm:
         """(a callable computing the loss with synchronised gradients, the optimizer to step)."""
         if self.kind == "horovod":
             self.hvd.broadcast_parameters(model.state_dict(), root_rank=0)
-            self.hvd.broadcast_optimizer_state(optimizer, root_rank=0)
-            optimizer = self.hvd.DistributedOptimizer(optimizer, named_parameters=model.named_parameters())
-            return model.loss, optimizer
+            wrapped = self.hvd.DistributedOptimizer(optimizer, named_parameters=model.named_parameters())
+            # Horovod builds a new optimizer of the same class from the param groups, so state made in the
+            # constructor (Adagrad's accumulator starts at initial_accumulator_value, not 0) or loaded from
+            # a checkpoint is not carried over: copy it, then make every rank start from rank 0's.
+            wrapped.load_state_dict(optimizer.state_dict())
+            self.hvd.broadcast_optimizer_state(wrapped, root_rank=0)
+            return model.loss, wrapped
         if self.kind == "ddp":
             import torch
             from torch.nn.parallel import DistributedDataParallel
@@ -236,7 +240,7 @@ def train_worker(spec: TrainSpec, comm_kind: str = "local") -> dict:
                  epoch, record["train_loss"], record["val_loss"], record["val_auc"], train_time,
                  record["rows_per_second"])
             if comm.rank == 0:
-                _save_checkpoint(ckpt_path, {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                _save_checkpoint(ckpt_path, {"model": model.state_dict(), "optimizer": opt.state_dict(),
                                              "state": state})
             comm.barrier()
         result = {"model": spec.model, "workers": comm.size, "history": state["history"],

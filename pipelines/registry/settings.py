@@ -15,10 +15,14 @@ class GateSettings:
 
     metric: str = "auc"
     min_delta: float = 0.0  # in the metric's own units, in the better direction
+    # bars every candidate must pass, the first one too, on each of these metrics it carries: AUC 0.5 and
+    # NE 1.0 are what a constant prediction scores, so a diverged model is never published
+    floors: dict[str, float] = field(default_factory=lambda: {"auc": 0.5, "ne": 1.0})
 
     def validate(self) -> None:
-        if self.metric not in METRIC_DIRECTIONS:
-            raise ValueError(f"gate metric '{self.metric}' is not one of {', '.join(sorted(METRIC_DIRECTIONS))}")
+        for name in (self.metric, *self.floors):
+            if name not in METRIC_DIRECTIONS:
+                raise ValueError(f"gate metric '{name}' is not one of {', '.join(sorted(METRIC_DIRECTIONS))}")
         if self.min_delta < 0:
             raise ValueError("min_delta must be >= 0")
 

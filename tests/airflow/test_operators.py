@@ -16,7 +16,14 @@ from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 from operators.callbacks import failure_summary
 from operators.gate import ModelGateOperator
-from operators.hooks.spark_job import SparkJobHook, job_command, mask_command, sensitive_values
+from operators.hooks.spark_job import (
+    SparkJobHook,
+    default_spark_submit,
+    job_command,
+    mask_command,
+    sensitive_values,
+    spark_env,
+)
 from operators.probe import probe_command
 from operators.quality import quality_problems
 from operators.sensors import SourcePartitionSensor
@@ -104,6 +111,22 @@ def test_hook_raises_the_jobs_error_line_and_does_not_retry_config_errors(code, 
     with pytest.raises(exc, match=rf"ctrflow ingest: error: no partition ds=x \(exit {code}\)") as info:
         _hook_run([sys.executable, "-c", script])
     assert isinstance(info.value, AirflowFailException) == (code == 2)
+
+
+def test_the_virtualenvs_spark_submit_runs_without_the_virtualenv_on_path(monkeypatch):
+    """Airflow started as .venv/bin/airflow (not activated): the pip-installed spark-submit would look
+    for pyspark with PATH's python3; the hook gives it this interpreter's pyspark as SPARK_HOME."""
+    import pyspark
+
+    binary = default_spark_submit()
+    assert spark_env(binary, {}) == {"SPARK_HOME": str(Path(pyspark.__file__).parent)}
+    assert spark_env(binary, {"SPARK_HOME": "/opt/spark"}) == {}
+    assert spark_env("/usr/local/bin/spark-submit", {}) == {}
+    monkeypatch.delenv("SPARK_HOME", raising=False)
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    hook = SparkJobHook()
+    hook.run([binary, "--version"])
+    assert hook._submit_sp.returncode == 0
 
 
 def test_on_kill_ends_the_whole_process_group(tmp_path):

@@ -148,7 +148,7 @@ def test_retrieve_ranks_candidates_with_a_registered_model(spark, settings, over
     empty = spark.createDataFrame([], "retrieval_rank int")
     Pipeline(stages=[SQLTransformer(statement=sql)]).fit(empty).save(str(tmp_path / "model"))
     reg.register("ann_it_ranker", str(tmp_path), kind="test", flavor="spark_pipeline", eval_ds=str(DAY),
-                 metrics={"auc": 0.5})
+                 metrics={"auc": 0.6})
     reg.publish("ann_it_ranker", "v0001", metric="auc")
     assert _job(overrides, "retrieve", "--ds", str(DAY), "--index", "ann_it", "--queries", queries, "--k", "3",
                 "--ranker", "ann_it_ranker", spark=spark) == 0

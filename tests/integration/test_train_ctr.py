@@ -50,6 +50,15 @@ def test_two_workers_end_with_identical_parameters(spark, settings, plans, tmp_p
     assert [h["train_rows"] for h in result["history"]] == [3000, 3000]  # every row once per epoch
     assert result["history"][-1]["val_auc"] > 0.6
     assert len(_digests(spec)) == 1
+    # the checkpoint holds the optimizer that stepped, and its adagrad accumulators started at the
+    # configured value on every rank (Horovod's DistributedOptimizer is a new optimizer: it would start at 0)
+    import torch
+
+    opt = torch.load(Path(spec.checkpoint_dir, train.CHECKPOINT), weights_only=False)["optimizer"]
+    start = spec.model_config.adagrad_initial_accumulator
+    steps = 2 * data.steps_per_epoch(spec.train, 2, 256)
+    assert {int(s["step"]) for s in opt["state"].values()} == {steps}
+    assert min(float(s["sum"].min()) for s in opt["state"].values()) >= start * (1 - 1e-6) > 0
 
 
 def test_a_restarted_run_resumes_after_the_last_checkpoint(settings, plans, tmp_path):
@@ -64,7 +73,9 @@ def test_a_restarted_run_resumes_after_the_last_checkpoint(settings, plans, tmp_
 E1, E2 = dt.date(2026, 6, 1), dt.date(2026, 6, 2)
 PIPE = "ctr_it"
 TINY_PIPELINE = {"source": "click_logs", "label": "label", "train_days": 1, "stages": [
-    {"name": "num", "type": "impute", "params": {"inputs": ["i1", "i2", "i5"]}},
+    {"name": "logs", "type": "log", "params": {"inputs": ["i1", "i2", "i5"]}},  # raw counts reach the thousands
+    {"name": "num", "type": "impute", "params": {"inputs": ["i1_log", "i2_log", "i5_log"],
+                                                 "outputs": ["i1_imp", "i2_imp", "i5_imp"]}},
     {"name": "bkt", "type": "bucketize", "params": {"inputs": ["i3"], "num_buckets": 5}},
     {"name": "cat", "type": "index", "params": {"inputs": ["c1", "c2", "c6", "c10", "c11"]}},
 ]}

@@ -65,14 +65,19 @@ class ModelConfig:
     optimizer: Literal["adagrad", "adam", "sgd"] = "adagrad"
     learning_rate: float = 0.05
     weight_decay: float = 0.0
+    # adagrad's starting sum of squared gradients (TensorFlow's default 0.1; torch's 0 makes the first
+    # step lr x sign(g) for every coordinate however small g is, which blows up FM terms on small data)
+    adagrad_initial_accumulator: float = 0.1
     # sparse embedding gradients: only the rows a batch touches are sent and updated (adagrad / sgd)
     sparse_embeddings: bool = True
     seed: int = 7
     variants: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def validate(self) -> None:
-        if self.embed_dim < 1 or self.learning_rate <= 0 or self.weight_decay < 0:
-            raise ValueError("embed_dim >= 1, learning_rate > 0 and weight_decay >= 0 are required")
+        if self.embed_dim < 1 or self.learning_rate <= 0 or self.weight_decay < 0 \
+                or self.adagrad_initial_accumulator < 0:
+            raise ValueError("embed_dim >= 1, learning_rate > 0, weight_decay >= 0 and "
+                             "adagrad_initial_accumulator >= 0 are required")
         if self.sparse_embeddings and self.optimizer == "adam":
             raise ValueError("optimizer adam cannot update sparse embeddings: use adagrad or sgd, "
                              "or set sparse_embeddings: false")
@@ -106,7 +111,8 @@ class CtrModel(nn.Module):
         if c.optimizer == "adam":
             return torch.optim.Adam(self.parameters(), lr=c.learning_rate, weight_decay=c.weight_decay)
         if c.optimizer == "adagrad":
-            return torch.optim.Adagrad(self.parameters(), lr=c.learning_rate, weight_decay=c.weight_decay)
+            return torch.optim.Adagrad(self.parameters(), lr=c.learning_rate, weight_decay=c.weight_decay,
+                                       initial_accumulator_value=c.adagrad_initial_accumulator)
         return torch.optim.SGD(self.parameters(), lr=c.learning_rate, weight_decay=c.weight_decay)
 
 

@@ -81,3 +81,29 @@ def test_config_rules():
             "user_fields=[u_idx, nope]", "item_fields=[it_idx]", "user_id_field=u_idx", "item_id_field=it_idx"]))
     with pytest.raises(ConfigError, match="exceeds max_parameters"):
         build_model("ffm", spec, load_config("ffm", "test", overrides=["max_parameters=100"]))
+
+
+@pytest.mark.parametrize(("accumulator", "blows_up"), [(0.0, True), (None, False)])
+def test_default_adagrad_does_not_blow_up_fm_terms_on_many_low_cardinality_fields(accumulator, blows_up):
+    """58 fields of 4 values each (what ctr_default gives on a small day): with adagrad's accumulator at
+    torch's 0 the first steps move every touched coordinate by the full learning rate, the 1,653 pairwise
+    FM products line up and DeepFM predicts a constant; the default (0.1) keeps the loss sane."""
+    from pipelines.ctr.models import FeatureSpec
+
+    fields, vocab = 58, 4
+    spec = FeatureSpec(label="label", cat_fields=[f"f{i}" for i in range(fields)],
+                       offsets=[i * vocab for i in range(fields)], vocab_sizes=[vocab] * fields, num_fields=[],
+                       total_vocab_size=fields * vocab)
+    overrides = [] if accumulator is None else [f"adagrad_initial_accumulator={accumulator}"]
+    model = build_model("deepfm", spec, load_config("deepfm", None, overrides=overrides))
+    gen = torch.Generator().manual_seed(3)
+    cat = torch.randint(0, vocab, (4096, fields), generator=gen) + torch.arange(fields) * vocab
+    y = (torch.rand(4096, generator=gen) < 0.25).float()
+    opt = model.make_optimizer()
+    for i in range(0, 4096, 2048):  # the two steps of a tiny day
+        opt.zero_grad()
+        model.loss(cat[i:i + 2048], torch.zeros(2048, 0), y[i:i + 2048]).backward()
+        opt.step()
+    with torch.no_grad():
+        loss = model.loss(cat, torch.zeros(4096, 0), y).item()
+    assert (loss > 2.0) == blows_up, loss

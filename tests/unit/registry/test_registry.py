@@ -61,6 +61,22 @@ def test_gate_accepts_first_and_better_refuses_worse(reg, tmp_path):
     assert [x["accepted"] for x in reg.decisions("ctr")] == [True, False, True]
 
 
+def test_gate_floors_refuse_a_constant_predictor_even_as_the_first_model(reg, tmp_path):
+    """AUC 0.5 (or NE >= 1) is what a constant prediction scores: a diverged model is never published."""
+    flat = _register(reg, tmp_path, 0.5)
+    d = reg.publish("ctr", flat.version)
+    assert not d.accepted and "fails the floor on auc" in d.reason and reg.champion("ctr") is None
+    no_better_than_base_rate = reg.register("ctr", _artifacts(tmp_path), kind="gbdt_lr", flavor="spark_pipeline",
+                                            eval_ds="2026-11-02", metrics={"auc": 0.6, "ne": 1.02})
+    d = reg.publish("ctr", no_better_than_base_rate.version)
+    assert not d.accepted and "fails the floor on ne" in d.reason
+    assert reg.publish("ctr", _register(reg, tmp_path, 0.51).version).accepted
+    lenient = Registry(str(tmp_path / "models"), GateSettings(metric="auc", floors={}))
+    assert lenient.evaluate_gate("ctr", flat.version).reason.startswith("v0001 does not beat")
+    with pytest.raises(ValueError, match="gate metric 'rmse'"):
+        GateSettings(floors={"rmse": 1.0}).validate()
+
+
 def test_gate_needs_the_same_evaluation_day(reg, tmp_path):
     reg.publish("ctr", _register(reg, tmp_path, 0.70, ds="2026-11-01").version)
     other_day = _register(reg, tmp_path, 0.90, ds="2026-11-02")
