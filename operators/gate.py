@@ -4,7 +4,9 @@ The candidate is the newest version of `model` evaluated on the run's day (what 
 registered). `Registry.evaluate_gate` decides without side effects and without Spark; the decision is
 logged and pushed as XCom `decision` (the publish task pins `--version` to its candidate, so what is
 published is what was judged). Retrying is safe: once published, the candidate is the champion and
-the gate answers "already the champion" -> skip.
+the gate answers "already the champion" -> skip. A refusal while the model has no champion at all
+(the first candidate fails the gate's floors) follows neither branch: there is nothing to score the day
+with, so the downstream score task is skipped too instead of failing.
 """
 
 from __future__ import annotations
@@ -44,10 +46,15 @@ class ModelGateOperator(BaseBranchOperator):
         cand = candidate(reg, self.model, self.ds, None)
         return asdict(reg.evaluate_gate(self.model, cand.version, self.metric))
 
-    def choose_branch(self, context: Any) -> str:
+    def choose_branch(self, context: Any) -> str | None:
         decision = self.decide(context)
         context["ti"].xcom_push(key="decision", value=decision)
         accepted = decision["accepted"]
         self.log.info("gate %s for %s %s: %s", "ACCEPTED" if accepted else "refused", self.model,
                       decision["candidate"], decision["reason"])
-        return self.publish_task_id if accepted else self.skip_task_id
+        if accepted:
+            return self.publish_task_id
+        if decision["champion"] is None:
+            self.log.warning("%s has no champion to score with: publish and scoring are skipped", self.model)
+            return None
+        return self.skip_task_id

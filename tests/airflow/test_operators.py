@@ -217,6 +217,14 @@ def test_gate_branches_on_the_registry_decision(tmp_path, sets):
     ti = SimpleNamespace(xcom_push=lambda key, value: pushed.update({key: value}))
     assert gate.choose_branch({"ti": ti, **_run()}) == "m1.publish"
     assert pushed["decision"]["candidate"] == "v0002"
+    register(0.6)  # refused while a champion exists: the skip branch, then the day is scored with the champion
+    assert gate.choose_branch({"ti": ti, **_run()}) == "m1.skip"
+    # a first candidate that fails the floors: no champion to score with, so neither branch runs
+    reg.register("m0", kind="gbdt_lr", flavor="spark_pipeline", eval_ds=DS, metrics={"auc": 0.5},
+                 staged=reg.stage("m0"))
+    flat = ModelGateOperator(task_id="gate", model="m0", publish_task_id="m0.publish", skip_task_id="m0.skip",
+                             ds=DS, overrides=sets)
+    assert flat.choose_branch({"ti": ti, **_run()}) is None and "floor on auc" in pushed["decision"]["reason"]
 
 
 def test_failure_summary_names_task_day_try_and_error():
