@@ -13,7 +13,8 @@ One Spark session, one run:
   4. (c) the same model and batches in a plain single-process PyTorch loop over in-memory tensors
      (torch threads = all cores) as the baseline of the distributed run;
   5. LR, FM, DeepFM and DCN trained on day 1 (local backend) and evaluated on day 2, next to the planted
-     model's own AUC on day 2 (raw.click_logs_ceiling).
+     model's own AUC on day 2 (raw.click_logs_ceiling). `--accumulators 0 0.01 0.1` repeats this step once
+     per Adagrad initial accumulator (keys auc_<model>@<value>); `--quality-only` skips steps 2-4.
 """
 
 from __future__ import annotations
@@ -58,6 +59,10 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=1, help="epochs of each quality run")
     ap.add_argument("--state", default="/tmp/ctrflow-bench-ctr")
     ap.add_argument("--reuse", action="store_true", help="keep the state directory's data from a previous run")
+    ap.add_argument("--accumulators", type=float, nargs="+",
+                    help="quality step only, once per value of adagrad_initial_accumulator (default: each "
+                         "model's configured value)")
+    ap.add_argument("--quality-only", action="store_true", help="skip the throughput measures (a), (b), (c)")
     args = ap.parse_args()
 
     import shutil
@@ -101,46 +106,51 @@ def main() -> None:
     out = {"rows_per_day": args.rows, "fields": spec.num_fields_total, "total_vocab_size": spec.total_vocab_size,
            "batch_size": ctr.batch_size}
 
-    # (a) the loader alone vs DeepFM's consumption of in-memory batches
-    t0 = time.perf_counter()
-    parts = list(data.worker_batches(train_plan, spec, 0, 1, epoch=0, batch_size=ctr.batch_size,
-                                     shuffle_buffer=ctr.shuffle_buffer, read_rows=ctr.read_batch_rows))
-    out["loader_rows_per_s"] = train_plan.rows / (time.perf_counter() - t0)
-    arrays = tuple(np.concatenate([p[i] for p in parts]) for i in range(3))
-    del parts
-    out["consume_rows_per_s_1_thread"] = _plain_loop(deepfm, spec, arrays, ctr.batch_size, threads=1)
-    out["loader_vs_training"] = out["loader_rows_per_s"] / out["consume_rows_per_s_1_thread"]
-
-    # (c) the plain single-process loop on all cores
-    out["plain_rows_per_s_all_threads"] = _plain_loop(deepfm, spec, arrays, ctr.batch_size, threads=os.cpu_count())
-    del arrays
-
-    # (b) Horovod on Spark at 1 and 2 workers
-    for workers in (1, 2):
-        s = dataclasses.replace(ctr, backend="horovod_spark", num_workers=workers, threads_per_worker=1)
-        tspec = train.TrainSpec(model="deepfm", model_config=deepfm, features=spec, train=train_plan, val=val_plan,
-                                settings=s, checkpoint_dir=f"{args.state}/bench-ckpt-{workers}",
-                                out_dir=f"{args.state}/bench-out-{workers}")
-        shutil.rmtree(tspec.checkpoint_dir, ignore_errors=True)
+    if not args.quality_only:
+        # (a) the loader alone vs DeepFM's consumption of in-memory batches
         t0 = time.perf_counter()
-        result = train.launch(tspec, spark)
-        out[f"horovod_{workers}_rows_per_s"] = result["history"][0]["rows_per_second"]
-        out[f"horovod_{workers}_wall_s"] = time.perf_counter() - t0
-    out["scaling_2_vs_1"] = out["horovod_2_rows_per_s"] / out["horovod_1_rows_per_s"]
-    out["horovod_2_vs_plain"] = out["horovod_2_rows_per_s"] / out["plain_rows_per_s_all_threads"]
+        parts = list(data.worker_batches(train_plan, spec, 0, 1, epoch=0, batch_size=ctr.batch_size,
+                                         shuffle_buffer=ctr.shuffle_buffer, read_rows=ctr.read_batch_rows))
+        out["loader_rows_per_s"] = train_plan.rows / (time.perf_counter() - t0)
+        arrays = tuple(np.concatenate([p[i] for p in parts]) for i in range(3))
+        del parts
+        out["consume_rows_per_s_1_thread"] = _plain_loop(deepfm, spec, arrays, ctr.batch_size, threads=1)
+        out["loader_vs_training"] = out["loader_rows_per_s"] / out["consume_rows_per_s_1_thread"]
+
+        # (c) the plain single-process loop on all cores
+        out["plain_rows_per_s_all_threads"] = _plain_loop(deepfm, spec, arrays, ctr.batch_size, threads=os.cpu_count())
+        del arrays
+
+        # (b) Horovod on Spark at 1 and 2 workers
+        for workers in (1, 2):
+            s = dataclasses.replace(ctr, backend="horovod_spark", num_workers=workers, threads_per_worker=1)
+            tspec = train.TrainSpec(model="deepfm", model_config=deepfm, features=spec, train=train_plan, val=val_plan,
+                                    settings=s, checkpoint_dir=f"{args.state}/bench-ckpt-{workers}",
+                                    out_dir=f"{args.state}/bench-out-{workers}")
+            shutil.rmtree(tspec.checkpoint_dir, ignore_errors=True)
+            t0 = time.perf_counter()
+            result = train.launch(tspec, spark)
+            out[f"horovod_{workers}_rows_per_s"] = result["history"][0]["rows_per_second"]
+            out[f"horovod_{workers}_wall_s"] = time.perf_counter() - t0
+        out["scaling_2_vs_1"] = out["horovod_2_rows_per_s"] / out["horovod_1_rows_per_s"]
+        out["horovod_2_vs_plain"] = out["horovod_2_rows_per_s"] / out["plain_rows_per_s_all_threads"]
 
     # quality against the planted ceiling
     ceiling = spark.table("raw.click_logs_ceiling").where(f"ds = '{D2}'").first().asDict()
     out["ceiling_auc"] = ceiling["auc"]
-    for name in ("lr", "fm", "deepfm", "dcn"):
-        s = dataclasses.replace(ctr, backend="local", epochs=args.epochs, threads_per_worker=os.cpu_count())
-        tspec = train.TrainSpec(model=name, model_config=load_config(name), features=spec, train=train_plan,
-                                val=val_plan, settings=s, checkpoint_dir=f"{args.state}/bench-ckpt-{name}",
-                                out_dir=f"{args.state}/bench-out-{name}")
-        shutil.rmtree(tspec.checkpoint_dir, ignore_errors=True)
-        result = train.launch(tspec, spark)
-        out[f"auc_{name}"] = result["best_auc"]
-        out[f"logloss_{name}"] = result["history"][result["best_epoch"]]["val_loss"]
+    for acc in args.accumulators or [None]:
+        for name in ("lr", "fm", "deepfm", "dcn"):
+            s = dataclasses.replace(ctr, backend="local", epochs=args.epochs, threads_per_worker=os.cpu_count())
+            over = [] if acc is None else [f"adagrad_initial_accumulator={acc}"]
+            suffix = "" if acc is None else f"@{acc:g}"
+            tspec = train.TrainSpec(model=name, model_config=load_config(name, None, overrides=over),
+                                    features=spec, train=train_plan, val=val_plan, settings=s,
+                                    checkpoint_dir=f"{args.state}/bench-ckpt-{name}",
+                                    out_dir=f"{args.state}/bench-out-{name}")
+            shutil.rmtree(tspec.checkpoint_dir, ignore_errors=True)
+            result = train.launch(tspec, spark)
+            out[f"auc_{name}{suffix}"] = result["best_auc"]
+            out[f"logloss_{name}{suffix}"] = result["history"][result["best_epoch"]]["val_loss"]
 
     print(json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in out.items()}, indent=1))
 

@@ -87,7 +87,7 @@ def test_config_rules():
 def test_default_adagrad_does_not_blow_up_fm_terms_on_many_low_cardinality_fields(accumulator, blows_up):
     """58 fields of 4 values each (what ctr_default gives on a small day): with adagrad's accumulator at
     torch's 0 the first steps move every touched coordinate by the full learning rate, the 1,653 pairwise
-    FM products line up and DeepFM predicts a constant; the default (0.1) keeps the loss sane."""
+    FM products line up and DeepFM predicts a constant; the default (0.01) keeps the loss sane."""
     from pipelines.ctr.models import FeatureSpec
 
     fields, vocab = 58, 4
