@@ -138,13 +138,13 @@ def main() -> None:
     # quality against the planted ceiling
     ceiling = spark.table("raw.click_logs_ceiling").where(f"ds = '{D2}'").first().asDict()
     out["ceiling_auc"] = ceiling["auc"]
+    local = dataclasses.replace(ctr, backend="local", epochs=args.epochs, threads_per_worker=os.cpu_count())
     for acc in args.accumulators or [None]:
         for name in ("lr", "fm", "deepfm", "dcn"):
-            s = dataclasses.replace(ctr, backend="local", epochs=args.epochs, threads_per_worker=os.cpu_count())
             over = [] if acc is None else [f"adagrad_initial_accumulator={acc}"]
             suffix = "" if acc is None else f"@{acc:g}"
             tspec = train.TrainSpec(model=name, model_config=load_config(name, None, overrides=over),
-                                    features=spec, train=train_plan, val=val_plan, settings=s,
+                                    features=spec, train=train_plan, val=val_plan, settings=local,
                                     checkpoint_dir=f"{args.state}/bench-ckpt-{name}",
                                     out_dir=f"{args.state}/bench-out-{name}")
             shutil.rmtree(tspec.checkpoint_dir, ignore_errors=True)

@@ -240,12 +240,11 @@ class Registry:
         if cv is None:
             return decide(False, f"candidate {cand.version} has no '{metric}' metric "
                                  f"(it has {', '.join(sorted(cand.metrics)) or 'none'})")
-        higher = METRIC_DIRECTIONS[metric]
         for fm, bar in sorted(self.gate.floors.items()):
-            fv = cand.metrics.get(fm)
-            if fv is not None and not (fv > bar if METRIC_DIRECTIONS[fm] else fv < bar):
+            fv, up = cand.metrics.get(fm), METRIC_DIRECTIONS[fm]
+            if fv is not None and not (fv > bar if up else fv < bar):
                 return decide(False, f"{cand.version} fails the floor on {fm}: {fv:.6g}, needs "
-                                     f"{'above' if METRIC_DIRECTIONS[fm] else 'below'} {bar:g} "
+                                     f"{'above' if up else 'below'} {bar:g} "
                                      f"(registry.gate.floors; a constant prediction scores auc 0.5, ne 1)", cv)
         if champ is None:
             return decide(True, f"no champion yet: {cand.version} becomes the first ({metric}={cv:.6g})", cv)
@@ -262,6 +261,7 @@ class Registry:
             return decide(False, f"cannot compare: champion {champ.version} was evaluated on {champ.eval_ds} and "
                                  f"candidate {cand.version} on {cand.eval_ds}, and the candidate carries no "
                                  f"evaluation of the champion on that day", cv)
+        higher = METRIC_DIRECTIONS[metric]
         gain = (cv - hv) if higher else (hv - cv)
         word = "higher" if higher else "lower"
         if gain > min_delta or (min_delta == 0 and gain > 0):
