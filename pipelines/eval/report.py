@@ -1,7 +1,8 @@
 """An evaluation report for one or more models scored on the same day: JSON + markdown + PNG plots.
 
     <out_dir>/report.json       metrics per model (AUC, logloss, NE, calibration, GAUC) + reliability tables
-    <out_dir>/report.md         the same as tables, with the plots inline
+                                + flags: per model, the registry gate's guards it fails (NE floor, calibration range)
+    <out_dir>/report.md         the same as tables (a `flags` column and section), with the plots inline
     <out_dir>/roc.png           ROC curves of all models
     <out_dir>/calibration.png   reliability curves (mean prediction vs observed CTR per bucket)
     <out_dir>/loss_curves.png   per-epoch training / validation curves, when a history is given
@@ -13,6 +14,7 @@ the driver handles at most 65,536 small rows per model.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 
@@ -23,13 +25,21 @@ from pipelines.eval.metrics import (
     roc_from_bins,
     score_bins,
 )
+from pipelines.registry.settings import GateSettings
+
+log = logging.getLogger("ctrflow")
 
 
 def evaluate_and_report(scored: dict, out_dir: str, title: str, label_col: str = "label",
                         prob_col: str = "probability", group_col: str | None = None,
-                        history: dict[str, list[dict]] | None = None, context: dict | None = None) -> dict:
+                        history: dict[str, list[dict]] | None = None, context: dict | None = None,
+                        gate: GateSettings | None = None) -> dict:
     """Evaluate each DataFrame of `scored` (model name -> DataFrame with label and probability) and write
-    the report under out_dir (a local directory). Returns {model: metrics dict}."""
+    the report under out_dir (a local directory). Returns {model: metrics dict}.
+
+    Every model the registry gate's guards would refuse (floors such as NE < 1, the calibration range) is
+    flagged in the report and logged. `gate`: the registry's gate settings (`settings.registry.gate`);
+    None uses GateSettings' defaults, which are the shipped registry.yml's."""
     os.makedirs(out_dir, exist_ok=True)
     results, curves, tables = {}, {}, {}
     for name, df in scored.items():
@@ -45,7 +55,12 @@ def evaluate_and_report(scored: dict, out_dir: str, title: str, label_col: str =
              "calibration": _plot_calibration(tables, out_dir, title)}
     if history:
         plots["loss_curves"] = _plot_history(history, out_dir, title)
-    doc = {"title": title, "context": context or {}, "metrics": results,
+    gate = gate or GateSettings()
+    flags = {name: [f.describe() for f in gate.guard_failures(m)] for name, m in results.items()}
+    for name, reasons in flags.items():
+        if reasons:
+            log.warning("%s flagged (the registry gate would refuse it): %s", name, "; ".join(reasons))
+    doc = {"title": title, "context": context or {}, "metrics": results, "flags": flags,
            "reliability": {k: v.to_dict(orient="records") for k, v in tables.items()},
            "history": history or {}, "plots": {k: os.path.basename(v) for k, v in plots.items()}}
     with open(os.path.join(out_dir, "report.json"), "w") as f:
@@ -76,9 +91,15 @@ def _markdown(doc: dict, tables: dict) -> str:
         lines.append(f"- **{k}**: {v}")
     lines += ["", "NE is the logloss divided by the entropy of the observed CTR (lower is better, 1.0 = no "
               "better than predicting the average); calibration is mean prediction / observed CTR.", "",
-              "| model | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
+              "| model | " + " | ".join(cols) + " | flags |", "|---" * (len(cols) + 2) + "|"]
+    flags = doc["flags"]
     for name, m in doc["metrics"].items():
-        lines.append(f"| {name} | " + " | ".join(_fmt(m.get(c, float("nan"))) for c in cols) + " |")
+        mark = f"**FLAGGED**: {'; '.join(flags[name])}" if flags[name] else "ok"
+        lines.append(f"| {name} | " + " | ".join(_fmt(m.get(c, float("nan"))) for c in cols) + f" | {mark} |")
+    lines += ["", "## Flags", "", "Models the registry gate's guards refuse "
+              "(`registry.gate.floors`, `registry.gate.calibration_range`):", ""]
+    flagged = [name for name in doc["metrics"] if flags[name]]
+    lines += [f"- **{name}**: {'; '.join(flags[name])}" for name in flagged] or ["- none: every model passes"]
     lines.append("")
     for key, file in doc["plots"].items():
         lines += [f"![{key}]({file})", ""]

@@ -240,12 +240,9 @@ class Registry:
         if cv is None:
             return decide(False, f"candidate {cand.version} has no '{metric}' metric "
                                  f"(it has {', '.join(sorted(cand.metrics)) or 'none'})")
-        for fm, bar in sorted(self.gate.floors.items()):
-            fv, up = cand.metrics.get(fm), METRIC_DIRECTIONS[fm]
-            if fv is not None and not (fv > bar if up else fv < bar):
-                return decide(False, f"{cand.version} fails the floor on {fm}: {fv:.6g}, needs "
-                                     f"{'above' if up else 'below'} {bar:g} "
-                                     f"(registry.gate.floors; a constant prediction scores auc 0.5, ne 1)", cv)
+        failed = self.gate.guard_failures(cand.metrics)
+        if failed:
+            return decide(False, _guard_reason(name, cand, failed), cv)
         if champ is None:
             return decide(True, f"no champion yet: {cand.version} becomes the first ({metric}={cv:.6g})", cv)
         if champ.version == cand.version:
@@ -284,6 +281,19 @@ class Registry:
         lines = [json.dumps(d) for d in self.decisions(name)] + [json.dumps(asdict(decision))]
         self._write_text(self._p(name, "decisions.jsonl"), "\n".join(lines) + "\n")
         return decision
+
+
+def _guard_reason(name: str, cand: ModelVersion, failed: list) -> str:
+    """Why the guards refuse a candidate: model, version, day, and each metric with its value and bound."""
+    what = {"registry.gate.floors": "the floor on", "registry.gate.calibration_range": "the calibration range on"}
+    parts = [f"{what.get(f.setting, 'the guard on')} {f.metric}: {f.value:.6g}, needs {f.bound} ({f.setting})"
+             for f in failed]
+    why = ""
+    if any(f.setting == "registry.gate.floors" for f in failed):
+        why = "; a constant prediction scores auc 0.5, ne 1"
+    if any(f.metric == "calibration" for f in failed):
+        why += "; calibration is mean prediction / observed CTR"
+    return f"{name} {cand.version} (evaluated on {cand.eval_ds}) fails {'; and '.join(parts)}{why}"
 
 
 def _plain(obj):

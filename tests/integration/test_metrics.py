@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn.metrics import log_loss, roc_auc_score
 
@@ -62,3 +63,38 @@ def test_gauc_by_hand(spark):
     df = spark.createDataFrame(rows, "g string, label int, probability double")
     value, groups = gauc(df, "g")
     assert groups == 2 and value == pytest.approx((0.75 * 4 + 0.5 * 2) / 6)
+
+
+def test_report_flags_the_models_the_gate_guards_refuse(spark, tmp_path):
+    """A calibrated model passes; one predicting half the CTR (calibration 0.5) and one worse than the base
+    rate (NE >= 1) are flagged in report.md and report.json, with the metric, its value and the bound."""
+    import json
+
+    from pipelines.eval.report import evaluate_and_report
+    from pipelines.registry.settings import GateSettings
+
+    rng = np.random.default_rng(1)
+    p = rng.beta(0.5, 1.5, 5_000)  # a strong signal: halved, it still beats the base rate (NE 0.83)
+    y = (rng.random(5_000) < p).astype(int)
+    models = {"good": p, "half": p / 2, "inverted": 1 - p}
+    scored = {name: spark.createDataFrame(pd.DataFrame({"label": y.astype("int32"), "probability": q}))
+              for name, q in models.items()}
+    results = evaluate_and_report(scored, str(tmp_path / "r"), "guards")
+    good, half = results["good"]["calibration"], results["half"]["calibration"]
+    assert 0.8 < good < 1.25 and half == pytest.approx(good / 2, rel=1e-4) and results["inverted"]["ne"] >= 1
+    doc = json.loads((tmp_path / "r" / "report.json").read_text())
+    assert doc["flags"]["good"] == []
+    assert doc["flags"]["half"] == [f"calibration {half:.4g} (needs within [0.8, 1.25]; "
+                                    f"registry.gate.calibration_range)"]
+    assert any(f.startswith("ne ") and "needs below 1" in f for f in doc["flags"]["inverted"])
+    md = (tmp_path / "r" / "report.md").read_text()
+    assert "| flags |" in md and "## Flags" in md
+    rows = {line.split("|")[1].strip(): line for line in md.splitlines() if line.startswith("| ")}
+    assert rows["good"].endswith("| ok |") and f"**FLAGGED**: calibration {half:.4g}" in rows["half"]
+    assert f"- **half**: calibration {half:.4g}" in md and "- **inverted**: " in md and "- **good**" not in md
+    # the registry's configured guards decide: no floors and a range wide enough flag nothing
+    evaluate_and_report(scored, str(tmp_path / "r2"), "guards",
+                        gate=GateSettings(floors={}, calibration_range=[0.4, 4.0]))
+    assert json.loads((tmp_path / "r2" / "report.json").read_text())["flags"] == {"good": [], "half": [],
+                                                                                   "inverted": []}
+    assert "- none: every model passes" in (tmp_path / "r2" / "report.md").read_text()
