@@ -1,12 +1,14 @@
 """Build features of one day: fit (--fit) or load a feature pipeline and write feat.<pipeline> for --ds.
 
-The pipeline is conf/base/features/<pipeline>.yml, validated against stg.<source> before any data is
-read. --fit fits it on the training window (train_days ending at --ds) and saves a new version
-(PipelineModel + metadata + feature_map.json) under <state>/features/<pipeline>/; without --fit the
-current version is loaded. The day is transformed into feat.<pipeline> (Delta, ds partition replaced
-atomically); per-feature statistics go to feat.<pipeline>_stats with the PSI against the training
-window, and features that moved are listed. --sample F / --limit N: debug mode, stage by stage on a
-sample, nothing written.
+The pipeline is conf/base/features/<pipeline>.yml (keys overridable with --set
+features.<pipeline>.<key>=value), validated against stg.<source> before any data is read; --source
+runs it on another declared source than its file's `source:`. --fit fits it on the training window
+(train_days ending at --ds) and saves a new version (PipelineModel + metadata + feature_map.json) under
+<state>/features/<pipeline>/; without --fit the current version is loaded. The day is transformed into
+feat.<pipeline> (Delta, ds partition replaced atomically): the label, the `keep:` columns, the
+features. Per-feature statistics go to feat.<pipeline>_stats with the PSI against the training window,
+and features that moved are listed. --sample F / --limit N: debug mode, stage by stage on a sample,
+nothing written.
 """
 
 from __future__ import annotations
@@ -21,6 +23,9 @@ from pipelines.features.debug import run_debug
 @dataclass(frozen=True, kw_only=True)
 class Config(JobConfig):
     pipeline: str = field(metadata={"help": "a pipeline in conf/base/features/<name>.yml"})
+    source: str | None = field(default=None, metadata={
+        "help": "a source of sources.yml to read (stg.<source>) instead of the pipeline's `source:`; "
+                "a version fitted on another source is refused (refit with --fit)"})
     fit: bool = field(default=False, metadata={"help": "fit on the training window and publish a new version"})
     sample: float | None = field(default=None, metadata={"help": "debug mode on this fraction of the rows"})
     limit: int | None = field(default=None, metadata={"help": "debug mode on the first N rows"})
@@ -47,14 +52,15 @@ def debug(spark, cfg: Config, plan) -> dict:
 
 
 def run(spark, cfg: Config) -> dict:
-    plan = flow.load_plan(spark, cfg.settings, cfg.pipeline, cfg.conf.env)
+    plan = flow.load_plan(spark, cfg.settings, cfg.pipeline, cfg.conf.env,
+                          overrides=cfg.conf.named_overrides("features", cfg.pipeline), source=cfg.source)
     if cfg.sample is not None or cfg.limit is not None:
         return debug(spark, cfg, plan)
     if cfg.fit:
         fitted, train = flow.fit(spark, cfg.settings, plan, cfg.ds, cfg.conf.config_hash)
     else:
         fitted, train = flow.load_current(spark, cfg.settings, plan), None
-    return {"pipeline": plan.name, "fitted": cfg.fit,
+    return {"pipeline": plan.name, "source": plan.spec.source, "fitted": cfg.fit,
             **flow.transform_day(spark, cfg.settings, plan, fitted, cfg.ds, train)}
 
 

@@ -1,8 +1,11 @@
 """Score a day of features with a registered model (the champion unless --version) into out.scores.
 
 Reads the ds partition of the model's feature table (feat.<pipeline>, from the model's lineage) and
-writes (ds, model) of out.scores: the label when present, `probability`, the model version and any
---keep columns. A rerun replaces the same (ds, model) rows only; other models' scores are untouched.
+writes (ds, model) of out.scores: the label under the source's own name (`label`, `click`, ...), the
+raw columns the pipeline keeps (`keep:`, e.g. ids to join predictions back to impressions), any --keep
+columns, `probability` and the model version. out.scores is one table for all models: a column a
+model brings that the table lacks is added (other models' rows hold null there). A rerun replaces the
+same (ds, model) rows only; other models' scores are untouched.
 """
 
 from __future__ import annotations
@@ -17,13 +20,16 @@ from pipelines.features import flow
 from pipelines.registry.scoring import score
 from pipelines.registry.store import Registry
 
+_PARTITIONS = ("ds", "model")  # added by the write
+
 
 @dataclass(frozen=True, kw_only=True)
 class Config(JobConfig):
     model: str = field(metadata={"help": "registry model name, e.g. gbdt_lr"})
     version: str | None = field(default=None, metadata={"help": "a model version (default: the champion)"})
     table: str | None = field(default=None, metadata={"help": "feature table to score (default: the model's)"})
-    keep: list[str] = field(default_factory=list, metadata={"help": "extra input columns to keep in out.scores"})
+    keep: list[str] = field(default_factory=list, metadata={
+        "help": "input columns to keep in out.scores besides the label and the pipeline's `keep:` columns"})
 
 
 def feature_table(mv) -> str:
@@ -32,6 +38,40 @@ def feature_table(mv) -> str:
         raise DataError(f"model {mv.name} {mv.version} does not name one input table (inputs: {mv.inputs}); "
                         f"pass --table")
     return tables_read[0]
+
+
+def carried(spark, settings, mv) -> tuple[str, list[str]]:
+    """(label, kept raw columns) of the feature pipeline version the model was trained on; a model
+    without that lineage (or trained on a table the features job did not write) gets ('label', [])."""
+    version = mv.inputs.get("feature_pipeline_version")
+    feats = [t.split(".", 1)[1] for t in mv.inputs if t.split(".", 1)[0] == settings.project.databases.feat
+             and "." in t]
+    if version and len(feats) == 1:
+        found = flow.carried_columns(spark, settings, feats[0], version)
+        if found is not None:
+            return found
+    return "label", []
+
+
+def align_to_table(spark, df, table: str, who: str):
+    """df with the columns of `table` (null where df lacks one, in the table's order); columns the table
+    lacks are added to it first. A column both have with different types is an error naming both."""
+    from pyspark.sql import functions as F
+
+    if not tables.table_exists(spark, table):
+        return df
+    have = {f.name: f.dataType for f in spark.table(table).schema.fields if f.name not in _PARTITIONS}
+    mine = {f.name: f.dataType for f in df.schema.fields}
+    clash = [f"'{c}' is {have[c].simpleString()} there, {t.simpleString()} in {who}"
+             for c, t in mine.items() if c in have and have[c] != t]
+    if clash:
+        raise DataError(f"cannot write {who} into {table}: column {'; '.join(clash)} "
+                        f"(rename the column in the source, or score into another table)")
+    new = [f"`{c}` {t.simpleString()}" for c, t in mine.items() if c not in have]
+    if new:
+        spark.sql(f"ALTER TABLE {table} ADD COLUMNS ({', '.join(new)})")
+        have.update({c: t for c, t in mine.items() if c not in have})
+    return df.select(*[F.col(f"`{c}`") if c in mine else F.lit(None).cast(t).alias(c) for c, t in have.items()])
 
 
 def run(spark, cfg: Config) -> dict:
@@ -47,14 +87,19 @@ def run(spark, cfg: Config) -> dict:
     missing = [c for c in cfg.keep if c not in day.columns]
     if missing:
         raise DataError(f"--keep {missing}: not columns of {source}")
-    label = [c for c in ("label",) if c in day.columns]
+    label, kept = carried(spark, cfg.settings, mv)
+    # the label when the day has one (a serving day may not), then the pipeline's and --keep's columns
+    columns = list(dict.fromkeys([*[c for c in (label, *kept) if c in day.columns], *cfg.keep]))
+    columns = [c for c in columns if c not in ("probability", "model_version", *_PARTITIONS)]
     out_table = tables.table(cfg.settings, "out", "scores")
     with stage(f"scoring {source} ds={cfg.ds} with {mv.name} {mv.version} into {out_table}"):
-        scored = score(spark, mv, day).select(*cfg.keep, *label, "probability").withColumn(
+        scored = score(spark, mv, day).select(*[F.col(f"`{c}`") for c in columns], "probability").withColumn(
             "model_version", F.lit(mv.version))
+        scored = align_to_table(spark, scored, out_table, f"{mv.name} {mv.version}'s scores of {source}")
         written = tables.write_delta_partition(scored, out_table, cfg.ds, subpartition={"model": mv.name})
     return {"model": mv.name, "version": mv.version, "table": out_table, "rows": written.rows,
-            "delta_version": written.version, "source": source}
+            "delta_version": written.version, "source": source, "label": label if label in columns else None,
+            "columns": columns}
 
 
 if __name__ == "__main__":

@@ -4,12 +4,20 @@ Each file under conf/base is one section of `Settings` (spark.yml -> settings.sp
 file only overrides keys; `--set section.key.path=value` (value parsed as YAML) overrides last.
 The merged tree is validated strictly (pipelines.common.schema): unknown, misspelt, missing or
 mistyped keys are errors that name the file (or the --set) and the key path.
+
+Named documents (conf/base/features/<name>.yml, conf/base/models/<name>.yml) are reached the same way:
+`--set features.<name>.<key.path>=value`. `load` checks them at once against their own schema and keeps
+them in `LoadedConfig.named`; the code that loads the document passes `named_overrides(kind, name)` on
+to `load_named`. In a list of named entries (a pipeline's `stages`) the next key is an entry's name:
+`--set features.ctr_default.stages.index_cats.params.min_count=10`.
 """
 
 from __future__ import annotations
 
 import copy
+import difflib
 import hashlib
+import importlib
 import json
 import os
 from collections.abc import Mapping, Sequence
@@ -74,18 +82,23 @@ def _merge(base: dict, over: Mapping, prov: _Provenance, origin: str, path: str)
     return base
 
 
+def _split_set(item: str) -> tuple[str, str]:
+    key, sep, raw = item.partition("=")
+    if not sep or not key.strip() or any(not part for part in key.strip().split(".")):
+        raise ConfigError(f"--set {item!r}: expected key.path=value")
+    return key.strip(), raw
+
+
 def parse_set(items: Sequence[str]) -> list[tuple[str, Any]]:
     """Parse `key.path=value` overrides; values are YAML scalars/lists (`3`, `true`, `[a, b]`)."""
     out = []
     for item in items:
-        key, sep, raw = item.partition("=")
-        if not sep or not key.strip() or any(not part for part in key.split(".")):
-            raise ConfigError(f"--set {item!r}: expected key.path=value")
+        key, raw = _split_set(item)
         try:
             value = yaml.safe_load(raw) if raw.strip() else ""
         except yaml.YAMLError as e:
             raise ConfigError(f"--set {item!r}: value is not valid YAML: {e}") from None
-        out.append((key.strip(), value))
+        out.append((key, value))
     return out
 
 
@@ -93,20 +106,46 @@ def parse_set(items: Sequence[str]) -> list[tuple[str, Any]]:
 _FLAT_KEY_MAPS = ("conf",)
 
 
-def _apply_set(tree: dict, key: str, value: Any, prov: _Provenance) -> None:
+def _named_entry(items: list, name: str, shown: str, where: str) -> int | None:
+    """Index of the entry called `name` in a list of named mappings (a pipeline's stages); None when
+    the list is not one of named entries. An unknown name is an error listing the known ones."""
+    if not items or not all(isinstance(e, dict) and "name" in e for e in items):
+        return None
+    names = [str(e["name"]) for e in items]
+    if name in names:
+        return names.index(name)
+    close = difflib.get_close_matches(name, names, n=1)
+    hint = f"did you mean '{close[0]}'?" if close else f"names: {', '.join(names)}"
+    raise ConfigError(f"--set {shown}: {where} has no entry named '{name}' ({hint})")
+
+
+def _apply_set(tree: dict, key: str, value: Any, prov: _Provenance, shown: str | None = None) -> None:
+    """Set `key` (a dotted path) in tree; `shown` is the key as the user wrote it (for messages)."""
+    shown = shown or key
     parts = key.split(".")
     for i, part in enumerate(parts[:-1]):
         if part in _FLAT_KEY_MAPS:
             parts = [*parts[: i + 1], ".".join(parts[i + 1 :])]
             break
-    node = tree
-    for i, part in enumerate(parts[:-1]):
+    node: Any = tree
+    for i, part in enumerate(parts):
+        last = i == len(parts) - 1
+        if isinstance(node, list):
+            at = _named_entry(node, part, shown, ".".join(parts[:i]))
+            if at is None:
+                raise ConfigError(f"--set {shown}: '{'.'.join(parts[:i])}' is a list, not a section")
+            if last:
+                node[at] = value
+            node = node[at]
+            continue
+        if last:
+            node[part] = value
+            break
         nxt = node.setdefault(part, {})
-        if not isinstance(nxt, dict):
-            raise ConfigError(f"--set {key}: '{'.'.join(parts[: i + 1])}' is a value, not a section")
+        if not isinstance(nxt, dict | list):
+            raise ConfigError(f"--set {shown}: '{'.'.join(parts[: i + 1])}' is a value, not a section")
         node = nxt
-    node[parts[-1]] = value
-    prov.record(key, value, f"--set {key}")
+    prov.record(key, value, f"--set {shown}")
 
 
 def available_envs(root: Path) -> list[str]:
@@ -124,6 +163,21 @@ def _check_env(root: Path, env: str) -> None:
         raise ConfigError(f"--env {env}: no directory {root / env} (known: {', '.join(available_envs(root))})")
 
 
+# Named documents `--set <kind>.<name>.<key>` reaches: kind -> "module:function" that loads and validates
+# one document with its overrides, called as fn(name, env=, root=, overrides=). Imported only when such
+# a --set is given (a model's config pulls torch).
+NAMED_KINDS = {
+    "features": "pipelines.features.builder:load_spec",
+    "models": "pipelines.common.config:_load_model_config",
+}
+
+
+def _load_model_config(name: str, env: str, root: Path | None, overrides: Sequence[str]) -> Any:
+    from pipelines.ctr.models import load_config
+
+    return load_config(name, env=env, root=root, overrides=overrides)
+
+
 @dataclass(frozen=True)
 class LoadedConfig:
     """The validated settings plus where they came from (env, overrides) and a stable hash."""
@@ -132,11 +186,43 @@ class LoadedConfig:
     env: str
     overrides: tuple[str, ...] = ()
     plain: dict = field(default_factory=dict, compare=False, repr=False)
+    # --set overrides of named documents: kind -> name -> ("key.path=value", ...) relative to the document
+    named: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict, compare=False, repr=False)
+
+    def named_overrides(self, kind: str, name: str) -> tuple[str, ...]:
+        """The --set overrides of conf/<kind>/<name>.yml, as `key.path=value` inside that document."""
+        return self.named.get(kind, {}).get(name, ())
 
     @property
     def config_hash(self) -> str:
-        blob = json.dumps(self.plain, sort_keys=True, default=str).encode()
+        doc = {**self.plain, "_named_overrides": self.named} if self.named else self.plain
+        blob = json.dumps(doc, sort_keys=True, default=str).encode()
         return hashlib.sha256(blob).hexdigest()[:12]
+
+
+def _named_overrides(items: Sequence[str], root: Path, env: str) -> dict[str, dict[str, tuple[str, ...]]]:
+    """Group `<kind>.<name>.<key>=value` overrides by document, each checked against its schema now, so a
+    typo fails every job at once and not only the one that reads the document."""
+    named: dict[str, dict[str, list[str]]] = {}
+    for item in items:
+        key, raw = _split_set(item)
+        parts = key.split(".", 2)
+        if len(parts) < 3:
+            raise ConfigError(f"--set {key}: expected {parts[0]}.<name>.<key>=value "
+                              f"(a document of conf/base/{parts[0]}/)")
+        kind, name, rest = parts
+        if not _layer_files(root, env, f"{kind}/{name}.yml"):
+            known = sorted(p.stem for p in (root / "base" / kind).glob("*.yml"))
+            close = difflib.get_close_matches(name, known, n=1)
+            hint = f"did you mean '{close[0]}'?" if close else f"known: {', '.join(known) or 'none'}"
+            raise ConfigError(f"--set {key}: no {kind} named '{name}' in {root / 'base' / kind} ({hint})")
+        named.setdefault(kind, {}).setdefault(name, []).append(f"{rest}={raw}")
+    for kind, docs in named.items():
+        module, fn = NAMED_KINDS[kind].split(":")
+        loader = getattr(importlib.import_module(module), fn)
+        for name, sets in docs.items():
+            loader(name, env=env, root=root, overrides=sets)
+    return {kind: {name: tuple(sets) for name, sets in docs.items()} for kind, docs in named.items()}
 
 
 def load(env: str = DEFAULT_ENV, overrides: Sequence[str] = (), root: Path | None = None) -> LoadedConfig:
@@ -153,20 +239,27 @@ def load(env: str = DEFAULT_ENV, overrides: Sequence[str] = (), root: Path | Non
             data = _read_yaml(f)
             prov.record(f.stem, data, str(f))
             _merge(tree.setdefault(f.stem, {}), data, prov, str(f), f.stem)
-    for key, value in parse_set(overrides):
+    section_sets = [o for o in overrides if _split_set(o)[0].split(".")[0] not in NAMED_KINDS]
+    for key, value in parse_set(section_sets):
         if key.split(".")[0] not in sections:
             raise ConfigError(f"--set {key}: unknown config section '{key.split('.')[0]}' "
-                              f"(known: {', '.join(sorted(sections))})")
+                              f"(known: {', '.join(sorted(sections))}; named documents: "
+                              f"{', '.join(f'{k}.<name>' for k in NAMED_KINDS)})")
         _apply_set(tree, key, value, prov)
     for name in sections:
         prov._origin.setdefault(name, str(root / "base" / f"{name}.yml"))
     settings = schema.build(Settings, tree, where=prov)
-    return LoadedConfig(settings=settings, env=env, overrides=tuple(overrides), plain=schema.to_plain(settings))
+    named = _named_overrides([o for o in overrides if o not in section_sets], root, env)
+    return LoadedConfig(settings=settings, env=env, overrides=tuple(overrides), plain=schema.to_plain(settings),
+                        named=named)
 
 
 def load_named(kind: str, name: str, cls: type, env: str = DEFAULT_ENV, root: Path | None = None,
                overrides: Sequence[str] = ()) -> Any:
-    """Load one named document of a kind (conf/base/<kind>/<name>.yml + overlay), validated as `cls`."""
+    """Load one named document of a kind (conf/base/<kind>/<name>.yml + overlay), validated as `cls`.
+
+    `overrides` are `key.path=value` inside the document (from `LoadedConfig.named_overrides`); errors
+    name them as the user wrote them, `--set <kind>.<name>.<key.path>`."""
     root = root or conf_root()
     _check_env(root, env)
     files = _layer_files(root, env, f"{kind}/{name}.yml")
@@ -182,5 +275,5 @@ def load_named(kind: str, name: str, cls: type, env: str = DEFAULT_ENV, root: Pa
             prov.record(str(k), v, str(f))
         _merge(tree, data, prov, str(f), "")
     for key, value in parse_set(overrides):
-        _apply_set(tree, key, value, prov)
+        _apply_set(tree, key, value, prov, shown=f"{kind}.{name}.{key}")
     return schema.build(cls, tree, where=lambda p: prov(p) if p else str(files[0]))

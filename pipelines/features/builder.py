@@ -12,10 +12,11 @@ import dataclasses
 import difflib
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipelines.common import schema
+from pipelines.common import config, schema
 from pipelines.common.errors import ConfigError
 from pipelines.features.registry import (
     CATEGORICAL_KIND,
@@ -44,9 +45,11 @@ class PipelineSpec:
 
     source: str  # stg.<source> is read
     stages: list[StageEntry]
-    label: str = "label"
+    label: str = "label"  # the source's 0/1 column; feat and out.scores keep its name
     train_days: int = 1  # days ending at --ds that a --fit run fits on
     features: list[str] | None = None  # the feat columns; default: stage outputs no later stage reads
+    # raw source columns copied unchanged into feat (ids to join predictions back): never features
+    keep: list[str] = field(default_factory=list)
     drift_threshold: float = 0.2  # PSI above which a feature is reported as moved
     description: str = ""
 
@@ -55,11 +58,31 @@ class PipelineSpec:
             raise ValueError(f"train_days must be at least 1, got {self.train_days}")
         if not self.stages:
             raise ValueError("stages: a pipeline needs at least one stage")
+        if len(set(self.keep)) != len(self.keep):
+            raise ValueError(f"keep: a column is listed twice ({', '.join(self.keep)})")
 
     @property
     def config_hash(self) -> str:
-        blob = json.dumps(schema.to_plain(self), sort_keys=True, default=str).encode()
+        plain = schema.to_plain(self)
+        if not self.keep:  # versions fitted before `keep` existed keep their hash
+            plain.pop("keep")
+        blob = json.dumps(plain, sort_keys=True, default=str).encode()
         return hashlib.sha256(blob).hexdigest()[:12]
+
+
+def load_spec(name: str, env: str = config.DEFAULT_ENV, root=None, overrides: Sequence[str] = ()) -> PipelineSpec:
+    """conf/<env>/features/<name>.yml with `--set features.<name>.*` overrides (`key.path=value` inside the
+    document), checked as far as possible without the source table: keys and types, and, when an
+    override touches `stages`, each stage's type and param names and values. Column checks need the
+    source's schema: `validate`."""
+    spec = config.load_named("features", name, PipelineSpec, env=env, root=root, overrides=overrides)
+    if any(key.split(".")[0] == "stages" for key, _ in config.parse_set(overrides)):
+        problems: list[str] = []
+        for entry in spec.stages:
+            _parse_stage(entry, problems)
+        if problems:
+            raise ConfigError(f"--set features.{name}.stages: {'; '.join(problems)}")
+    return spec
 
 
 @dataclass(frozen=True)
@@ -131,6 +154,14 @@ def validate(spec: PipelineSpec, source_schema, name: str = "pipeline") -> Plan:
         problems.append(f"label: column '{spec.label}' is not in the source table")
     elif types[spec.label] not in NUMERIC:
         problems.append(f"label: column '{spec.label}' is {types[spec.label]}, expected a numeric 0/1 column")
+    for col in spec.keep:
+        if col not in types:
+            close = difflib.get_close_matches(col, list(types), n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            problems.append(f"keep: column '{col}' is not in the source table{hint}")
+        elif col in (spec.label, "ds"):
+            problems.append(f"keep: column '{col}' is the {'label' if col == spec.label else 'partition column'}"
+                            f", which feat has anyway")
     writer: dict[str, str] = {}  # column -> the stage that wrote it
     columns: dict[str, PlannedColumn] = {}
     planned: list[tuple[StageEntry, StageSpec]] = []
@@ -186,7 +217,7 @@ def validate(spec: PipelineSpec, source_schema, name: str = "pipeline") -> Plan:
         problems.append("features: a column is listed twice")
     if problems:
         lines = "\n".join(f"  - {p}" for p in problems)
-        raise ConfigError(f"features pipeline '{name}': {len(problems)} problem(s):\n{lines}")
+        raise ConfigError(f"features pipeline '{name}' on source '{spec.source}': {len(problems)} problem(s):\n{lines}")
     return Plan(name, spec, planned, columns, features, list(_schema_types(source_schema)))
 
 

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 from pipelines.common import tables
-from pipelines.common.config import load_named
 from pipelines.common.errors import ConfigError, DataError
 from pipelines.common.timing import stage
 from pipelines.features import artifacts
-from pipelines.features.builder import PipelineSpec, Plan, validate
+from pipelines.features.builder import PipelineSpec, Plan, load_spec, validate
 from pipelines.features.feature_map import FeatureMap, build_feature_map
 from pipelines.features.registry import CATEGORICAL_KIND, MULTI_VALUED_KIND
 from pipelines.features.stats import (
@@ -42,13 +43,23 @@ def stats_table(settings, pipeline: str) -> str:
     return tables.table(settings, "feat", f"{pipeline}_stats")
 
 
-def load_plan(spark, settings, pipeline: str, env: str) -> Plan:
-    """Load conf/<env>/features/<pipeline>.yml and validate it against the source table's schema."""
-    spec = load_named("features", pipeline, PipelineSpec, env=env)
-    source = source_table(settings, spec)
-    if not tables.table_exists(spark, source):
-        raise DataError(f"source table {source} of pipeline '{pipeline}' does not exist (run ingest first)")
-    return validate(spec, spark.table(source).schema, name=pipeline)
+def load_plan(spark, settings, pipeline: str, env: str, overrides: Sequence[str] = (),
+              source: str | None = None) -> Plan:
+    """Load conf/<env>/features/<pipeline>.yml (with `--set features.<pipeline>.*` overrides, `key=value`
+    inside the document) and validate it against the source table's schema. `source` (the job's
+    --source) replaces the file's `source:` and must be declared in sources.yml."""
+    spec = load_spec(pipeline, env=env, overrides=overrides)
+    if source is not None:
+        declared = settings.sources.sources
+        if source not in declared:
+            raise ConfigError(f"--source {source}: not a source declared in sources.yml "
+                              f"(declared: {', '.join(sorted(declared)) or 'none'})")
+        spec = dataclasses.replace(spec, source=source)
+    table = source_table(settings, spec)
+    if not tables.table_exists(spark, table):
+        raise DataError(f"source table {table} of pipeline '{pipeline}' does not exist "
+                        f"(run `ingest --source {spec.source}` first)")
+    return validate(spec, spark.table(table).schema, name=pipeline)
 
 
 def delta_version(spark, qualified: str) -> int | None:
@@ -113,7 +124,7 @@ def fit(spark, settings, plan: Plan, ds: dt.date, run_config_hash: str) -> tuple
     fm = build_feature_map(plan, model, version, feat_table(settings, plan.name))
     metadata = {
         "pipeline": plan.name, "version": version, "created": created.isoformat(),
-        "input_table": source, "input_delta_version": src_version,
+        "source": plan.spec.source, "input_table": source, "input_delta_version": src_version,
         "window": [d.isoformat() for d in days], "rows_per_day": counts,
         "pipeline_hash": plan.spec.config_hash, "run_config_hash": run_config_hash,
         "pipeline_spec": _plain(plan.spec),
@@ -153,6 +164,13 @@ def load_current(spark, settings, plan: Plan) -> Fitted:
         raise DataError(f"pipeline '{plan.name}' has no fitted version under {base}: run with --fit first")
     vdir = artifacts.version_dir(settings, plan.name, version)
     metadata = artifacts.read_json(spark, f"{vdir}/metadata.json")
+    # another source's day through this version's vocabularies and quantiles would give features
+    # silently fitted on other data (even with the same schema), in the same feat.<pipeline> table
+    fitted_source = metadata.get("source") or metadata["input_table"].split(".", 1)[-1]
+    if fitted_source != plan.spec.source:
+        raise ConfigError(f"pipeline '{plan.name}' version {version} was fitted on source '{fitted_source}', "
+                          f"not '{plan.spec.source}': run with --fit to fit it on '{plan.spec.source}' "
+                          f"(or use --source {fitted_source})")
     if metadata["pipeline_hash"] != plan.spec.config_hash:
         raise ConfigError(f"conf features/{plan.name}.yml changed since version {version} was fitted "
                           f"(hash {metadata['pipeline_hash']} -> {plan.spec.config_hash}): run with --fit")
@@ -161,11 +179,13 @@ def load_current(spark, settings, plan: Plan) -> Fitted:
     return Fitted(version, model, fm, metadata, artifacts.train_stats(spark, settings, plan.name, version))
 
 
-def select_features(df, fm: FeatureMap):
-    """label + one plain column per feature (ints for indices, doubles for numbers)."""
+def select_features(df, fm: FeatureMap, keep: Sequence[str] = ()):
+    """label + the kept raw columns, unchanged + one plain column per feature (ints for indices,
+    doubles for numbers)."""
     from pyspark.sql import functions as F
 
     cols = [F.col(f"`{fm.label}`").cast("int").alias(fm.label)]
+    cols += [F.col(f"`{c}`") for c in keep]
     cols += [F.col(f"`{f.name}`").cast(_CAST.get(f.kind, "double")).alias(f.name) for f in fm.fields]
     return df.select(*cols)
 
@@ -191,8 +211,8 @@ def transform_day(spark, settings, plan: Plan, fitted: Fitted, ds: dt.date, trai
         raise DataError(f"{source} has no rows for ds {ds}")
     feat = feat_table(settings, plan.name)
     with stage(f"transforming {source} ds={ds} into {feat}"):
-        written = tables.write_delta_partition(select_features(fitted.model.transform(day), fitted.feature_map),
-                                               feat, ds)
+        written = tables.write_delta_partition(
+            select_features(fitted.model.transform(day), fitted.feature_map, plan.spec.keep), feat, ds)
     stored = spark.table(feat).where(f"ds = '{ds.isoformat()}'")
     if fitted.train_stats is None:  # just fitted: the baseline is the training window
         record_train_stats(spark, settings, plan, fitted, baseline_features(fitted, train))
@@ -215,6 +235,16 @@ def transform_day(spark, settings, plan: Plan, fitted: Fitted, ds: dt.date, trai
         "features": len(fitted.feature_map.fields), "stats_table": stats_table(settings, plan.name),
         "moved_features": [asdict(d) for d in moved],
     }
+
+
+def carried_columns(spark, settings, pipeline: str, version: str) -> tuple[str, list[str]] | None:
+    """(label, kept raw columns) of feat.<pipeline> as written by a fitted version (its pipeline spec);
+    None when that version's metadata is not there."""
+    meta = artifacts.read_json(spark, f"{artifacts.version_dir(settings, pipeline, version)}/metadata.json")
+    if meta is None:
+        return None
+    spec = meta.get("pipeline_spec", {})
+    return spec.get("label", "label"), list(spec.get("keep") or [])
 
 
 def drift(spark, settings, pipeline: str, ds: dt.date, threshold: float = 0.2) -> list[FeatureDrift]:

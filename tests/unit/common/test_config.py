@@ -145,3 +145,66 @@ def test_load_named_documents(conf_dir):
     (conf_dir / "local" / "widgets" / "w1.yml").write_text("knd: b\n")
     with pytest.raises(ConfigError, match=r"local/widgets/w1\.yml: knd: unknown key \(did you mean 'kind'\?\)"):
         config.load_named("widgets", "w1", _Inner, root=conf_dir)
+
+
+_PIPE = """source: src
+label: click
+stages:
+  - {name: cats, type: index, params: {inputs: [c1, c2], min_count: 2}}
+  - {name: nums, type: log, params: {inputs: [i1]}}
+"""
+
+
+def test_set_reaches_a_feature_pipeline_and_its_stages_by_name(conf_dir):
+    from pipelines.features.builder import load_spec
+
+    (conf_dir / "base" / "features" / "t.yml").write_text(_PIPE)
+    sets = ["features.t.train_days=3", "features.t.source=other_logs", "features.t.keep=[id]",
+            "features.t.stages.cats.params.min_count=10", "synth.seed=3"]
+    loaded = config.load("local", root=conf_dir, overrides=sets)
+    assert loaded.settings.synth.seed == 3
+    assert loaded.named_overrides("features", "t") == ("train_days=3", "source=other_logs", "keep=[id]",
+                                                        "stages.cats.params.min_count=10")
+    assert loaded.named_overrides("features", "ctr_default") == ()
+    spec = load_spec("t", root=conf_dir, overrides=loaded.named_overrides("features", "t"))
+    assert (spec.train_days, spec.source, spec.keep, spec.label) == (3, "other_logs", ["id"], "click")
+    assert spec.stages[0].params == {"inputs": ["c1", "c2"], "min_count": 10}
+    assert spec.stages[1].params == {"inputs": ["i1"]}
+    # the overrides are part of the run's config hash
+    plain = config.load("local", root=conf_dir, overrides=["synth.seed=3"])
+    other = config.load("local", root=conf_dir, overrides=["synth.seed=3", "features.t.train_days=2"])
+    assert len({loaded.config_hash, plain.config_hash, other.config_hash}) == 3
+
+
+@pytest.mark.parametrize(("item", "message"), [
+    ("features.nope.train_days=2", r"--set features.nope.train_days: no features named 'nope' in .*\(known: .*t"),
+    ("features.t.trian_days=2",
+     r"--set features.t.trian_days: trian_days: unknown key \(did you mean 'train_days'\?\)"),
+    ("features.t.train_days=two", r"--set features.t.train_days: train_days: expected an integer"),
+    ("features.t.stages.catz.params.min_count=3",
+     r"--set features.t.stages.catz.params.min_count: stages has no entry named 'catz' \(did you mean 'cats'\?\)"),
+    ("features.t.stages.cats.params.min_cuont=3",
+     r"--set features.t.stages: stage 'cats': params.min_cuont: unknown param of stage type 'index' "
+     r"\(did you mean 'min_count'\?\)"),
+    ("features.t.stages.cats.params.min_count=many", r"--set features.t.stages: stage 'cats': params.min_count: "
+                                                     r"expected an integer"),
+    ("features.t.label.name=x", r"--set features.t.label.name: 'label' is a value, not a section"),
+    ("features.t=1", r"--set features.t: expected features.<name>.<key>=value"),
+    ("models.nosuch.seed=1", r"--set models.nosuch.seed: no models named 'nosuch'"),
+])
+def test_a_bad_feature_pipeline_override_is_a_one_line_error(conf_dir, item, message):
+    (conf_dir / "base" / "features" / "t.yml").write_text(_PIPE)
+    with pytest.raises(ConfigError, match=message) as e:
+        config.load("local", root=conf_dir, overrides=[item])
+    assert "\n" not in str(e.value)
+
+
+def test_set_reaches_a_model_config(conf_dir):
+    from pipelines.ctr.models import load_config
+
+    loaded = config.load("local", root=conf_dir, overrides=["models.lr.learning_rate=0.3"])
+    sets = loaded.named_overrides("models", "lr")
+    assert sets == ("learning_rate=0.3",)
+    assert load_config("lr", root=conf_dir, overrides=sets).learning_rate == 0.3
+    with pytest.raises(ConfigError, match=r"--set models.lr.learning_rat: learning_rat: unknown key"):
+        config.load("local", root=conf_dir, overrides=["models.lr.learning_rat=0.3"])
