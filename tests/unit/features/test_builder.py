@@ -73,3 +73,25 @@ def test_registry_and_brace_ranges():
     assert {"impute", "log", "clip", "bucketize", "index", "hash", "cross", "count_encode",
             "target_encode"} <= set(stages())
     assert expand(["i{1..3}_x", "c"]) == ["i1_x", "i2_x", "i3_x", "c"]
+
+
+def test_keep_names_raw_source_columns_and_an_unknown_one_is_named():
+    stage = {"name": "cat", "type": "index", "params": {"inputs": ["c1"]}}
+    source = {**SOURCE, "id": "string", "click": "int"}
+    plan = validate(_spec(stage, label="click", keep=["id", "i1"]), source, name="t")
+    assert plan.spec.keep == ["id", "i1"] and plan.features == ["c1_idx"]  # kept columns are not features
+    with pytest.raises(ConfigError) as e:
+        validate(_spec(stage, label="click", keep=["idd", "click", "ds"]), source, name="t")
+    msg = str(e.value)
+    assert "features pipeline 't' on source 'click_logs': 3 problem(s)" in msg
+    assert "keep: column 'idd' is not in the source table (did you mean 'id'?)" in msg
+    assert "keep: column 'click' is the label" in msg and "keep: column 'ds' is the partition column" in msg
+    with pytest.raises(ConfigError, match="keep: a column is listed twice"):
+        _spec(stage, keep=["id", "id"])
+    # an empty keep leaves the hash as it was before `keep` existed (fitted versions still load)
+    import hashlib
+    import json
+
+    before = {k: v for k, v in schema.to_plain(_spec(stage)).items() if k != "keep"}
+    assert _spec(stage).config_hash == hashlib.sha256(json.dumps(before, sort_keys=True).encode()).hexdigest()[:12]
+    assert _spec(stage).config_hash != _spec(stage, keep=["id"]).config_hash
