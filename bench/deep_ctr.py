@@ -12,9 +12,12 @@ One Spark session, one run:
      training rows/s (epoch time, start-up excluded) and the 2-worker / 1-worker ratio;
   4. (c) the same model and batches in a plain single-process PyTorch loop over in-memory tensors
      (torch threads = all cores) as the baseline of the distributed run;
-  5. LR, FM, DeepFM and DCN trained on day 1 (local backend) and evaluated on day 2, next to the planted
-     model's own AUC on day 2 (raw.click_logs_ceiling). `--accumulators 0 0.01 0.1` repeats this step once
-     per Adagrad initial accumulator (keys auc_<model>@<value>); `--quality-only` skips steps 2-4.
+  5. LR, FM, DeepFM, DCN and DCNv2 trained on day 1 with the shipped ctr settings (early stopping on the
+     window's holdout slice; `--backend`, default torch_distributor with ctr.num_workers processes) and
+     evaluated on day 2 (AUC, NE, calibration = mean prediction / CTR), next to the planted model's own AUC
+     on day 2 (raw.click_logs_ceiling); and DeepFM's training loss over its first 20 steps (rank 0's batches,
+     one process). `--accumulators 0 0.01 0.1` repeats the quality runs once per Adagrad initial accumulator
+     (keys auc_<model>@<value>); `--quality-only` skips steps 2-4.
 """
 
 from __future__ import annotations
@@ -53,16 +56,45 @@ def _plain_loop(model_cfg, spec, arrays, batch_size: int, threads: int) -> float
     return len(y) / (time.perf_counter() - t0)
 
 
+def _first_losses(model_cfg, spec, plan, ctr, base_rate: float, steps: int) -> list[float]:
+    """DeepFM's training loss on rank 0's first batches (the batch size the workers would use), one process."""
+    import torch
+
+    from pipelines.ctr import data
+    from pipelines.ctr.models import build_model
+
+    train_plan, _ = data.split_holdout(plan, ctr.holdout_fraction)
+    batch = data.fitted_batch_size(train_plan, ctr.num_workers, ctr.batch_size, ctr.min_batch_size,
+                                   ctr.min_steps_per_epoch)
+    model = build_model("deepfm", spec, model_cfg, base_rate=base_rate)
+    opt, losses = model.make_optimizer(), []
+    model.train()
+    for epoch in range(steps):
+        batches = data.worker_batches(train_plan, spec, 0, ctr.num_workers, epoch=epoch, batch_size=batch,
+                                      shuffle_buffer=ctr.shuffle_buffer, read_rows=ctr.read_batch_rows, seed=ctr.seed)
+        for cat, num, y in batches:
+            opt.zero_grad()
+            loss = model.loss(torch.from_numpy(cat), torch.from_numpy(num), torch.from_numpy(y))
+            loss.backward()
+            opt.step()
+            losses.append(round(float(loss), 3))
+            if len(losses) == steps:
+                return losses
+    return losses
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rows", type=int, default=200_000, help="rows per day (two days are made)")
-    ap.add_argument("--epochs", type=int, default=1, help="epochs of each quality run")
+    ap.add_argument("--epochs", type=int, default=0, help="epochs of each quality run (default: ctr.epochs)")
     ap.add_argument("--state", default="/tmp/ctrflow-bench-ctr")
     ap.add_argument("--reuse", action="store_true", help="keep the state directory's data from a previous run")
     ap.add_argument("--accumulators", type=float, nargs="+",
                     help="quality step only, once per value of adagrad_initial_accumulator (default: each "
                          "model's configured value)")
     ap.add_argument("--quality-only", action="store_true", help="skip the throughput measures (a), (b), (c)")
+    ap.add_argument("--backend", default="torch_distributor", help="ctr.backend of the quality runs")
+    ap.add_argument("--models", nargs="+", default=["lr", "fm", "deepfm", "dcn", "dcn_v2"])
     args = ap.parse_args()
 
     import shutil
@@ -101,7 +133,7 @@ def main() -> None:
     spec = FeatureSpec.from_feature_map(fm)
     feat = "feat.ctr_default"
     train_plan, val_plan = data.plan_days(spark, feat, [D1], None), data.plan_days(spark, feat, [D2], None)
-    ctr = dataclasses.replace(settings.ctr, epochs=1, patience=1, log_every_steps=10**9)
+    ctr = dataclasses.replace(settings.ctr, epochs=1, patience=1, log_every_steps=10**9, holdout_fraction=0.0)
     deepfm = load_config("deepfm")
     out = {"rows_per_day": args.rows, "fields": spec.num_fields_total, "total_vocab_size": spec.total_vocab_size,
            "batch_size": ctr.batch_size}
@@ -124,9 +156,9 @@ def main() -> None:
         # (b) Horovod on Spark at 1 and 2 workers
         for workers in (1, 2):
             s = dataclasses.replace(ctr, backend="horovod_spark", num_workers=workers, threads_per_worker=1)
-            tspec = train.TrainSpec(model="deepfm", model_config=deepfm, features=spec, train=train_plan, val=val_plan,
-                                    settings=s, checkpoint_dir=f"{args.state}/bench-ckpt-{workers}",
-                                    out_dir=f"{args.state}/bench-out-{workers}")
+            tspec = train.TrainSpec.on_window(train_plan, s, model="deepfm", model_config=deepfm, features=spec,
+                                              checkpoint_dir=f"{args.state}/bench-ckpt-{workers}",
+                                              out_dir=f"{args.state}/bench-out-{workers}")
             shutil.rmtree(tspec.checkpoint_dir, ignore_errors=True)
             t0 = time.perf_counter()
             result = train.launch(tspec, spark)
@@ -135,22 +167,29 @@ def main() -> None:
         out["scaling_2_vs_1"] = out["horovod_2_rows_per_s"] / out["horovod_1_rows_per_s"]
         out["horovod_2_vs_plain"] = out["horovod_2_rows_per_s"] / out["plain_rows_per_s_all_threads"]
 
-    # quality against the planted ceiling
+    # quality against the planted ceiling, with the shipped training settings
     ceiling = spark.table("raw.click_logs_ceiling").where(f"ds = '{D2}'").first().asDict()
     out["ceiling_auc"] = ceiling["auc"]
-    local = dataclasses.replace(ctr, backend="local", epochs=args.epochs, threads_per_worker=os.cpu_count())
+    quality = dataclasses.replace(settings.ctr, backend=args.backend, log_every_steps=10**9)
+    if args.epochs:
+        quality = dataclasses.replace(quality, epochs=args.epochs)
+    base_rate = data.label_mean(train_plan, spec.label)
     for acc in args.accumulators or [None]:
-        for name in ("lr", "fm", "deepfm", "dcn"):
+        for name in args.models:
             over = [] if acc is None else [f"adagrad_initial_accumulator={acc}"]
             suffix = "" if acc is None else f"@{acc:g}"
-            tspec = train.TrainSpec(model=name, model_config=load_config(name, None, overrides=over),
-                                    features=spec, train=train_plan, val=val_plan, settings=local,
-                                    checkpoint_dir=f"{args.state}/bench-ckpt-{name}",
-                                    out_dir=f"{args.state}/bench-out-{name}")
+            tspec = train.TrainSpec.on_window(train_plan, quality, model=name, features=spec, base_rate=base_rate,
+                                              model_config=load_config(name, None, overrides=over),
+                                              checkpoint_dir=f"{args.state}/bench-ckpt-{name}",
+                                              out_dir=f"{args.state}/bench-out-{name}")
             shutil.rmtree(tspec.checkpoint_dir, ignore_errors=True)
             result = train.launch(tspec, spark)
-            out[f"auc_{name}{suffix}"] = result["best_auc"]
-            out[f"logloss_{name}{suffix}"] = result["history"][result["best_epoch"]]["val_loss"]
+            m = train.evaluate_saved(f"{tspec.out_dir}/{train.MODEL_DIR}", val_plan)
+            for key in ("auc", "ne", "calibration"):
+                out[f"{key}_{name}{suffix}"] = m[key]
+            out[f"epochs_{name}{suffix}"] = f"{result['best_epoch'] + 1}/{result['epochs_run']}"
+    out["batch_size_quality"] = result["batch_size"]
+    out["deepfm_first_20_losses"] = _first_losses(deepfm, spec, train_plan, quality, base_rate, 20)
 
     print(json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in out.items()}, indent=1))
 

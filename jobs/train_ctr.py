@@ -1,13 +1,14 @@
-"""Train a deep CTR model (PyTorch, distributed) on the days before --ds, validate on --ds, report, register.
+"""Train a deep CTR model (PyTorch, distributed) on the days before --ds, evaluate on --ds, report, register.
 
 Reads feat.<ctr.pipeline> at a pinned Delta version (its live Parquet files come from the Delta log)
 and its feature_map.json. The model is one of pipelines.ctr.models with its config
 conf/base/models/<model>.yml (--variant test: the tiny variant; --param key=value overrides a key).
 Training runs on ctr.num_workers workers with ctr.backend (horovod_spark, horovodrun, torch_distributor,
-local), checkpointing every epoch (a rerun after a failure resumes) and stopping early on validation
-AUC. The best epoch's model is scored on --ds through Spark, evaluated (report with ROC, calibration and
-loss curves) and registered under the model's name (flavor torch); when that name has a champion it is
-scored on the same day for the publish gate. A two_tower model also writes
+local), checkpointing every epoch (a rerun after a failure resumes) and stopping early on a holdout
+slice of the training window (ctr.holdout_fraction; --ds is never read by training). The best epoch's
+model is scored on --ds through Spark, evaluated (report with ROC, calibration and loss curves) and
+registered under --model-name (default: the model's name; flavor torch); when that name has a champion
+it is scored on the same day for the publish gate. A two_tower model also writes
 out.two_tower_user_embeddings / out.two_tower_item_embeddings for the ds.
 """
 
@@ -43,6 +44,8 @@ class Config(JobConfig):
     model: str = field(metadata={"help": f"a model of the zoo: {', '.join(model_names())}"})
     variant: str | None = field(default=None, metadata={"help": "a variant of the model's config, e.g. test"})
     param: list[str] = field(default_factory=list, metadata={"help": "model config overrides key=value"})
+    model_name: str | None = field(default=None, metadata={
+        "help": "registry name, so two data sets or configs of one model can live side by side (default: --model)"})
 
 
 def _copy_dir(local_dir: str, uri: str) -> None:
@@ -53,9 +56,21 @@ def _copy_dir(local_dir: str, uri: str) -> None:
     pafs.copy_files(local_dir, dest, source_filesystem=pafs.LocalFileSystem(), destination_filesystem=dest_fs)
 
 
+def _positive_rate(spark, feat: str, days: list[dt.date], version: int, label: str) -> float:
+    """The training window's label mean (one aggregate): the models start by predicting it."""
+    from pyspark.sql import functions as F
+
+    row = flow.read_days(spark, feat, days, version).agg(F.avg(F.col(label).cast("double")).alias("p")).first()
+    if row.p is None or not 0 < row.p < 1:
+        raise DataError(f"{feat} ds {', '.join(map(str, days))}: label '{label}' has mean {row.p}; training a CTR "
+                        f"model needs clicks and non-clicks")
+    return float(row.p)
+
+
 def run(spark, cfg: Config) -> dict:
-    settings, s, name = cfg.settings, cfg.settings.ctr, cfg.model
-    model_cfg = load_config(name, cfg.variant, env=cfg.conf.env, overrides=cfg.param)
+    settings, s, model = cfg.settings, cfg.settings.ctr, cfg.model
+    name = cfg.model_name or model  # the registry name
+    model_cfg = load_config(model, cfg.variant, env=cfg.conf.env, overrides=cfg.param)
     feat = flow.feat_table(settings, s.pipeline)
     if not tables.table_exists(spark, feat):
         raise DataError(f"feature table {feat} does not exist: run `features --pipeline {s.pipeline}` first")
@@ -69,17 +84,19 @@ def run(spark, cfg: Config) -> dict:
                          "ctr.min_train_days")
     with stage(f"planning reads of {feat} (Delta version {version}) from the Delta log"):
         train_plan = data.plan_days(spark, feat, days, version)
-        val_plan = data.plan_days(spark, feat, [cfg.ds], version)
+        data.plan_days(spark, feat, [cfg.ds], version)  # --ds must exist before hours of training, not after
+    with stage(f"positive rate of {feat} on {len(days)} training day(s)"):
+        base_rate = _positive_rate(spark, feat, days, version, fm.label)
     # a rerun with the same inputs and config resumes from the same checkpoint directory
-    key = json.dumps([name, plain_config(model_cfg), schema.to_plain(s), fm.version, version,
+    key = json.dumps([name, model, plain_config(model_cfg), schema.to_plain(s), fm.version, version,
                       [d.isoformat() for d in days]], sort_keys=True, default=str)
     run_id = f"{cfg.ds.isoformat()}-{hashlib.sha256(key.encode()).hexdigest()[:10]}"
     ckpt = f"{s.checkpoint_dir or settings.project.path('ctr', 'checkpoints')}/{name}/{run_id}"
     out_dir = settings.project.path("ctr", "runs", name, run_id)
-    train_spec = TrainSpec(model=name, model_config=model_cfg, features=spec, train=train_plan, val=val_plan,
-                           settings=s, checkpoint_dir=ckpt, out_dir=out_dir)
+    train_spec = TrainSpec.on_window(train_plan, s, model=model, model_config=model_cfg, features=spec,
+                                     checkpoint_dir=ckpt, out_dir=out_dir, base_rate=base_rate)
     workers = 1 if s.backend == "local" else s.num_workers
-    with stage(f"training {name} with {s.backend} on {workers} worker(s) ({train_plan.rows} rows, "
+    with stage(f"training {model} with {s.backend} on {workers} worker(s) ({train_plan.rows} rows, "
                f"{len(train_plan.pieces)} row groups)"):
         result = launch(train_spec, spark)
 
@@ -94,22 +111,29 @@ def run(spark, cfg: Config) -> dict:
     with stage(f"evaluating {len(scored)} models on {feat} ds={cfg.ds}"):
         results = evaluate_and_report(
             scored, f"{staged}/report", f"{name} on {cfg.ds}", label_col=fm.label, history={name: result["history"]},
-            context={"train days": ", ".join(map(str, days)), "train rows": train_plan.rows,
+            context={"model": model, "train days": ", ".join(map(str, days)),
+                     "train rows": f"{result['train_rows']} (+ {result['holdout_rows']} held out for early stopping)",
+                     "positive rate of the training window": round(base_rate, 5),
+                     "batch per worker": f"{result['batch_size']} ({result['steps_per_epoch']} steps per epoch)",
                      "validation day": cfg.ds, "feature table": f"{feat} (Delta version {version})",
-                     "backend": f"{s.backend} x {s.num_workers}", "best epoch": result["best_epoch"]})
+                     "backend": f"{s.backend} x {s.num_workers}",
+                     "best epoch": f"{result['best_epoch']} (holdout {s.early_stopping_metric})"})
     extra = {"history": result["history"], "best_epoch": result["best_epoch"], "stopped_early": result["stopped_early"],
-             "train_days": [d.isoformat() for d in days], "train_rows": train_plan.rows,
-             "backend": s.backend, "workers": result["workers"], "variant": cfg.variant}
+             "train_days": [d.isoformat() for d in days], "train_rows": result["train_rows"],
+             "holdout_rows": result["holdout_rows"], "base_rate": base_rate, "batch_size": result["batch_size"],
+             "steps_per_epoch": result["steps_per_epoch"], "backend": s.backend, "workers": result["workers"],
+             "variant": cfg.variant}
     if champion is not None:
         extra["champion_eval"] = {"version": champion.version, "metrics": results[f"champion {champion.version}"]}
-    mv = reg.register(name, staged=staged, kind=name, flavor="torch", eval_ds=cfg.ds.isoformat(),
+    mv = reg.register(name, staged=staged, kind=model, flavor="torch", eval_ds=cfg.ds.isoformat(),
                       metrics=results[name], config={"model": plain_config(model_cfg), "ctr": schema.to_plain(s)},
                       inputs={feat: version, "feature_pipeline_version": fm.version}, extra=extra)
-    out = {"model": name, "version": mv.version, "uri": mv.uri, "report": f"{mv.artifacts}/report/report.md",
-           "eval_ds": cfg.ds.isoformat(), "train_days": extra["train_days"], "epochs_run": result["epochs_run"],
+    out = {"model": model, "name": name, "version": mv.version, "uri": mv.uri,
+           "report": f"{mv.artifacts}/report/report.md", "eval_ds": cfg.ds.isoformat(),
+           "train_days": extra["train_days"], "epochs_run": result["epochs_run"],
            "metrics": {k: {m: round(v[m], 5) for m in ("auc", "logloss", "ne", "calibration")}
                        for k, v in results.items()}}
-    if name == "two_tower" and s.export_embeddings:
+    if model == "two_tower" and s.export_embeddings:
         out["embeddings"] = export_embeddings(spark, settings, mv, val, cfg.ds)
     shutil.rmtree(ckpt, ignore_errors=True)  # registered: a rerun trains afresh
     return out

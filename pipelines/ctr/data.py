@@ -5,10 +5,12 @@ listing the directory: a Delta directory also holds files of old versions) and r
 into a `DataPlan` of row-group pieces. Each worker then reads only its own rows with pyarrow: per
 epoch the pieces are put in a seeded random order, the concatenated rows are cut into `size`
 contiguous ranges (sizes differ by at most one row) and rank r reads range r, so an epoch covers every
-row exactly once across the workers. Rows pass through a bounded shuffle buffer and leave as numpy
-arrays (categorical local index + field offset as int64, numeric as float32, label as float32): no
-Python loop over rows. Every rank yields the same number of batches (Horovod / DDP need that): the
-last batch takes the rows left over.
+row exactly once across the workers. A piece can be a row range of its row group: `split_holdout` cuts
+the last rows of every row group into a holdout plan (early stopping and best-epoch choice) and leaves
+the rest to train on, so the two are disjoint and together are the whole plan. Rows pass through a
+bounded shuffle buffer and leave as numpy arrays (categorical local index + field offset as int64,
+numeric as float32, label as float32): no Python loop over rows. Every rank yields the same number of
+batches (Horovod / DDP need that): the last batch takes the rows left over.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ class Piece:
     path: str  # a Parquet file (local path or URI)
     row_group: int
     rows: int
+    start: int = 0  # the piece is rows [start, start + rows) of the row group
 
 
 @dataclass(frozen=True)
@@ -87,6 +90,33 @@ def plan_days(spark, table: str, days: list[dt.date], version: int | None) -> Da
     return plan_files(table, days, files)
 
 
+def split_holdout(plan: DataPlan, fraction: float) -> tuple[DataPlan, DataPlan]:
+    """(train, holdout): the last rows of every row group, about `fraction` of the plan's rows in all, are
+    the holdout. Per-piece counts follow the running total, so small row groups do not round to nothing."""
+    train, holdout, seen, held = [], [], 0, 0
+    for p in plan.pieces:
+        seen += p.rows
+        h = min(p.rows, round(seen * fraction) - held)
+        held += h
+        if p.rows - h:
+            train.append(Piece(p.path, p.row_group, p.rows - h, p.start))
+        if h:
+            holdout.append(Piece(p.path, p.row_group, h, p.start + p.rows - h))
+    return (DataPlan(table=plan.table, days=plan.days, pieces=train),
+            DataPlan(table=plan.table, days=plan.days, pieces=holdout))
+
+
+def label_mean(plan: DataPlan, label: str) -> float:
+    """The plan's positive rate, reading only the label column (for callers without Spark)."""
+    total, rows = 0.0, 0
+    for p in plan.pieces:
+        col = open_parquet(p.path).read_row_group(p.row_group, columns=[label]).column(0).slice(p.start, p.rows)
+        total, rows = total + float(np.nansum(col.to_numpy(zero_copy_only=False))), rows + p.rows
+    if rows == 0:
+        raise DataError(f"{plan.table} ds {plan.days}: no rows to take the positive rate of")
+    return total / rows
+
+
 def shard(plan: DataPlan, rank: int, size: int, epoch: int = 0, seed: int = 0,
           shuffle: bool = True) -> list[tuple[Piece, int, int]]:
     """Rank's (piece, first row, end row) slices for an epoch: a contiguous range of the epoch's order."""
@@ -112,6 +142,14 @@ def steps_per_epoch(plan: DataPlan, size: int, batch_size: int) -> int:
     if smallest == 0:
         raise DataError(f"{plan.table} ds {plan.days}: {plan.rows} rows cannot feed {size} workers")
     return math.ceil(smallest / batch_size)
+
+
+def fitted_batch_size(plan: DataPlan, size: int, max_batch: int, min_batch: int, min_steps: int) -> int:
+    """Per-worker batch size for a window: `max_batch` on a large one; on a small one as small as it takes to
+    make `min_steps` optimizer steps per epoch, but not below `min_batch` (a 2,048-row batch leaves an
+    8,000-row window two steps per worker and epoch: the embedding models do not learn)."""
+    wanted = math.ceil(max(plan.rows // size, 1) / max(min_steps, 1))
+    return max(1, min(max_batch, max(min_batch, wanted)))
 
 
 def to_arrays(batch, spec: FeatureSpec) -> Batch:
@@ -146,7 +184,7 @@ def read_slices(slices, spec: FeatureSpec, read_rows: int) -> Iterator[Batch]:
         missing = [c for c in columns if c not in pf.schema_arrow.names]
         if missing:
             raise DataError(f"{piece.path} lacks feature-map columns {missing}: rerun the features job")
-        pos = 0
+        pos, first, end = 0, first + piece.start, end + piece.start
         for rb in pf.iter_batches(batch_size=read_rows, row_groups=[piece.row_group], columns=columns):
             a, b = max(first - pos, 0), min(end - pos, rb.num_rows)
             pos += rb.num_rows

@@ -4,8 +4,12 @@
 Spark tasks, or `horovod.run` = horovodrun on this machine), torch.distributed DDP (pyspark's
 TorchDistributor) or alone. Parameters start equal on every rank (Horovod broadcast from rank 0, DDP's
 own broadcast); gradients are averaged each step (hvd.DistributedOptimizer / DDP); per-epoch training
-loss and validation logloss / AUC are reduced over all workers (score histograms summed, then
-pipelines.eval.metrics), so every rank takes the same early-stopping decision.
+loss and holdout logloss / AUC are reduced over all workers (score histograms summed, then
+pipelines.eval.metrics), so every rank takes the same early-stopping decision. The holdout is a slice of
+the training window (the last rows of each row group): the day the job reports and gates on is never
+read here. Models start at the window's positive rate (`base_rate`); the per-worker batch shrinks on a
+small window so that an epoch still takes `ctr.min_steps_per_epoch` steps; a loss that explodes stops
+every rank at the same step (`_LossGuard`) with one error naming the model, epoch and step.
 
 Rank 0 writes a checkpoint after every epoch (`<checkpoint_dir>/last.pt`, replaced atomically) and, at
 the end, the best epoch's model and `result.json` under `out_dir`: the launcher reads that file, not the
@@ -16,8 +20,10 @@ restarted run with the same checkpoint_dir resumes after the last completed epoc
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import logging
+import math
 import os
 import sys
 import time
@@ -26,28 +32,49 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from pipelines.common.errors import DataError
-from pipelines.ctr.data import DataPlan, eval_chunks, steps_per_epoch, worker_batches
+from pipelines.ctr.data import (
+    DataPlan,
+    eval_chunks,
+    fitted_batch_size,
+    label_mean,
+    split_holdout,
+    steps_per_epoch,
+    worker_batches,
+)
 from pipelines.ctr.models.base import FeatureSpec
 from pipelines.ctr.settings import CtrSettings
 
 log = logging.getLogger("ctrflow.ctr")
 
 BINS = 1 << 16
-CHECKPOINT, RESULT, MODEL_DIR = "last.pt", "result.json", "model"
+CHECKPOINT, RESULT, ERROR, MODEL_DIR = "last.pt", "result.json", "error.txt", "model"
 
 
 @dataclass(frozen=True)
 class TrainSpec:
-    """Everything a worker needs (pickled to the workers): what to train, on which rows, where to write."""
+    """Everything a worker needs (pickled to the workers): what to train, on which rows, where to write.
+
+    `train` and `holdout` are disjoint slices of the training window (`TrainSpec.on_window` cuts them):
+    the workers never see the day the job reports and gates on."""
 
     model: str
     model_config: object  # the model's config dataclass
     features: FeatureSpec
     train: DataPlan
-    val: DataPlan
+    holdout: DataPlan  # early stopping and the best epoch; may be empty (holdout_fraction 0)
     settings: CtrSettings
     checkpoint_dir: str
     out_dir: str
+    base_rate: float | None = None  # the window's positive rate; None: launch reads it from the files
+
+    @classmethod
+    def on_window(cls, window: DataPlan, settings: CtrSettings, **kw) -> TrainSpec:
+        train, holdout = split_holdout(window, settings.holdout_fraction)
+        return cls(train=train, holdout=holdout, settings=settings, **kw)
+
+
+class TrainingDiverged(DataError):
+    """The training loss exploded; every rank raises it at the same step (they decide together)."""
 
 
 class _Comm:
@@ -147,6 +174,14 @@ def evaluate(model, plan: DataPlan, spec: FeatureSpec, comm: _Comm, read_rows: i
     return metrics_of_bins(comm.sum(bins))
 
 
+def evaluate_saved(model_dir: str, plan: DataPlan, read_rows: int = 16_384) -> dict:
+    """Metrics of a saved model on a plan's rows, in this process (benchmarks; the job scores through Spark)."""
+    from pipelines.ctr.models import load_model
+
+    model = load_model(model_dir)
+    return evaluate(model, plan, model.spec, _Comm("local"), read_rows)
+
+
 def _say(rank: int, msg: str, *args) -> None:
     if rank == 0:
         print(f"{time.strftime('%H:%M:%S')} ctrflow.ctr: " + msg % args, file=sys.stderr, flush=True)
@@ -180,6 +215,53 @@ def _write_worker_report(out_dir: str, rank: int, model, state: dict) -> None:
         json.dump(doc, f)
 
 
+class _LossGuard:
+    """Stops a run whose training loss explodes. Each rank keeps its last `loss_guard_steps` batch losses;
+    every `loss_guard_every` steps the ranks sum (non-finite batches, loss, rows) in one allreduce, so all
+    see the same totals and stop at the same step (a rank raising alone would hang the others in the next
+    allreduce)."""
+
+    def __init__(self, spec: TrainSpec, comm: _Comm, base_rate: float, logloss_objective: bool):
+        from collections import deque
+
+        from pipelines.eval.metrics import entropy
+
+        s = spec.settings
+        self.model, self.comm, self.base_rate, self.factor = spec.model, comm, base_rate, s.loss_guard_factor
+        self.entropy = entropy(base_rate)
+        # a loss that is not the plain log loss (two_tower's in-batch softmax) is only checked for finiteness
+        self.limit = self.factor * self.entropy if logloss_objective else math.inf
+        self.recent: deque[tuple[float, int]] = deque(maxlen=s.loss_guard_steps)
+        self.not_finite = 0
+
+    def add(self, loss: float, rows: int) -> None:
+        if math.isfinite(loss):
+            self.recent.append((loss * rows, rows))
+        else:
+            self.not_finite += 1
+
+    def check(self, epoch: int, step: int) -> None:
+        recent = np.array(self.recent, dtype=np.float64).reshape(-1, 2).sum(axis=0)
+        bad, loss_sum, rows = self.comm.sum(np.array([self.not_finite, *recent], dtype=np.float64))
+        where = f"training {self.model} diverged at epoch {epoch} step {step}"
+        fix = (f"lower learning_rate or set warmup_steps in conf/base/models/{self.model}.yml (--param "
+               f"learning_rate=...)")
+        if bad:
+            raise TrainingDiverged(f"{where}: the loss is not finite ({int(bad)} batch(es) over all workers); {fix}")
+        if rows and loss_sum / rows > self.limit:
+            raise TrainingDiverged(
+                f"{where}: mean loss {loss_sum / rows:.3f} over the last {len(self.recent)} steps is above "
+                f"ctr.loss_guard_factor {self.factor:g} x {self.entropy:.3f} (the log loss of predicting the "
+                f"positive rate {self.base_rate:.4f}); {fix}")
+
+
+def _holdout_score(metrics: dict, metric: str) -> float:
+    """Higher is better. A holdout of one class has no AUC: its log loss decides then."""
+    if metric == "auc" and math.isfinite(metrics["auc"]):
+        return metrics["auc"]
+    return -metrics["logloss"]
+
+
 def train_worker(spec: TrainSpec, comm_kind: str = "local") -> dict:
     """The training function every backend runs, once per worker process."""
     import torch
@@ -190,10 +272,11 @@ def train_worker(spec: TrainSpec, comm_kind: str = "local") -> dict:
     torch.set_num_threads(s.threads_per_worker)
     comm = _Comm(comm_kind)
     try:
-        model = build_model(spec.model, spec.features, spec.model_config)
+        base_rate = spec.base_rate if spec.base_rate is not None else label_mean(spec.train, spec.features.label)
+        model = build_model(spec.model, spec.features, spec.model_config, base_rate=base_rate)
         optimizer = model.make_optimizer()
         ckpt_path = os.path.join(spec.checkpoint_dir, CHECKPOINT)
-        state = {"epoch": -1, "history": [], "best_auc": float("-inf"), "best_epoch": -1, "bad_epochs": 0,
+        state = {"epoch": -1, "history": [], "best_score": -math.inf, "best_epoch": -1, "bad_epochs": 0,
                  "best_model": None}
         if os.path.exists(ckpt_path):  # every rank reads the same file: all resume from the same point
             ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=False)
@@ -202,50 +285,73 @@ def train_worker(spec: TrainSpec, comm_kind: str = "local") -> dict:
             state = ckpt["state"]
             _say(comm.rank, "resuming %s after epoch %d from %s", spec.model, state["epoch"], ckpt_path)
         loss_fn, opt = comm.wrap(model, optimizer)
-        steps = steps_per_epoch(spec.train, comm.size, s.batch_size)
-        _say(comm.rank, "training %s on %d workers: %d rows, %d steps of %d rows per worker and epoch",
-             spec.model, comm.size, spec.train.rows, steps, s.batch_size)
+        batch = fitted_batch_size(spec.train, comm.size, s.batch_size, s.min_batch_size, s.min_steps_per_epoch)
+        steps = steps_per_epoch(spec.train, comm.size, batch)
+        lr, warmup = spec.model_config.learning_rate, spec.model_config.warmup_steps
+        guard = _LossGuard(spec, comm, base_rate, model.logloss_objective)
+        _say(comm.rank, "training %s on %d workers: %d rows (%d more held out for early stopping), positive rate "
+             "%.4f; batch %d per worker (ctr.batch_size %d), %d steps per worker and epoch, at most %d epochs",
+             spec.model, comm.size, spec.train.rows, spec.holdout.rows, base_rate, batch, s.batch_size, steps,
+             s.epochs)
         for epoch in range(state["epoch"] + 1, s.epochs):
             if state["bad_epochs"] >= s.patience:
                 break
             model.train()
             t0, loss_sum, rows = time.perf_counter(), 0.0, 0
             batches = worker_batches(spec.train, spec.features, comm.rank, comm.size, epoch=epoch,
-                                     batch_size=s.batch_size, shuffle_buffer=s.shuffle_buffer,
+                                     batch_size=batch, shuffle_buffer=s.shuffle_buffer,
                                      read_rows=s.read_batch_rows, seed=s.seed)
             for step, (cat, num, y) in enumerate(batches, 1):
+                done = epoch * steps + step  # optimizer steps of the run, this one included
+                if done <= warmup:
+                    for group in opt.param_groups:
+                        group["lr"] = lr * done / warmup
                 opt.zero_grad()
                 loss = loss_fn(torch.from_numpy(cat), torch.from_numpy(num), torch.from_numpy(y))
                 loss.backward()
                 opt.step()
-                loss_sum += float(loss.detach()) * len(y)
+                value = float(loss.detach())
+                guard.add(value, len(y))
+                loss_sum += value * len(y)
                 rows += len(y)
+                if step % s.loss_guard_every == 0 or step == steps:
+                    guard.check(epoch, step)
                 if step % s.log_every_steps == 0:
                     _say(comm.rank, "epoch %d step %d/%d loss %.5f (%.0f rows/s per worker)", epoch, step, steps,
                          loss_sum / rows, rows / (time.perf_counter() - t0))
             train_time = time.perf_counter() - t0
             total = comm.sum(np.array([loss_sum, rows], dtype=np.float64))
-            val = evaluate(model, spec.val, spec.features, comm, s.read_batch_rows)
-            record = {"epoch": epoch, "train_loss": float(total[0] / total[1]), "val_loss": val["logloss"],
-                      "val_auc": val["auc"], "val_ne": val["ne"], "train_rows": int(total[1]),
-                      "train_seconds": round(train_time, 3), "rows_per_second": round(total[1] / train_time, 1)}
+            record = {"epoch": epoch, "train_loss": float(total[0] / total[1]), "train_rows": int(total[1]),
+                      "batch_size": batch, "steps": steps, "train_seconds": round(train_time, 3),
+                      "rows_per_second": round(total[1] / train_time, 1)}
+            if spec.holdout.rows:
+                held = evaluate(model, spec.holdout, spec.features, comm, s.read_batch_rows)
+                record.update(holdout_loss=held["logloss"], holdout_auc=held["auc"], holdout_ne=held["ne"],
+                              holdout_calibration=held["calibration"])
+                score = _holdout_score(held, s.early_stopping_metric)
+            else:
+                score = float(epoch)  # nothing held out: the last epoch is the one kept
             state["history"].append(record)
-            if val["auc"] > state["best_auc"] + s.min_delta:
-                state.update(best_auc=val["auc"], best_epoch=epoch, bad_epochs=0,
+            if score > state["best_score"] + s.min_delta:
+                state.update(best_score=score, best_epoch=epoch, bad_epochs=0,
                              best_model=copy.deepcopy(model.state_dict()))
             else:
                 state["bad_epochs"] += 1
             state["epoch"] = epoch
-            _say(comm.rank, "epoch %d: train loss %.5f, val logloss %.5f, val AUC %.5f (%.1f s, %.0f rows/s)",
-                 epoch, record["train_loss"], record["val_loss"], record["val_auc"], train_time,
-                 record["rows_per_second"])
+            _say(comm.rank, "epoch %d: train loss %.5f, holdout logloss %s, AUC %s (%.1f s, %.0f rows/s)", epoch,
+                 record["train_loss"], _fmt(record.get("holdout_loss")), _fmt(record.get("holdout_auc")),
+                 train_time, record["rows_per_second"])
             if comm.rank == 0:
                 _save_checkpoint(ckpt_path, {"model": model.state_dict(), "optimizer": opt.state_dict(),
                                              "state": state})
             comm.barrier()
+        best = state["history"][state["best_epoch"]] if state["best_epoch"] >= 0 else {}
         result = {"model": spec.model, "workers": comm.size, "history": state["history"],
-                  "best_epoch": state["best_epoch"], "best_auc": state["best_auc"],
-                  "epochs_run": len(state["history"]), "stopped_early": state["bad_epochs"] >= s.patience}
+                  "best_epoch": state["best_epoch"], "best_holdout_loss": best.get("holdout_loss"),
+                  "best_holdout_auc": best.get("holdout_auc"), "early_stopping_metric": s.early_stopping_metric,
+                  "epochs_run": len(state["history"]), "stopped_early": state["bad_epochs"] >= s.patience,
+                  "base_rate": base_rate, "batch_size": batch, "steps_per_epoch": steps,
+                  "train_rows": spec.train.rows, "holdout_rows": spec.holdout.rows}
         _write_worker_report(spec.out_dir, comm.rank, model, state)
         if comm.rank == 0:
             if state["best_model"] is not None:
@@ -255,20 +361,58 @@ def train_worker(spec: TrainSpec, comm_kind: str = "local") -> dict:
                 json.dump(result, f, indent=2)
         comm.barrier()
         return result
+    except TrainingDiverged as e:  # every rank is here, at the same step: the launcher raises it
+        if comm.rank == 0:
+            with open(os.path.join(spec.out_dir, ERROR), "w") as f:
+                f.write(str(e))
+        return {"model": spec.model, "error": str(e)}
     finally:
         comm.close()
 
 
+def _fmt(v) -> str:
+    return "n/a" if v is None else f"{v:.5f}"
+
+
 def launch(spec: TrainSpec, spark=None) -> dict:
-    """Run train_worker on settings.num_workers workers with settings.backend; rank 0's result.json."""
-    s = spec.settings
-    os.makedirs(spec.out_dir, exist_ok=True)
-    result_path = os.path.join(spec.out_dir, RESULT)
+    """Run train_worker on settings.num_workers workers with settings.backend; rank 0's result.json.
+
+    A run whose loss exploded ends with TrainingDiverged, its message written by rank 0 into out_dir (the
+    launchers do not carry a worker's exception back as it was)."""
     import shutil
 
-    if os.path.exists(result_path):
-        os.remove(result_path)
+    s = spec.settings
+    if spec.base_rate is None:
+        spec = dataclasses.replace(spec, base_rate=label_mean(spec.train, spec.features.label))
+    if not 0 < spec.base_rate < 1:
+        raise DataError(f"{spec.train.table} ds {', '.join(spec.train.days)}: positive rate {spec.base_rate:g} "
+                        f"over {spec.train.rows} training rows; training {spec.model} needs clicks and non-clicks")
+    os.makedirs(spec.out_dir, exist_ok=True)
+    result_path, error_path = os.path.join(spec.out_dir, RESULT), os.path.join(spec.out_dir, ERROR)
+    for stale in (result_path, error_path):
+        if os.path.exists(stale):
+            os.remove(stale)
     shutil.rmtree(os.path.join(spec.out_dir, "workers"), ignore_errors=True)
+    try:
+        _run_backend(spec, spark)
+    except Exception:
+        if os.path.exists(error_path):  # the workers' own error, whatever the launcher made of it
+            raise TrainingDiverged(_read(error_path)) from None
+        raise
+    if os.path.exists(error_path):
+        raise TrainingDiverged(_read(error_path))
+    if not os.path.exists(result_path):
+        raise DataError(f"training {spec.model} with {s.backend} finished without {result_path}")
+    return json.loads(_read(result_path))
+
+
+def _read(path: str) -> str:
+    with open(path) as f:
+        return f.read()
+
+
+def _run_backend(spec: TrainSpec, spark) -> None:
+    s = spec.settings
     if s.backend == "local":
         train_worker(spec, "local")
     elif s.backend == "horovod_spark":
@@ -287,12 +431,8 @@ def launch(spec: TrainSpec, spark=None) -> dict:
         from pyspark.ml.torch.distributor import TorchDistributor
 
         TorchDistributor(num_processes=s.num_workers, local_mode=True, use_gpu=False).run(train_worker, spec, "ddp")
-    if not os.path.exists(result_path):
-        raise DataError(f"training {spec.model} with {s.backend} finished without {result_path}")
-    with open(result_path) as f:
-        return json.loads(f.read())
 
 
 def spec_summary(spec: TrainSpec) -> dict:
-    return {"model": spec.model, "train_rows": spec.train.rows, "val_rows": spec.val.rows,
-            "train_days": spec.train.days, "settings": asdict(spec.settings)}
+    return {"model": spec.model, "train_rows": spec.train.rows, "holdout_rows": spec.holdout.rows,
+            "train_days": spec.train.days, "base_rate": spec.base_rate, "settings": asdict(spec.settings)}

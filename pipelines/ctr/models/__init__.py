@@ -59,15 +59,16 @@ def _merge(base: dict, over: dict) -> dict:
     return out
 
 
-def apply_variant(name: str, cfg: ModelConfig, variant: str) -> ModelConfig:
-    """The config with the named variant's keys laid over it, validated like the file itself."""
-    from pipelines.common import schema
+def apply_variant(name: str, cfg: ModelConfig, variant: str, overrides: Sequence[str] = ()) -> ModelConfig:
+    """The config with the named variant's keys laid over it, then `overrides` (`key=value`, they win last),
+    validated like the file itself."""
+    from pipelines.common import config, schema
 
     if variant not in cfg.variants:
         raise ConfigError(f"model '{name}' has no variant '{variant}' (variants: {', '.join(cfg.variants) or 'none'})")
-    plain = {**schema.to_plain(cfg), "variants": {}}
-    return schema.build(type(cfg), _merge(plain, cfg.variants[variant]),
-                        where=lambda p: f"models/{name}.yml variants.{variant}")
+    plain = _merge({**schema.to_plain(cfg), "variants": {}}, cfg.variants[variant])
+    plain.update({k: v for k, v in config.parse_set(overrides) if k.split(".")[0] != "variants"})
+    return schema.build(type(cfg), plain, where=lambda p: f"models/{name}.yml variants.{variant}")
 
 
 def load_config(name: str, variant: str | None = None, env: str = "local", overrides: Sequence[str] = (),
@@ -78,16 +79,21 @@ def load_config(name: str, variant: str | None = None, env: str = "local", overr
 
     cls = model_class(name).config_class
     cfg = config.load_named("models", name, cls, env=env, root=root, overrides=overrides)
-    checked = {v: apply_variant(name, cfg, v) for v in cfg.variants}
+    for v in cfg.variants:
+        apply_variant(name, cfg, v)
     if variant is None:
         return cfg
-    return checked[variant] if variant in checked else apply_variant(name, cfg, variant)
+    return apply_variant(name, cfg, variant, overrides)
 
 
-def build_model(name: str, features, cfg: ModelConfig) -> CtrModel:
-    """A fresh model from a FeatureMap (or FeatureSpec) and its config, seeded by cfg.seed."""
+def build_model(name: str, features, cfg: ModelConfig, base_rate: float | None = None) -> CtrModel:
+    """A fresh model from a FeatureMap (or FeatureSpec) and its config, seeded by cfg.seed; with `base_rate`
+    (the training window's positive rate) it starts by predicting that rate."""
     import torch
 
     spec = features if isinstance(features, FeatureSpec) else FeatureSpec.from_feature_map(features)
     torch.manual_seed(cfg.seed)
-    return model_class(name)(spec, cfg)
+    model = model_class(name)(spec, cfg)
+    if base_rate is not None:
+        model.init_output_bias(base_rate)
+    return model

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 from dataclasses import asdict, dataclass, field
 from typing import Any, ClassVar, Literal
 
@@ -71,14 +72,17 @@ class ModelConfig:
     adagrad_initial_accumulator: float = 0.01
     # sparse embedding gradients: only the rows a batch touches are sent and updated (adagrad / sgd)
     sparse_embeddings: bool = True
+    # the learning rate rises linearly from learning_rate / warmup_steps to learning_rate over the first
+    # warmup_steps optimizer steps of the run (0: none)
+    warmup_steps: int = 0
     seed: int = 7
     variants: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def validate(self) -> None:
         if self.embed_dim < 1 or self.learning_rate <= 0 or self.weight_decay < 0 \
-                or self.adagrad_initial_accumulator < 0:
-            raise ValueError("embed_dim >= 1, learning_rate > 0, weight_decay >= 0 and "
-                             "adagrad_initial_accumulator >= 0 are required")
+                or self.adagrad_initial_accumulator < 0 or self.warmup_steps < 0:
+            raise ValueError("embed_dim >= 1, learning_rate > 0, weight_decay >= 0, "
+                             "adagrad_initial_accumulator >= 0 and warmup_steps >= 0 are required")
         if self.sparse_embeddings and self.optimizer == "adam":
             raise ValueError("optimizer adam cannot update sparse embeddings: use adagrad or sgd, "
                              "or set sparse_embeddings: false")
@@ -87,10 +91,18 @@ class ModelConfig:
 
 
 class CtrModel(nn.Module):
-    """Base of the model zoo. Subclasses set `name` and `config_class` and implement `forward`."""
+    """Base of the model zoo. Subclasses set `name` and `config_class` and implement `forward`.
+
+    `output_bias` names the parameter that is the constant term of the logit: `init_output_bias(p)` sets
+    it to logit(p), and every other term starts near 0 (small embeddings, zero linear weights, a near-zero
+    last layer: blocks.py), so a fresh model predicts the training window's positive rate instead of 0.5.
+    `logloss_objective` says the loss is the plain log loss, which the training loop's explosion guard
+    compares with the base rate's entropy."""
 
     name: ClassVar[str] = ""
     config_class: ClassVar[type[ModelConfig]] = ModelConfig
+    output_bias: ClassVar[str | None] = "linear.bias"
+    logloss_objective: ClassVar[bool] = True
 
     def __init__(self, spec: FeatureSpec, cfg: ModelConfig):
         super().__init__()
@@ -98,6 +110,13 @@ class CtrModel(nn.Module):
 
     def forward(self, cat: torch.Tensor, num: torch.Tensor) -> torch.Tensor:  # logits [B]
         raise NotImplementedError
+
+    @torch.no_grad()
+    def init_output_bias(self, p: float) -> None:
+        """Start at the positive rate p: logit(p) on the output bias (a no-op for a model without one)."""
+        if self.output_bias is not None:
+            p = min(max(p, 1e-6), 1 - 1e-6)
+            self.get_parameter(self.output_bias).fill_(math.log(p / (1 - p)))
 
     def loss(self, cat: torch.Tensor, num: torch.Tensor, label: torch.Tensor) -> torch.Tensor:
         """Mean log loss of the batch."""

@@ -23,14 +23,28 @@ class FieldEmbedding(nn.Module):
         return torch.cat(parts, dim=1)
 
 
+def logit_head(in_dim: int, out_dim: int = 1) -> nn.Linear:
+    """A model's last layer: weights near 0 and no offset, so a fresh model's logit is its output bias
+    (CtrModel.init_output_bias) on any input; the weights still get gradients from the first step."""
+    layer = nn.Linear(in_dim, out_dim)
+    nn.init.normal_(layer.weight, std=1e-3)
+    nn.init.zeros_(layer.bias)
+    return layer
+
+
 class LinearTerm(nn.Module):
-    """bias + one weight per categorical value + one weight per numeric field. Output [B]."""
+    """bias + one weight per categorical value + one weight per numeric field. Output [B].
+
+    Every weight starts at 0 (`numeric.bias` too: `bias` is the one output bias)."""
 
     def __init__(self, total_vocab: int, num_numeric: int, sparse: bool):
         super().__init__()
         self.weights = nn.Embedding(max(total_vocab, 1), 1, sparse=sparse)
         nn.init.zeros_(self.weights.weight)
         self.numeric = nn.Linear(num_numeric, 1) if num_numeric else None
+        if self.numeric is not None:
+            nn.init.zeros_(self.numeric.weight)
+            nn.init.zeros_(self.numeric.bias)
         self.bias = nn.Parameter(torch.zeros(1))
 
     def forward(self, cat: torch.Tensor, num: torch.Tensor) -> torch.Tensor:
@@ -41,7 +55,8 @@ class LinearTerm(nn.Module):
 
 
 class MLP(nn.Sequential):
-    """Linear -> (BatchNorm) -> ReLU -> (Dropout) per hidden layer, then an optional output layer."""
+    """Linear -> (BatchNorm) -> ReLU -> (Dropout) per hidden layer, then an optional output layer (a logit
+    head, starting near 0, when out_dim is 1)."""
 
     def __init__(self, in_dim: int, hidden: list[int], dropout: float = 0.0, batch_norm: bool = False,
                  out_dim: int | None = 1):
@@ -55,7 +70,7 @@ class MLP(nn.Sequential):
                 layers.append(nn.Dropout(dropout))
             in_dim = width
         if out_dim is not None:
-            layers.append(nn.Linear(in_dim, out_dim))
+            layers.append(logit_head(in_dim) if out_dim == 1 else nn.Linear(in_dim, out_dim))
         super().__init__(*layers)
         self.out_features = out_dim if out_dim is not None else in_dim
 

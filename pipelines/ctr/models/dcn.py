@@ -5,11 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-from torch import nn
 
 from pipelines.ctr.models import register
 from pipelines.ctr.models.base import CtrModel
-from pipelines.ctr.models.blocks import MLP, CrossNetwork, FieldEmbedding
+from pipelines.ctr.models.blocks import MLP, CrossNetwork, FieldEmbedding, logit_head
 from pipelines.ctr.models.wide_deep import WideDeepConfig
 
 
@@ -26,6 +25,7 @@ class DCNConfig(WideDeepConfig):
 @register("dcn")
 class DCN(CtrModel):
     config_class = DCNConfig
+    output_bias = "out.bias"
 
     def __init__(self, spec, cfg: DCNConfig):
         super().__init__(spec, cfg)
@@ -34,7 +34,7 @@ class DCN(CtrModel):
                                         cfg.sparse_embeddings)
         self.cross = CrossNetwork(dim, cfg.cross_layers)
         self.deep = MLP(dim, cfg.hidden_units, cfg.dropout, cfg.batch_norm, out_dim=None)
-        self.out = nn.Linear(dim + self.deep.out_features, 1)
+        self.out = logit_head(dim + self.deep.out_features)
 
     def forward(self, cat, num):
         x0 = self.embedding(cat, num).flatten(1)

@@ -5,11 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-from torch import nn
 
 from pipelines.ctr.models import register
 from pipelines.ctr.models.base import CtrModel
-from pipelines.ctr.models.blocks import MLP, CrossNetworkV2, FieldEmbedding
+from pipelines.ctr.models.blocks import MLP, CrossNetworkV2, FieldEmbedding, logit_head
 from pipelines.ctr.models.dcn import DCNConfig
 
 
@@ -26,6 +25,7 @@ class DCNv2Config(DCNConfig):
 @register("dcn_v2")
 class DCNv2(CtrModel):
     config_class = DCNv2Config
+    output_bias = "out.bias"
 
     def __init__(self, spec, cfg: DCNv2Config):
         super().__init__(spec, cfg)
@@ -34,7 +34,7 @@ class DCNv2(CtrModel):
                                         cfg.sparse_embeddings)
         self.cross = CrossNetworkV2(dim, cfg.cross_layers, cfg.low_rank)
         self.deep = MLP(dim, cfg.hidden_units, cfg.dropout, cfg.batch_norm, out_dim=None)
-        self.out = nn.Linear(dim + self.deep.out_features, 1)
+        self.out = logit_head(dim + self.deep.out_features)
 
     def forward(self, cat, num):
         x0 = self.embedding(cat, num).flatten(1)

@@ -63,6 +63,8 @@ class _Tower(nn.Module):
 @register("two_tower")
 class TwoTower(CtrModel):
     config_class = TwoTowerConfig
+    output_bias = None  # a retrieval model: no base-rate start
+    logloss_objective = False  # the in-batch softmax adds about log(clicked rows per batch)
 
     def __init__(self, spec, cfg: TwoTowerConfig):
         super().__init__(spec, cfg)

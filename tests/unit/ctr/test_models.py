@@ -73,6 +73,10 @@ def test_config_rules():
     with pytest.raises(ConfigError, match="adam cannot update sparse embeddings"):
         load_config("deepfm", overrides=["optimizer=adam"])
     assert load_config("deepfm", overrides=["optimizer=adam", "sparse_embeddings=false"]).optimizer == "adam"
+    test = load_config("deepfm", "test", overrides=["learning_rate=0.3", "warmup_steps=5"])
+    assert (test.learning_rate, test.warmup_steps, test.embed_dim) == (0.3, 5, 4)  # --param wins over the variant
+    with pytest.raises(ConfigError, match="warmup_steps >= 0"):
+        load_config("deepfm", overrides=["warmup_steps=-1"])
     with pytest.raises(ConfigError, match="unknown CTR model 'deepfn'.*did you mean 'deepfm'"):
         load_config("deepfn")
     spec = _tiny.spec()
