@@ -5,7 +5,7 @@
     <out_dir>/report.md         the same as tables (a `flags` column and section), with the plots inline
     <out_dir>/roc.png           ROC curves of all models
     <out_dir>/calibration.png   reliability curves (mean prediction vs observed CTR per bucket)
-    <out_dir>/loss_curves.png   per-epoch training / validation curves, when a history is given
+    <out_dir>/loss_curves.png   per-epoch training / holdout loss curves, when a history is given
 
 Everything is computed on executors from one score histogram per model (pipelines.eval.metrics);
 the driver handles at most 65,536 small rows per model.
@@ -149,7 +149,7 @@ def _plot_history(history: dict[str, list[dict]], out_dir: str, title: str) -> s
     plt, fig, ax = _figure()
     for name, epochs in history.items():
         xs = [e["epoch"] for e in epochs]
-        for key, style in (("train_loss", "-"), ("val_loss", "--")):
+        for key, style in (("train_loss", "-"), ("holdout_loss", "--"), ("val_loss", ":")):  # val_loss: older runs
             ys = [e.get(key) for e in epochs]
             if any(y is not None for y in ys):
                 ax.plot(xs, ys, style, marker="o", markersize=3, label=f"{name} {key}")
