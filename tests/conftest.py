@@ -29,6 +29,7 @@ def test_overrides(state_dir: Path) -> list[str]:
         "spark.profiles.local.conf.spark.sql.shuffle.partitions=2",
         "spark.profiles.local.conf.spark.default.parallelism=2",
         "spark.profiles.local.conf.spark.driver.memory=2g",
+        "synth.profile=planted",  # the tests' tiny vocabularies; criteo_like has tests of its own
         "synth.rows_per_day=4000",
         "synth.block_rows=1000",
         "synth.cardinality_scale=0.001",

@@ -10,6 +10,7 @@ _NIBBLE = np.full(256, 255, dtype=np.uint8)
 _NIBBLE[np.frombuffer(b"0123456789abcdef", dtype=np.uint8)] = np.arange(16, dtype=np.uint8)
 _NIBBLE[np.frombuffer(b"ABCDEF", dtype=np.uint8)] = np.arange(10, 16, dtype=np.uint8)
 _SHIFTS = np.arange(28, -4, -4, dtype=np.uint32)
+_M32 = np.uint64(0xFFFFFFFF)
 
 
 def mix64(x: np.ndarray) -> np.ndarray:
@@ -18,6 +19,26 @@ def mix64(x: np.ndarray) -> np.ndarray:
     x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
     x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
     return x ^ (x >> np.uint64(31))
+
+
+def permute32(x: np.ndarray) -> np.ndarray:
+    """An invertible mix of 32-bit values (Wellons' lowbias32): distinct inputs give distinct codes."""
+    x = np.asarray(x, dtype=np.uint64) & _M32
+    x ^= x >> np.uint64(16)
+    x = (x * np.uint64(0x7FEB352D)) & _M32
+    x ^= x >> np.uint64(15)
+    x = (x * np.uint64(0x846CA68B)) & _M32
+    return x ^ (x >> np.uint64(16))
+
+
+def unpermute32(x: np.ndarray) -> np.ndarray:
+    """The inverse of permute32."""
+    x = np.asarray(x, dtype=np.uint64) & _M32
+    x ^= x >> np.uint64(16)
+    x = (x * np.uint64(0x43021123)) & _M32
+    x ^= (x >> np.uint64(15)) ^ (x >> np.uint64(30))
+    x = (x * np.uint64(0x1D69E2A5)) & _M32
+    return x ^ (x >> np.uint64(16))
 
 
 def hashed_normal(key: np.ndarray) -> np.ndarray:

@@ -18,6 +18,7 @@ from pipelines.synth.codes import hashed_normal, mix64
 from pipelines.synth.settings import N_CAT, N_INT, SynthSettings
 
 _INT32_MAX = 2**31 - 2
+PLANTED_POSITIVE_RATE = 0.2  # synth.positive_rate when it is null
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,7 @@ class PlantedModel:
             interaction_scale=s.interaction_scale,
         )
         pilot = generate_features(model, s, np.random.default_rng([s.seed, 0xCA11B]), 100_000)
-        return model._with_intercept(_calibrate(model.logit(*pilot), s.positive_rate))
+        return model._with_intercept(calibrate_intercept(model.logit(*pilot), s.positive_rate or PLANTED_POSITIVE_RATE))
 
     def _with_intercept(self, b: float) -> PlantedModel:
         return PlantedModel(**{**self.__dict__, "intercept": b})
@@ -102,7 +103,7 @@ class PlantedModel:
         return 1.0 / (1.0 + np.exp(-self.logit(ints, codes, cat_missing)))
 
 
-def _calibrate(z: np.ndarray, rate: float) -> float:
+def calibrate_intercept(z: np.ndarray, rate: float) -> float:
     """Intercept b such that mean(sigmoid(z + b)) == rate (bisection; the mean is monotone in b)."""
     lo, hi = -30.0, 30.0
     for _ in range(100):

@@ -18,8 +18,7 @@ from pipelines.common import tables
 from pipelines.features import artifacts
 from pipelines.features.feature_map import FeatureMap
 from pipelines.features.flow import drift
-from pipelines.synth.generator import generate
-from pipelines.synth.planted import PlantedModel
+from pipelines.synth.generator import generate, make_profile
 
 ROOT = Path(__file__).resolve().parents[2]
 D1, D2, D3 = dt.date(2026, 10, 1), dt.date(2026, 10, 2), dt.date(2026, 10, 3)
@@ -47,9 +46,9 @@ def conf_dir(tmp_path_factory):
 def stg(spark, settings, conf_dir):
     """stg-shaped synthetic days D1, D2; D3 is D2 with i1 scaled up and c1 mostly missing (drift)."""
     name = tables.table(settings, "stg", SOURCE)
-    model = PlantedModel.from_settings(settings.synth)
+    profile = make_profile(settings.synth)
     for day in (D1, D2):
-        df = generate(spark, settings.synth, day, model)
+        df = generate(spark, settings.synth, day, profile)
         tables.write_delta_partition(df.toDF(*[c.lower() for c in df.columns]), name, day)
     d2 = spark.table(name).where(f"ds = '{D2}'").drop("ds")
     shifted = d2.withColumn("i1", F.col("i1") * 1000 + 7).withColumn(
