@@ -1,9 +1,10 @@
 """Schema contracts as Spark SQL expressions: parse, type and check every row on executors.
 
-`validated(...)` turns a source day into one DataFrame with the contract's columns (stg names and
-types) plus `_raw` (the raw line, or the row's values as JSON), `_reason` (every broken rule with the
-offending value, '' when the row is good) and `_reason_keys` (the same rules without values, for
-counting). Nothing runs on the driver but the schema comparison.
+`validated_typed(...)` (Hive/Parquet) and `validated_fields(...)` (text lines, already split into one
+text per column by a format of `pipelines.ingest.formats`) turn a source day into one DataFrame with the
+contract's columns (stg names and types) plus `_raw` (the raw line, or the row's values as JSON),
+`_reason` (every broken rule with the offending value, '' when the row is good) and `_reason_keys` (the
+same rules without values, for counting). Nothing runs on the driver but the schema comparison.
 """
 
 from __future__ import annotations
@@ -15,6 +16,13 @@ from pipelines.ingest.settings import ColumnContract, Contract
 
 _INTEGRAL = ["tinyint", "smallint", "int", "bigint"]
 _FRACTIONAL = ["float", "double"]
+_WHOLE_DIGITS = re.compile(r"decimal\((\d+),0\)")
+# contract integral types: their range, and what to declare when real values overflow it (in full, and
+# as a value-free reason key)
+_RANGE = {"int": (-(2**31), 2**31 - 1, "declare the column `type: bigint` in the contract (`type: string` for an id)",
+                  "declare `type: bigint` or `type: string`"),
+          "bigint": (-(2**63), 2**63 - 1, "declare the column `type: string` in the contract",
+                     "declare `type: string`")}
 
 
 def _compatible(source_type: str, contract_type: str) -> bool:
@@ -23,6 +31,8 @@ def _compatible(source_type: str, contract_type: str) -> bool:
         return True
     if source_type in _INTEGRAL and contract_type in _INTEGRAL:
         return _INTEGRAL.index(source_type) <= _INTEGRAL.index(contract_type)
+    if _WHOLE_DIGITS.fullmatch(source_type) and contract_type == "string":
+        return True  # unsigned 64-bit ids (Parquet uint64 reads as decimal(20,0)) keep every digit as text
     return source_type in (*_INTEGRAL, "float") and contract_type == "double"
 
 
@@ -36,8 +46,11 @@ def check_drift(source: str, ds: str, schema, contract: Contract) -> list[str]:
         if key not in fields:
             problems.append(f"column {c.name} ({c.type}) is in the contract but not in the source")
         elif not _compatible(fields[key].dataType.simpleString(), c.type):
-            problems.append(f"column {c.name} is {fields[key].dataType.simpleString()} in the source, "
-                            f"{c.type} in the contract")
+            source_type = fields[key].dataType.simpleString()
+            digits = _WHOLE_DIGITS.fullmatch(source_type)
+            hint = (" (integers outside bigint's range: declare the column `type: string`)"
+                    if digits and int(digits.group(1)) > 18 and c.type in _RANGE else "")
+            problems.append(f"column {c.name} is {source_type} in the source, {c.type} in the contract{hint}")
     extra = [f.name for k, f in fields.items() if k not in wanted]
     if extra and not contract.allow_new_columns:
         problems.append(f"column(s) {', '.join(extra)} are in the source but not in the contract "
@@ -111,16 +124,47 @@ def validated_typed(df, contract: Contract):
     return _assemble(typed, [c.out_name for c in contract.columns], rules)
 
 
-def validated_text(lines, contract: Contract, delimiter: str, header: bool):
-    """Delimited lines (column `value`) -> contract columns + _raw/_reason/_reason_keys/_bad.
-    Empty fields are missing values; a line with the wrong number of fields is quarantined whole."""
+def _type_rules(c: ColumnContract, text, value, readable) -> list:
+    """Rules for a text that does not parse as the column's type. An integer outside an integral type's
+    range (Avazu's 20-digit unsigned ids in a bigint column) says which type to declare instead."""
     from pyspark.sql import functions as F
 
-    if header:
-        lines = lines.where(F.col("value") != delimiter.join(c.name for c in contract.columns))
-    n = len(contract.columns)
-    split = lines.select(F.col("value").alias("_in"), F.split(F.col("value"), re.escape(delimiter), -1).alias("_f"))
-    count_ok = F.size(F.col("_f")) == n
+    if c.type == "string":
+        return []
+    unparsed = readable & text.isNotNull() & value.isNull()
+    rules = []
+    if c.type in _RANGE:
+        lo, hi, advice, short = _RANGE[c.type]
+        whole = text.rlike(r"^\s*[+-]?[0-9]+\s*$")
+        rules.append((unparsed & whole,
+                      F.concat(F.lit(f"{c.name}: '"), text,
+                               F.lit(f"' is an integer outside {c.type}'s range [{lo}, {hi}]: {advice}")),
+                      f"{c.name}: integer outside {c.type}'s range ({short})"))
+        unparsed = unparsed & ~whole
+    rules.append((unparsed, F.concat(F.lit(f"{c.name}: not a valid {c.type}: '"), text, F.lit("'")),
+                  f"{c.name}: not a valid {c.type}"))
+    return rules
+
+
+def validated_fields(rows, contract: Contract, shape_rules: list):
+    """Parsed text lines -> contract columns + _raw/_reason/_reason_keys/_bad.
+
+    `rows` has `_in` (the raw line), `_f` (array<string>: the line's text for each contract column, in
+    order) and whatever helper columns `shape_rules` read. `shape_rules` are (condition, message, key)
+    triples saying why a line is not a row at all (wrong field count, bad quoting, a malformed pair): such
+    a line is quarantined whole and its columns are not checked. Empty texts are missing values."""
+    from pyspark.sql import functions as F
+
+    # each shape rule is evaluated once per line: as a column of its own, read by every later expression
+    flags = [f"_shape{i}" for i in range(len(shape_rules))]
+    rows = rows.select("*", *[F.coalesce(cond, F.lit(False)).alias(f)
+                              for (cond, _, _), f in zip(shape_rules, flags, strict=True)])
+    broken = F.lit(False)
+    for f in flags:
+        broken = broken | F.col(f)
+    rows = rows.withColumn("_readable", ~broken)
+    readable = F.col("_readable")
+    shape_rules = [(F.col(f), msg, key) for f, (_, msg, key) in zip(flags, shape_rules, strict=True)]
 
     def text(i):
         return F.nullif(F.get(F.col("_f"), i), F.lit(""))  # get(): null past the end, not an error
@@ -128,15 +172,13 @@ def validated_text(lines, contract: Contract, delimiter: str, header: bool):
     typed_cols = []
     for i, c in enumerate(contract.columns):
         v = text(i) if c.type == "string" else text(i).try_cast(c.type)
-        typed_cols.append(F.when(count_ok, v).alias(c.out_name))
-    typed = split.select(*typed_cols, "_in", "_f")
-    rules = [(~count_ok, F.concat(F.lit(f"expected {n} fields, found "), F.size(F.col("_f")).cast("string")),
-              "wrong number of fields")]
+        typed_cols.append(F.when(readable, v).alias(c.out_name))
+    outs = [c.out_name for c in contract.columns]
+    typed = rows.select(*typed_cols, *[c for c in rows.columns if c not in outs])
+    rules = list(shape_rules)
     for i, c in enumerate(contract.columns):
         v = F.col(c.out_name)
-        if c.type != "string":
-            rules.append((count_ok & text(i).isNotNull() & v.isNull(),
-                          F.concat(F.lit(f"{c.name}: not a valid {c.type}: '"), text(i), F.lit("'")),
-                          f"{c.name}: not a valid {c.type}"))
-        rules += _checks(c, v, count_ok)
-    return _assemble(typed, [c.out_name for c in contract.columns], rules)
+        rules += _type_rules(c, text(i), v, readable)
+        # a value that does not parse is reported as such, not also as missing
+        rules += _checks(c, v, readable & (text(i).isNull() | v.isNotNull()))
+    return _assemble(typed, outs, rules)

@@ -19,8 +19,8 @@ from pipelines.common import tables
 from pipelines.common.errors import ConfigError, DataError
 from pipelines.common.settings import Settings
 from pipelines.common.timing import stage
-from pipelines.ingest import catalog
-from pipelines.ingest.contract import check_drift, validated_text, validated_typed
+from pipelines.ingest import catalog, formats
+from pipelines.ingest.contract import check_drift, validated_fields, validated_typed
 from pipelines.ingest.sources import read_source_day
 
 log = logging.getLogger("ctrflow.ingest")
@@ -32,15 +32,10 @@ STG_PROPERTIES = {"delta.dataSkippingNumIndexedCols": "-1"}
 
 def _validated(spark, settings: Settings, name: str, spec, contract, ds: dt.date):
     """(source location, observed schema, validated rows) of a source day."""
-    from pyspark.sql import functions as F
-
     src = read_source_day(spark, settings, name, spec, ds)
     if spec.kind == "text":
-        lines = src.df
-        if spec.header:
-            lines = lines.where(F.col("value") != spec.delimiter.join(c.name for c in contract.columns))
-        return src.location, f"text: lines split on {spec.delimiter!r}", validated_text(lines, contract,
-                                                                                           spec.delimiter, False)
+        rows, shape_rules = formats.parse(src.df, contract, spec)
+        return src.location, formats.describe(spec), validated_fields(rows, contract, shape_rules)
     extra = check_drift(name, ds.isoformat(), src.df.schema, contract)
     if extra:
         log.warning("source %s ds=%s: ignoring new column(s) %s (allow_new_columns)", name, ds, extra)

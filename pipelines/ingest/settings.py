@@ -6,7 +6,12 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
+from pipelines.ingest.layout import PartitionFormat, check_template
+
 ColumnType = Literal["int", "bigint", "double", "float", "string", "boolean", "date", "timestamp"]
+TextFormat = Literal["delimited", "csv", "libsvm"]
+# libSVM feature columns take a pair's index (categorical) or its value (numeric)
+LIBSVM_FEATURE_TYPES = ("int", "bigint", "string", "double", "float")
 
 
 def normalise(name: str) -> str:
@@ -58,16 +63,20 @@ class Contract:
 
 @dataclass(frozen=True, kw_only=True)
 class SourceSpec:
-    """A declared source. Paths may contain {ds}; a relative path is under project.state_dir."""
+    """A declared source. Paths may contain day placeholders ({ds}, {ds_nodash}, {yymmdd}, {yyyy}/{mm}/{dd})
+    and Hadoop globs (*, ?); a relative path is under project.state_dir."""
 
     kind: Literal["hive", "parquet", "text"]
     contract: str
     table: str | None = None  # hive: db.table
     path: str | None = None  # parquet / text
     partition_column: str | None = None  # hive: auto-detected when null; parquet: the key of ds=... dirs
+    partition_format: str = "yyyy-MM-dd"  # Java date pattern of partition values; hourly (yyMMddHH) folds into ds
     date_column: str | None = None  # a column holding the day, when the data is not partitioned by it
-    delimiter: str = ","  # text
-    header: bool = False  # text: first line of each file is a header (skipped)
+    date_format: str | None = None  # Java date pattern of date_column's values (e.g. yyMMddHH); null: a date
+    format: TextFormat = "delimited"  # text: delimited (split, no quoting) | csv (RFC 4180 quotes) | libsvm
+    delimiter: str = ","  # text: delimited and csv
+    header: bool = False  # text: the first line of each file is a header (skipped, whatever it says)
     max_bad_fraction: float = 0.01  # above it the job fails (the quarantine is still written)
     sample_rows: int = 10
     description: str = ""
@@ -79,6 +88,15 @@ class SourceSpec:
             raise ValueError(f"a {self.kind} source needs `path`")
         if self.kind == "text" and len(self.delimiter) != 1:
             raise ValueError("delimiter must be a single character")
+        if self.kind == "text" and self.format == "csv" and self.delimiter == '"':
+            raise ValueError("a csv source's delimiter cannot be the quote character '\"'")
+        if self.kind != "text" and self.format != "delimited":
+            raise ValueError(f"format applies to text sources only (this one is {self.kind})")
+        if self.date_format is not None and not self.date_column:
+            raise ValueError("date_format needs date_column")
+        if self.path:
+            check_template(self.path)
+        PartitionFormat(self.partition_format).validate()
         if not 0 <= self.max_bad_fraction <= 1:
             raise ValueError("max_bad_fraction must be in [0, 1]")
 
@@ -94,5 +112,18 @@ class SourcesSettings:
             if src.contract not in self.contracts:
                 raise ValueError(f"source {name}: contract '{src.contract}' is not defined "
                                  f"(contracts: {', '.join(sorted(self.contracts))})")
+            if src.kind == "text" and src.format == "libsvm":
+                _check_libsvm_contract(name, self.contracts[src.contract])
             if normalise(name) != name:
                 raise ValueError(f"source name '{name}' must be lower snake_case (it names stg.{name})")
+
+
+def _check_libsvm_contract(source: str, contract: Contract) -> None:
+    """A libSVM line is a label and idx:val pairs: the contract's first column is the label, each further
+    column takes one pair's index (int, bigint, string) or value (double, float)."""
+    if len(contract.columns) < 2:
+        raise ValueError(f"source {source}: a libsvm contract needs the label column and at least one feature")
+    bad = [f"{c.name} ({c.type})" for c in contract.columns[1:] if c.type not in LIBSVM_FEATURE_TYPES]
+    if bad:
+        raise ValueError(f"source {source}: libsvm feature columns take an index (int, bigint, string) or a value "
+                         f"(double, float); not {', '.join(bad)}")
