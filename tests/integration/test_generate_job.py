@@ -53,3 +53,25 @@ def test_bad_input_is_a_one_line_error(spark, overrides, capsys):
     assert "rows_per_day and block_rows must be positive" in err and len(err.strip().splitlines()) == 1
     assert run_job("generate", ["--ds", DAY, "--set", "synth.positive_rte=0.1", *sets], spark=spark) == 2
     assert "synth.positive_rte: unknown key (did you mean 'positive_rate'?)" in capsys.readouterr().err
+
+
+def test_avazu_like_day_through_ingest_and_its_pipeline(spark, overrides, settings):
+    """An avazu_like day: raw.avazu_logs (id as string, hour YYMMDDHH), hourly CSV landing files with a
+    header, ingest against the avazu contract, and the avazu_default pipeline (hour parts, id kept)."""
+    sets = [*sum((["--set", o] for o in overrides), []), "--set", "synth.profile=avazu_like",
+            "--set", "synth.rows_per_day=3000"]
+    assert run_job("generate", ["--ds", DAY, "--tsv", *sets], spark=spark) == 0
+    raw = spark.table("raw.avazu_logs").where(f"ds = '{DAY}'")
+    assert raw.count() == 3000 and dict(raw.dtypes)["id"] == "string"
+    hours = sorted(os.path.basename(p) for p in glob.glob(settings.project.path("landing", "avazu_logs",
+                                                                                  f"ds={DAY}", "hr=*")))
+    assert hours == [f"hr={h:02d}" for h in range(24)]
+    first = open(glob.glob(settings.project.path("landing", "avazu_logs", f"ds={DAY}", "hr=05", "*.csv"))[0]).readline()
+    assert first.startswith('"id","click","hour","C1"')  # a header, every field quoted
+    assert run_job("ingest", ["--ds", DAY, "--source", "avazu_logs", *sets], spark=spark) == 0
+    assert spark.table("stg.avazu_logs").where(f"ds = '{DAY}'").count() == 3000
+    assert run_job("features", ["--ds", DAY, "--pipeline", "avazu_default", "--fit", *sets], spark=spark) == 0
+    feat = spark.table("feat.avazu_default").where(f"ds = '{DAY}'")
+    assert {"id", "click", "hour_hour", "hour_weekday", "site_id_idx"} <= set(feat.columns)
+    assert feat.where("hour_hour = 0 OR hour_weekday != 7").count() == 0  # 2026-11-01 is a Sunday
+    assert feat.select("id").distinct().count() == 3000
