@@ -70,6 +70,11 @@ def test_avazu_like_day_through_ingest_and_its_pipeline(spark, overrides, settin
     assert first.startswith('"id","click","hour","C1"')  # a header, every field quoted
     assert run_job("ingest", ["--ds", DAY, "--source", "avazu_logs", *sets], spark=spark) == 0
     assert spark.table("stg.avazu_logs").where(f"ds = '{DAY}'").count() == 3000
+    # the landing CSV (a header per file, 24 hourly directories) holds the same rows
+    assert run_job("ingest", ["--ds", DAY, "--source", "avazu_csv", *sets], spark=spark) == 0
+    from_csv = spark.table("stg.avazu_csv").where(f"ds = '{DAY}'")
+    assert from_csv.exceptAll(spark.table("stg.avazu_logs").where(f"ds = '{DAY}'")).count() == 0
+    assert from_csv.count() == 3000
     assert run_job("features", ["--ds", DAY, "--pipeline", "avazu_default", "--fit", *sets], spark=spark) == 0
     feat = spark.table("feat.avazu_default").where(f"ds = '{DAY}'")
     assert {"id", "click", "hour_hour", "hour_weekday", "site_id_idx"} <= set(feat.columns)
