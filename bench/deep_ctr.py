@@ -73,11 +73,14 @@ def _first_losses(model_cfg, spec, plan, ctr, base_rate: float, steps: int) -> l
         batches = data.worker_batches(train_plan, spec, 0, ctr.num_workers, epoch=epoch, batch_size=batch,
                                       shuffle_buffer=ctr.shuffle_buffer, read_rows=ctr.read_batch_rows, seed=ctr.seed)
         for cat, num, y in batches:
+            if len(losses) < model_cfg.warmup_steps:  # as the training loop does
+                for group in opt.param_groups:
+                    group["lr"] = model_cfg.learning_rate * (len(losses) + 1) / model_cfg.warmup_steps
             opt.zero_grad()
             loss = model.loss(torch.from_numpy(cat), torch.from_numpy(num), torch.from_numpy(y))
             loss.backward()
             opt.step()
-            losses.append(round(float(loss), 3))
+            losses.append(round(float(loss.detach()), 3))
             if len(losses) == steps:
                 return losses
     return losses
@@ -95,6 +98,8 @@ def main() -> None:
     ap.add_argument("--quality-only", action="store_true", help="skip the throughput measures (a), (b), (c)")
     ap.add_argument("--backend", default="torch_distributor", help="ctr.backend of the quality runs")
     ap.add_argument("--models", nargs="+", default=["lr", "fm", "deepfm", "dcn", "dcn_v2"])
+    ap.add_argument("--param", nargs="+", default=[], help="model config overrides key=value for every quality run")
+    ap.add_argument("--ctr", nargs="+", default=[], help="ctr settings overrides key=value for the quality runs")
     args = ap.parse_args()
 
     import shutil
@@ -170,13 +175,16 @@ def main() -> None:
     # quality against the planted ceiling, with the shipped training settings
     ceiling = spark.table("raw.click_logs_ceiling").where(f"ds = '{D2}'").first().asDict()
     out["ceiling_auc"] = ceiling["auc"]
-    quality = dataclasses.replace(settings.ctr, backend=args.backend, log_every_steps=10**9)
+    import yaml
+
+    ctr_over = {k: yaml.safe_load(v) for k, v in (item.split("=", 1) for item in args.ctr)}
+    quality = dataclasses.replace(settings.ctr, **{"backend": args.backend, "log_every_steps": 10**9, **ctr_over})
     if args.epochs:
         quality = dataclasses.replace(quality, epochs=args.epochs)
     base_rate = data.label_mean(train_plan, spec.label)
     for acc in args.accumulators or [None]:
         for name in args.models:
-            over = [] if acc is None else [f"adagrad_initial_accumulator={acc}"]
+            over = [*args.param, *([] if acc is None else [f"adagrad_initial_accumulator={acc}"])]
             suffix = "" if acc is None else f"@{acc:g}"
             tspec = train.TrainSpec.on_window(train_plan, quality, model=name, features=spec, base_rate=base_rate,
                                               model_config=load_config(name, None, overrides=over),
@@ -189,7 +197,8 @@ def main() -> None:
                 out[f"{key}_{name}{suffix}"] = m[key]
             out[f"epochs_{name}{suffix}"] = f"{result['best_epoch'] + 1}/{result['epochs_run']}"
     out["batch_size_quality"] = result["batch_size"]
-    out["deepfm_first_20_losses"] = _first_losses(deepfm, spec, train_plan, quality, base_rate, 20)
+    out["deepfm_first_20_losses"] = _first_losses(load_config("deepfm", None, overrides=args.param), spec, train_plan,
+                                                  quality, base_rate, 20)
 
     print(json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in out.items()}, indent=1))
 

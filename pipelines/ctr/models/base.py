@@ -94,8 +94,8 @@ class CtrModel(nn.Module):
     """Base of the model zoo. Subclasses set `name` and `config_class` and implement `forward`.
 
     `output_bias` names the parameter that is the constant term of the logit: `init_output_bias(p)` sets
-    it to logit(p), and every other term starts near 0 (small embeddings, zero linear weights, a near-zero
-    last layer: blocks.py), so a fresh model predicts the training window's positive rate instead of 0.5.
+    it to logit(p), and every other term starts near 0 (small embeddings, zero linear weights, a last layer
+    without offset: blocks.py), so a fresh model predicts the training window's positive rate, not 0.5.
     `logloss_objective` says the loss is the plain log loss, which the training loop's explosion guard
     compares with the base rate's entropy."""
 

@@ -91,7 +91,8 @@ def test_config_rules():
 def test_default_adagrad_does_not_blow_up_fm_terms_on_many_low_cardinality_fields(accumulator, blows_up):
     """58 fields of 4 values each (what ctr_default gives on a small day): with adagrad's accumulator at
     torch's 0 the first steps move every touched coordinate by the full learning rate, the 1,653 pairwise
-    FM products line up and DeepFM predicts a constant; the default (0.01) keeps the loss sane."""
+    FM products line up and DeepFM predicts a constant; the default (deepfm.yml) keeps the loss sane. The
+    model starts at the data's positive rate, as training starts it."""
     from pipelines.ctr.models import FeatureSpec
 
     fields, vocab = 58, 4
@@ -99,7 +100,7 @@ def test_default_adagrad_does_not_blow_up_fm_terms_on_many_low_cardinality_field
                        offsets=[i * vocab for i in range(fields)], vocab_sizes=[vocab] * fields, num_fields=[],
                        total_vocab_size=fields * vocab)
     overrides = [] if accumulator is None else [f"adagrad_initial_accumulator={accumulator}"]
-    model = build_model("deepfm", spec, load_config("deepfm", None, overrides=overrides))
+    model = build_model("deepfm", spec, load_config("deepfm", None, overrides=overrides), base_rate=0.25)
     gen = torch.Generator().manual_seed(3)
     cat = torch.randint(0, vocab, (4096, fields), generator=gen) + torch.arange(fields) * vocab
     y = (torch.rand(4096, generator=gen) < 0.25).float()
