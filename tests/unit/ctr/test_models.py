@@ -112,3 +112,22 @@ def test_default_adagrad_does_not_blow_up_fm_terms_on_many_low_cardinality_field
     with torch.no_grad():
         loss = model.loss(cat, torch.zeros(4096, 0), y).item()
     assert (loss > 2.0) == blows_up, loss
+
+
+def test_ffm_folds_wide_fields_into_shared_field_aware_rows():
+    """A hashed field of 2^18 buckets would need 2^18 x fields x dim weights: it shares max_field_vocab rows
+    (missing and unknown keep their own); the narrow fields and every linear weight stay one per value."""
+    from pipelines.ctr.models.base import FeatureSpec
+
+    wide = 1 << 18
+    spec = FeatureSpec(label="label", cat_fields=["a", "h", "b"], offsets=[0, 5, 5 + wide], vocab_sizes=[5, wide, 10],
+                       num_fields=["x"], total_vocab_size=15 + wide)
+    model = build_model("ffm", spec, load_config("ffm", overrides=["max_field_vocab=100"]))
+    assert model.table.weight.shape[0] == 5 + 100 + 10
+    assert model.linear.weights.weight.shape[0] == 15 + wide
+    local = torch.tensor([0, 1, 99, 100, 197, wide - 1])
+    rows = model.rows(torch.stack([torch.full_like(local, 4), 5 + local, torch.full_like(local, 5 + wide)], 1))
+    assert rows[:, 1].tolist() == [5, 6, 5 + 99, 5 + 2 + 98 % 98, 5 + 2 + 195 % 98, 5 + 2 + (wide - 3) % 98]
+    assert rows[:, 0].tolist() == [4] * 6 and rows[:, 2].tolist() == [105] * 6
+    with pytest.raises(ConfigError, match="max_field_vocab or embed_dim"):
+        build_model("ffm", spec, load_config("ffm", overrides=["max_field_vocab=0", "max_parameters=1000000"]))
