@@ -31,7 +31,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from pipelines.common.errors import DataError
+from pipelines.common.errors import ConfigError, CtrflowError, DataError
 from pipelines.ctr.data import (
     DataPlan,
     eval_chunks,
@@ -361,13 +361,25 @@ def train_worker(spec: TrainSpec, comm_kind: str = "local") -> dict:
                 json.dump(result, f, indent=2)
         comm.barrier()
         return result
-    except TrainingDiverged as e:  # every rank is here, at the same step: the launcher raises it
-        if comm.rank == 0:
-            with open(os.path.join(spec.out_dir, ERROR), "w") as f:
-                f.write(str(e))
+    except CtrflowError as e:  # met alike by every rank (a divergence: at the same step): the launcher raises it
+        _write_error(spec.out_dir, e)
         return {"model": spec.model, "error": str(e)}
     finally:
         comm.close()
+
+
+def _write_error(out_dir: str, e: CtrflowError) -> None:
+    tmp = os.path.join(out_dir, f"{ERROR}.{os.getpid()}")
+    with open(tmp, "w") as f:
+        json.dump({"kind": type(e).__name__, "message": str(e)}, f)
+    os.replace(tmp, os.path.join(out_dir, ERROR))
+
+
+def _worker_error(path: str) -> CtrflowError:
+    """The user error a worker wrote, as its own class (the launchers do not carry it back as it was)."""
+    doc = json.loads(_read(path))
+    kinds = {cls.__name__: cls for cls in (ConfigError, DataError, TrainingDiverged)}
+    return kinds.get(doc["kind"], DataError)(doc["message"])
 
 
 def _fmt(v) -> str:
@@ -377,8 +389,8 @@ def _fmt(v) -> str:
 def launch(spec: TrainSpec, spark=None) -> dict:
     """Run train_worker on settings.num_workers workers with settings.backend; rank 0's result.json.
 
-    A run whose loss exploded ends with TrainingDiverged, its message written by rank 0 into out_dir (the
-    launchers do not carry a worker's exception back as it was)."""
+    A user error in the workers (a config the model refuses, a loss that exploded: TrainingDiverged) is
+    written into out_dir and raised here as its own class, so the job ends with its one line."""
     import shutil
 
     s = spec.settings
@@ -397,10 +409,10 @@ def launch(spec: TrainSpec, spark=None) -> dict:
         _run_backend(spec, spark)
     except Exception:
         if os.path.exists(error_path):  # the workers' own error, whatever the launcher made of it
-            raise TrainingDiverged(_read(error_path)) from None
+            raise _worker_error(error_path) from None
         raise
     if os.path.exists(error_path):
-        raise TrainingDiverged(_read(error_path))
+        raise _worker_error(error_path)
     if not os.path.exists(result_path):
         raise DataError(f"training {spec.model} with {s.backend} finished without {result_path}")
     return json.loads(_read(result_path))

@@ -235,15 +235,16 @@ def test_criteo_magnitudes_reach_every_model_standardised_and_calibrated(spark, 
     window, day2 = data.plan_days(spark, criteo, [E1], None), data.plan_days(spark, criteo, [E2], None)
     ctr = dataclasses.replace(settings.ctr, backend="local", epochs=1, log_every_steps=10**6)
     calibration = {}
-    for name in CTR_MODELS:
-        spec_ = train.TrainSpec.on_window(window, ctr, model=name, model_config=load_config(name, "test"),
+    for name in CTR_MODELS:  # the shipped configs: what a user of ctr_default gets
+        spec_ = train.TrainSpec.on_window(window, ctr, model=name, model_config=load_config(name),
                                           features=spec, checkpoint_dir=str(tmp_path / name / "ckpt"),
                                           out_dir=str(tmp_path / name / "out"))
         result = train.launch(spec_, None)
         assert result["batch_size"] == ctr.min_batch_size  # 3,600 rows: 29 steps of 128, not 2 of 2,048
         m = train.evaluate_saved(str(tmp_path / name / "out" / train.MODEL_DIR), day2)
         calibration[name] = m["mean_prediction"] / m["ctr"]
-    assert all(0.5 <= c <= 2.0 for c in calibration.values()), calibration  # not saturated (was 0.003-0.006)
+    # not saturated (FM / DeepFM were at 0.003-0.006 on a real Criteo sample): measured 1.05-1.34 here
+    assert all(0.5 <= c <= 2.0 for c in calibration.values()), calibration
 
 
 def test_training_never_reads_the_validation_day(spark, settings, job, monkeypatch):
