@@ -70,7 +70,9 @@ def _positive_rate(spark, feat: str, days: list[dt.date], version: int, label: s
 def run(spark, cfg: Config) -> dict:
     settings, s, model = cfg.settings, cfg.settings.ctr, cfg.model
     name = cfg.model_name or model  # the registry name
-    model_cfg = load_config(model, cfg.variant, env=cfg.conf.env, overrides=cfg.param)
+    # --set models.<model>.key=value, then --param (the job's own option) wins
+    model_cfg = load_config(model, cfg.variant, env=cfg.conf.env,
+                            overrides=[*cfg.conf.named_overrides("models", model), *cfg.param])
     feat = flow.feat_table(settings, s.pipeline)
     if not tables.table_exists(spark, feat):
         raise DataError(f"feature table {feat} does not exist: run `features --pipeline {s.pipeline}` first")
@@ -111,6 +113,7 @@ def run(spark, cfg: Config) -> dict:
     with stage(f"evaluating {len(scored)} models on {feat} ds={cfg.ds}"):
         results = evaluate_and_report(
             scored, f"{staged}/report", f"{name} on {cfg.ds}", label_col=fm.label, history={name: result["history"]},
+            gate=settings.registry.gate,
             context={"model": model, "train days": ", ".join(map(str, days)),
                      "train rows": f"{result['train_rows']} (+ {result['holdout_rows']} held out for early stopping)",
                      "positive rate of the training window": round(base_rate, 5),

@@ -270,10 +270,13 @@ def test_training_never_reads_the_validation_day(spark, settings, job, monkeypat
 def test_model_name_registers_under_that_name(settings, job):
     from pipelines.registry.store import Registry
 
-    assert job("train_ctr", "--model", "lr", "--variant", "test", "--ds", str(E2), "--model-name", "lr_small_data") == 0
+    assert job("train_ctr", "--model", "lr", "--variant", "test", "--ds", str(E2), "--model-name", "lr_small_data",
+               "--set", "models.lr.learning_rate=0.07", "--set", "models.lr.seed=11", "--param", "seed=12") == 0
     mv = Registry.from_settings(settings).versions("lr_small_data")[-1]
     assert mv.name == "lr_small_data" and mv.kind == "lr" and mv.flavor == "torch"
     assert "lr_small_data" in mv.artifacts and mv.metrics["auc"] > 0.5
+    # --set models.<model>.<key> reaches the model's config (over its variant); --param wins over --set
+    assert mv.config["model"]["learning_rate"] == 0.07 and mv.config["model"]["seed"] == 12
 
 
 def test_an_exploding_loss_stops_every_horovod_worker_with_one_error_line(spark, settings, plans, tmp_path):
