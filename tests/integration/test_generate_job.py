@@ -50,7 +50,7 @@ def test_bad_input_is_a_one_line_error(spark, overrides, capsys):
     sets = sum((["--set", o] for o in overrides), [])
     assert run_job("generate", ["--ds", DAY, *sets, "--set", "synth.rows_per_day=0"], spark=spark) == 2
     err = capsys.readouterr().err
-    assert "rows_per_day and block_rows must be positive" in err and len(err.strip().splitlines()) == 1
+    assert "rows_per_day must be positive and block_rows in [1, 2097151]" in err and len(err.strip().splitlines()) == 1
     assert run_job("generate", ["--ds", DAY, "--set", "synth.positive_rte=0.1", *sets], spark=spark) == 2
     assert "synth.positive_rte: unknown key (did you mean 'positive_rate'?)" in capsys.readouterr().err
 
