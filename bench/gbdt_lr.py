@@ -10,6 +10,15 @@ One Spark session, one run:
      (num_workers=2, one thread each, data read from the Delta table) and with single-process
      xgboost.train (nthread=2) on the same rows already in memory as a numpy matrix. The ratio
      spark / single-process is the cost of distribution (goal <= 1.3x).
+
+Quality of the configurations (issue 14: trees and LR on disjoint rows, regParam that follows the data):
+
+    .venv/bin/python bench/gbdt_lr.py --quality --rows 10000 --train-days 2 \
+        --variant same="gbdt.split.policy=none gbdt.lr.reg_param=0.001" --variant default=""
+
+generates train-days + 1 days, fits the features on the first, then runs `train_gbdt_lr` on the last day
+once per variant (its --set overrides) and prints GBDT+LR beside the job's own LR baseline and the trees
+alone on the held-out day, with the split, the regParam chosen and the job's time.
 """
 
 from __future__ import annotations
@@ -32,7 +41,15 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=1_000_000, help="rows per day (two days are made)")
     ap.add_argument("--state", default="/tmp/ctrflow-bench-gbdt")
     ap.add_argument("--reuse", action="store_true", help="keep the state directory's data from a previous run")
+    ap.add_argument("--quality", action="store_true", help="compare --variant configurations (see above)")
+    ap.add_argument("--train-days", type=int, default=2, help="--quality: days in the training window")
+    ap.add_argument("--variant", action="append", default=[], metavar='NAME="KEY=V KEY=V"',
+                    help="--quality: a named set of --set overrides (repeatable; empty = the defaults)")
+    ap.add_argument("--set", action="append", default=[], dest="sets", metavar="KEY=V",
+                    help="an override for every job (e.g. synth.profile=criteo_like)")
     args = ap.parse_args()
+    if args.quality:
+        return quality(args)
 
     import shutil
 
@@ -43,7 +60,8 @@ def main() -> None:
     from pipelines.common.spark import get_session
 
     sets = [f"project.state_dir={args.state}", f"synth.rows_per_day={args.rows}", "synth.write_tsv=false",
-            "spark.log_level=ERROR", "spark.profiles.local.conf.spark.driver.memory=8g", "gbdt.train_days=1"]
+            "spark.log_level=ERROR", "spark.profiles.local.conf.spark.driver.memory=8g", "gbdt.train_days=1",
+            *args.sets]
     settings = config.load(overrides=sets).settings
     spark = get_session(settings)
     flags = [a for s in sets for a in ("--set", s)]
@@ -86,6 +104,67 @@ def main() -> None:
                       "ceiling": {k: ceiling[k] for k in ("auc", "logloss", "ne")}}, default=str))
 
 
+def quality(args) -> None:
+    import shutil
+
+    from jobs._harness import run_job
+    from pipelines.common import config
+    from pipelines.common.spark import get_session
+    from pipelines.registry.store import Registry
+
+    if not args.reuse:
+        shutil.rmtree(args.state, ignore_errors=True)
+    days = [D1 + dt.timedelta(days=i) for i in range(args.train_days + 1)]
+    val = days[-1]
+    sets = [f"project.state_dir={args.state}", f"synth.rows_per_day={args.rows}", "synth.write_tsv=false",
+            "spark.log_level=ERROR", "spark.profiles.local.conf.spark.driver.memory=6g",
+            f"gbdt.train_days={args.train_days}", *args.sets]
+    settings = config.load(overrides=sets).settings
+    spark = get_session(settings)
+
+    def job(*argv, extra=()):
+        flags = [a for s in [*sets, *extra] for a in ("--set", s)]
+        t0 = time.perf_counter()
+        if run_job(argv[0], [*argv[1:], *flags], spark=spark) != 0:
+            raise SystemExit(f"bench: job {' '.join(argv)} failed")
+        return time.perf_counter() - t0
+
+    if not args.reuse:
+        for day in days:
+            job("generate", "--ds", str(day))
+            job("ingest", "--source", "click_logs", "--ds", str(day))
+        job("features", "--pipeline", "ctr_default", "--ds", str(days[0]), "--fit")
+        for day in days[1:]:
+            job("features", "--pipeline", "ctr_default", "--ds", str(day))
+    reg = Registry.from_settings(settings)
+    rows = []
+    for variant in args.variant or ["default="]:
+        name, _, overrides = variant.partition("=")
+        t = job("train_gbdt_lr", "--ds", str(val), extra=overrides.split())
+        mv = reg.versions("gbdt_lr")[-1]
+        m = json.loads(Path(mv.artifacts, "report", "report.json").read_text())["metrics"]
+        x = mv.extra
+        rows.append({"variant": name, "seconds": round(t, 1), "split": x.get("split_policy"),
+                     "tree_rows": x.get("tree_rows"), "lr_rows": x.get("lr_rows"),
+                     "reg_gbdt_lr": x.get("gbdt_lr_lr", {}).get("reg_param"),
+                     "reg_lr": x.get("lr_lr", {}).get("reg_param"),
+                     "lr_fit_s": {k: x.get(f"{k}_lr", {}).get("fit_s") for k in ("gbdt_lr", "lr")},
+                     "tune_s": {k: x.get(f"{k}_lr", {}).get("tune_s") for k in ("gbdt_lr", "lr")},
+                     **{f"{k}_{q}": round(m[k][q], 4) for k in ("gbdt_lr", "lr", "gbdt")
+                        for q in ("auc", "ne", "calibration")}})
+    ceiling = spark.table("raw.click_logs_ceiling").where(f"ds = '{val}'").first()
+    print(f"\n== {args.rows:,} rows/day, {args.train_days} training days, held-out {val}; "
+          f"planted ceiling AUC {ceiling['auc']:.4f} NE {ceiling['ne']:.4f} ==")
+    print(f"{'variant':<14} {'GBDT+LR AUC':>11} {'NE':>7} {'LR AUC':>7} {'NE':>7} {'GBDT AUC':>8} {'NE':>7} "
+          f"{'dAUC':>7} {'reg g+l/lr':>13} {'split':>9} {'s':>6}")
+    for r in rows:
+        print(f"{r['variant']:<14} {r['gbdt_lr_auc']:11.4f} {r['gbdt_lr_ne']:7.4f} {r['lr_auc']:7.4f} "
+              f"{r['lr_ne']:7.4f} {r['gbdt_auc']:8.4f} {r['gbdt_ne']:7.4f} "
+              f"{r['gbdt_lr_auc'] - r['lr_auc']:+7.4f} {r['reg_gbdt_lr']:>6g}/{r['reg_lr']:<6g} "
+              f"{r['split'] or '-':>9} {r['seconds']:6.1f}")
+    print(json.dumps(rows, default=str))
+
+
 def time_trees(spark, settings) -> dict:
     """The same trees with xgboost.spark and with single-process xgboost, on the same training rows."""
     import numpy as np
@@ -93,14 +172,16 @@ def time_trees(spark, settings) -> dict:
 
     from pipelines.features import flow
     from pipelines.features.trainset import load_feature_map
-    from pipelines.gbdt.train import fit_booster, tree_columns
+    from pipelines.gbdt.fit_trees import fit_booster
+    from pipelines.gbdt.train import tree_columns
 
     s = settings.gbdt
     fm = load_feature_map(spark, settings, s.pipeline)
     cols = tree_columns(fm, s)
     train = flow.read_days(spark, flow.feat_table(settings, s.pipeline), [D1], None).select(fm.label, *cols)
     t0 = time.perf_counter()
-    fit_booster(train, cols, fm.label, s)
+    fit_booster(train, cols, fm.label, backend="xgboost", trees=s.trees, num_workers=s.num_workers, seed=s.seed,
+                lightgbm_max_rows=s.lightgbm_max_rows)
     t_spark = time.perf_counter() - t0
 
     t0 = time.perf_counter()

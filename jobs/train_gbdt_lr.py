@@ -1,8 +1,9 @@
 """Train GBDT leaf encoding + LR on the days before --ds, validate on --ds, report and register it.
 
-Reads feat.<gbdt.pipeline> (the features job's output) and its feature_map.json. The trees
-(xgboost.spark, or LightGBM per gbdt.backend) are trained on up to gbdt.train_days days before --ds;
-the same split trains the two baselines of the paper, LR on the features alone and the GBDT alone.
+Reads feat.<gbdt.pipeline> (the features job's output) and its feature_map.json. The window is up to
+gbdt.train_days days before --ds; GBDTLeafEncoder splits it (gbdt.split) into the rows the trees
+(xgboost.spark, or LightGBM per gbdt.backend) are grown on and the disjoint rows gbdt_lr's LR is fitted
+on. The two baselines of the paper: LR on the features alone (the whole window) and the GBDT alone.
 All three are evaluated on --ds (AUC, logloss, NE, calibration, GAUC when gbdt.group_col is set)
 into a report (JSON, markdown, ROC and calibration PNGs) kept with the model. The GBDT+LR model is
 registered as a new version of gbdt.model_name with its config, input table versions and metrics; when
@@ -21,7 +22,7 @@ from pipelines.common.timing import stage
 from pipelines.eval.report import evaluate_and_report
 from pipelines.features import flow
 from pipelines.features.trainset import load_feature_map, training_days
-from pipelines.gbdt.train import MODELS, build_models
+from pipelines.gbdt.train import MODELS, build_models, report_context
 from pipelines.registry.scoring import as_probability, score
 from pipelines.registry.store import Registry
 
@@ -75,7 +76,9 @@ def run(spark, cfg: Config) -> dict:
             results = evaluate_and_report(
                 scored, f"{staged}/report", f"{name} on {cfg.ds}", label_col=fm.label, group_col=s.group_col,
                 context={"train days": ", ".join(map(str, days)), "train rows": n_train, "validation day": cfg.ds,
-                         "feature table": f"{feat} (Delta version {version})", "backend": s.backend, **facts})
+                         "feature table": f"{feat} (Delta version {version})", "backend": s.backend,
+                         **report_context(facts)},
+                gate=settings.registry.gate)
     finally:
         for df in scored.values():
             df.unpersist()

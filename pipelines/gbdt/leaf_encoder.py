@@ -48,13 +48,17 @@ def batch_matrix(batch: pa.RecordBatch, cols: list[str]) -> np.ndarray:
     return out
 
 
-class GBDTLeafEncoderModel(Transformer, HasInputCols, StatefulModel):
+class HasLeafEncoderParams(HasInputCols):
+    """Params shared by the GBDTLeafEncoder Estimator and the Model it fits."""
+
     leavesCol = Param(Params._dummy(), "leavesCol", "output sparse vector of one-hot leaves ('' = none)",
                       typeConverter=TypeConverters.toString)
     probabilityCol = Param(Params._dummy(), "probabilityCol", "output booster probability ('' = none)",
                            typeConverter=TypeConverters.toString)
     backend = Param(Params._dummy(), "backend", "xgboost or lightgbm", typeConverter=TypeConverters.toString)
 
+
+class GBDTLeafEncoderModel(Transformer, HasLeafEncoderParams, StatefulModel):
     @keyword_only
     def __init__(self, *, inputCols=None, leavesCol="leaves", probabilityCol="", backend="xgboost"):
         super().__init__()
@@ -63,9 +67,16 @@ class GBDTLeafEncoderModel(Transformer, HasInputCols, StatefulModel):
 
     @classmethod
     def from_booster(cls, backend: str, raw: bytes, input_cols: list[str], leaves_col: str = "leaves",
-                     probability_col: str = "") -> GBDTLeafEncoderModel:
+                     probability_col: str = "", fit_summary: dict | None = None) -> GBDTLeafEncoderModel:
         model = cls(inputCols=input_cols, leavesCol=leaves_col, probabilityCol=probability_col, backend=backend)
-        return model.setState({"backend": backend}, {"booster": pd.DataFrame({"raw": [raw]})})
+        state = {"backend": backend, **({"fit": fit_summary} if fit_summary else {})}
+        return model.setState(state, {"booster": pd.DataFrame({"raw": [raw]})})
+
+    def fitSummary(self) -> dict:
+        """What the GBDTLeafEncoder recorded when it fitted the trees: the split policy, the days or the
+        fraction of each side, and how many rows the trees (`tree_rows`) and the LR side (`lr_rows`) had.
+        Empty for a model built straight from a booster."""
+        return dict(self.getState().get("fit", {}))
 
     def copyWith(self, **params) -> GBDTLeafEncoderModel:
         """The same booster with other params (e.g. probability output instead of leaves)."""

@@ -19,6 +19,9 @@ class TreeSettings:
     reg_lambda: float = 1.0
     max_bin: int = 256
     num_leaves: int = 31  # lightgbm only (xgboost grows depth-wise to max_depth)
+    # small windows get fewer trees: at most lr_rows / (lr_rows_per_leaf x leaves per tree) of them, so
+    # the LR has this many of its rows per leaf weight (0 = always n_estimators)
+    lr_rows_per_leaf: float = 0.0
 
     def validate(self) -> None:
         if self.n_estimators < 1 or self.max_depth < 1:
@@ -27,13 +30,19 @@ class TreeSettings:
             raise ValueError("learning_rate must be in (0, 1]")
         if not 0 < self.subsample <= 1 or not 0 < self.colsample_bytree <= 1:
             raise ValueError("subsample and colsample_bytree must be in (0, 1]")
+        if self.lr_rows_per_leaf < 0:
+            raise ValueError("lr_rows_per_leaf must be >= 0 (0 = off)")
 
 
 @dataclass(frozen=True, kw_only=True)
 class LrSettings:
     """Spark MLlib LogisticRegression on [leaf one-hot (+) raw features]."""
 
-    reg_param: float = 0.001
+    # a number, or auto: the value of reg_grid with the lowest logloss on a hashed tune_fraction of the
+    # LR's own rows (never the validation day), then refitted on all of them (pipelines/gbdt/lr.py)
+    reg_param: float | Literal["auto"] = "auto"
+    reg_grid: list[float] = field(default_factory=lambda: [1e-5, 1e-4, 1e-3, 1e-2, 1e-1])
+    tune_fraction: float = 0.2
     elastic_net_param: float = 0.0  # 0 = L2, 1 = L1
     max_iter: int = 50
     tol: float = 1e-6
@@ -44,10 +53,32 @@ class LrSettings:
     max_field_dim: int = 16384
 
     def validate(self) -> None:
-        if self.reg_param < 0 or not 0 <= self.elastic_net_param <= 1 or self.max_iter < 1:
-            raise ValueError("reg_param >= 0, elastic_net_param in [0, 1], max_iter >= 1")
+        if self.reg_param != "auto" and self.reg_param < 0:
+            raise ValueError("reg_param must be >= 0 or auto")
+        if not 0 <= self.elastic_net_param <= 1 or self.max_iter < 1:
+            raise ValueError("elastic_net_param in [0, 1], max_iter >= 1")
+        if self.reg_param == "auto" and (not self.reg_grid or any(r < 0 for r in self.reg_grid)):
+            raise ValueError("reg_grid must list regParam values >= 0 for reg_param: auto")
+        if not 0 < self.tune_fraction < 1:
+            raise ValueError("tune_fraction must be in (0, 1)")
         if self.max_field_dim != 0 and self.max_field_dim < 3:
             raise ValueError("max_field_dim must be 0 (never fold) or >= 3 (missing and unknown keep their slots)")
+
+
+@dataclass(frozen=True, kw_only=True)
+class SplitSettings:
+    """Which training rows grow the trees and which fit the LR on their leaves: always disjoint
+    (docs/ARCHITECTURE.md), owned by GBDTLeafEncoder (pipelines/gbdt/split.py)."""
+
+    # auto = days when the window has >= 2 days, else fraction; none = the same rows (the overfit, for
+    # measuring only)
+    policy: Literal["auto", "days", "fraction", "none"] = "auto"
+    tree_days: Literal["older", "newest"] = "older"  # days: trees on the older days, LR on the newest
+    leaf_fit_fraction: float = 0.5  # fraction: share of the rows (by a hash of the row) the trees get
+
+    def validate(self) -> None:
+        if not 0 < self.leaf_fit_fraction < 1:
+            raise ValueError("leaf_fit_fraction must be in (0, 1)")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -64,6 +95,7 @@ class GbdtSettings:
     tree_fields: list[str] | None = None  # feature_map fields the trees split on; None = all
     lr_fields: list[str] | None = None  # raw fields added to the leaves in LR; None = all, [] = leaves only
     group_col: str | None = None  # a feat column to compute GAUC by (e.g. a user id index)
+    split: SplitSettings = field(default_factory=SplitSettings)
     trees: TreeSettings = field(default_factory=TreeSettings)
     lr: LrSettings = field(default_factory=LrSettings)
     seed: int = 7

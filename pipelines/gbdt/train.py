@@ -4,7 +4,9 @@
     lr      : OneHotAssembler(all fields) -> LogisticRegression          (LR on the features alone)
     gbdt    : GBDTLeafEncoder(probability)                               (the trees alone)
 
-Every model's output column `probability` is normalised to a double by `as_probability`.
+The trees and gbdt_lr's LR are fitted on disjoint rows of the window, split by GBDTLeafEncoder
+(gbdt.split: by day, or by a hash of the row); `lr` is fitted on the whole window. Every model's output
+column `probability` is normalised to a double by `as_probability`.
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ import logging
 
 from pipelines.common.errors import DataError
 from pipelines.common.timing import stage
-from pipelines.gbdt.leaf_encoder import GBDTLeafEncoderModel
+from pipelines.gbdt.estimator import GBDTLeafEncoder
+from pipelines.gbdt.lr import fit_lr
 from pipelines.gbdt.onehot import OneHotAssembler
 from pipelines.gbdt.settings import GbdtSettings
 
@@ -42,70 +45,40 @@ def check_lr_fields(fm, s: GbdtSettings) -> None:
                             f"{fm.pipeline}")
 
 
-def fit_booster(train_df, cols: list[str], label: str, s: GbdtSettings) -> bytes:
-    """Train the trees with the configured backend; the booster's serialised bytes."""
+def leaf_encoder(cols: list[str], label: str, s: GbdtSettings) -> GBDTLeafEncoder:
+    """The Estimator of the trees, configured from gbdt.yml; it owns the trees/LR split."""
     t = s.trees
-    if s.backend == "xgboost":
-        from xgboost.spark import SparkXGBClassifier
-
-        clf = SparkXGBClassifier(
-            features_col=cols, label_col=label, num_workers=s.num_workers, n_estimators=t.n_estimators,
-            max_depth=t.max_depth, learning_rate=t.learning_rate, min_child_weight=t.min_child_weight,
-            subsample=t.subsample, colsample_bytree=t.colsample_bytree, reg_lambda=t.reg_lambda,
-            max_bin=t.max_bin, tree_method="hist", random_state=s.seed, missing=float("nan"))
-        model = clf.fit(train_df.select(label, *cols))
-        return bytes(model.get_booster().save_raw("ubj"))
-    return _fit_lightgbm(train_df, cols, label, s)
-
-
-def _fit_lightgbm(train_df, cols: list[str], label: str, s: GbdtSettings) -> bytes:
-    """LightGBM in one process on a bounded sample (the driver receives at most lightgbm_max_rows rows)."""
-    import lightgbm as lgb
-    import numpy as np
-
-    n = train_df.count()
-    frac = min(1.0, s.lightgbm_max_rows / max(n, 1))
-    sample = train_df.select(label, *cols)
-    if frac < 1.0:
-        sample = sample.sample(fraction=frac, seed=s.seed)
-        log.info("lightgbm: training on a %.1f%% sample (%d of %d rows; gbdt.lightgbm_max_rows)",
-                 100 * frac, int(frac * n), n)
-    table = sample.toArrow()
-    X = np.column_stack([table.column(c).to_numpy(zero_copy_only=False).astype(np.float32) for c in cols])
-    y = table.column(label).to_numpy(zero_copy_only=False)
-    t = s.trees
-    params = {"objective": "binary", "learning_rate": t.learning_rate, "num_leaves": t.num_leaves,
-              "max_depth": t.max_depth, "min_sum_hessian_in_leaf": t.min_child_weight,
-              "bagging_fraction": t.subsample, "bagging_freq": 1 if t.subsample < 1 else 0,
-              "feature_fraction": t.colsample_bytree, "lambda_l2": t.reg_lambda, "max_bin": t.max_bin,
-              "seed": s.seed, "verbose": -1}
-    booster = lgb.train(params, lgb.Dataset(X, y, feature_name=cols), num_boost_round=t.n_estimators)
-    return booster.model_to_string().encode()
-
-
-def _lr(features_col: str, label: str, s: GbdtSettings):
-    from pyspark.ml.classification import LogisticRegression
-
-    return LogisticRegression(featuresCol=features_col, labelCol=label, probabilityCol="lr_probability",
-                              rawPredictionCol="lr_raw", predictionCol="lr_prediction",
-                              regParam=s.lr.reg_param, elasticNetParam=s.lr.elastic_net_param,
-                              maxIter=s.lr.max_iter, tol=s.lr.tol, standardization=s.lr.standardization)
+    return GBDTLeafEncoder(
+        inputCols=cols, labelCol=label, leavesCol="leaves", backend=s.backend, numWorkers=s.num_workers,
+        nEstimators=t.n_estimators, maxDepth=t.max_depth, learningRate=t.learning_rate,
+        minChildWeight=t.min_child_weight, subsample=t.subsample, colsampleBytree=t.colsample_bytree,
+        regLambda=t.reg_lambda, maxBin=t.max_bin, numLeaves=t.num_leaves, lightgbmMaxRows=s.lightgbm_max_rows,
+        lrRowsPerLeaf=t.lr_rows_per_leaf, seed=s.seed, splitPolicy=s.split.policy, dayCol="ds",
+        treeDays=s.split.tree_days, leafFitFraction=s.split.leaf_fit_fraction)
 
 
 def build_models(train_df, fm, s: GbdtSettings, only: tuple[str, ...] = MODELS) -> tuple[dict, dict]:
-    """Fit the booster and the requested models on train_df; (name -> PipelineModel, facts)."""
-    from pyspark.ml import Pipeline, PipelineModel
+    """Fit the requested models on the window train_df; (name -> PipelineModel, facts).
+
+    The trees see only the tree side of the encoder's split and gbdt_lr's LR only its complement; the
+    `lr` baseline is fitted on the whole window (the same rows as gbdt_lr in all), as is its penalty."""
+    from pyspark.ml import PipelineModel
     from pyspark.ml.feature import VectorAssembler
 
     label, cols = fm.label, tree_columns(fm, s)
     check_lr_fields(fm, s)
+    hash_cols = [label, *(f.name for f in fm.fields if f.kind in ("categorical", "numeric"))]
     models, facts = {}, {"tree_columns": cols}
     if {"gbdt_lr", "gbdt"} & set(only):
-        with stage(f"training {s.trees.n_estimators} trees ({s.backend}) on {len(cols)} columns"):
-            raw = fit_booster(train_df, cols, label, s)
-        encoder = GBDTLeafEncoderModel.from_booster(s.backend, raw, cols, leaves_col="leaves")
-        facts.update(num_trees=encoder.booster().num_trees, total_leaves=encoder.numLeaves())
-        log.info("booster: %d trees, %d leaves in all", facts["num_trees"], facts["total_leaves"])
+        est = leaf_encoder(cols, label, s)
+        split = est.resolveSplit(train_df)
+        with stage(f"training {s.trees.n_estimators} trees ({s.backend}) on {len(cols)} columns, "
+                   f"split {split.describe()}"):
+            encoder = est.fit(train_df)
+        facts.update(num_trees=encoder.booster().num_trees, total_leaves=encoder.numLeaves(),
+                     **encoder.fitSummary())
+        log.info("booster: %d trees, %d leaves in all; trees on %d rows, LR on %d", facts["num_trees"],
+                 facts["total_leaves"], facts["tree_rows"], facts["lr_rows"])
         if "gbdt" in only:
             models["gbdt"] = PipelineModel(stages=[encoder.copyWith(leavesCol="", probabilityCol="probability")])
         if "gbdt_lr" in only:
@@ -116,10 +89,35 @@ def build_models(train_df, fm, s: GbdtSettings, only: tuple[str, ...] = MODELS) 
                                                                s.lr.max_field_dim))
                 inputs.append("raw_features")
             stages.append(VectorAssembler(inputCols=inputs, outputCol="lr_features"))
-            with stage("training LR on leaves + raw features"):
-                models["gbdt_lr"] = Pipeline(stages=[*stages, _lr("lr_features", label, s)]).fit(train_df)
+            _, lr_rows = est.split(train_df, split)
+            with stage(f"training LR on leaves + raw features ({facts['lr_rows']} rows)"):
+                lr_model, lr_facts = fit_lr(PipelineModel(stages=stages).transform(lr_rows), "lr_features", label,
+                                            s.lr, hash_cols, s.seed)
+            models["gbdt_lr"] = PipelineModel(stages=[*stages, lr_model])
+            facts["gbdt_lr_lr"] = lr_facts
     if "lr" in only:
-        with stage("training LR on the features alone"):
-            onehot = OneHotAssembler.from_feature_map(fm, None, "raw_features", s.lr.max_field_dim)
-            models["lr"] = Pipeline(stages=[onehot, _lr("raw_features", label, s)]).fit(train_df)
+        onehot = OneHotAssembler.from_feature_map(fm, None, "raw_features", s.lr.max_field_dim)
+        with stage("training LR on the features alone (the whole window)"):
+            lr_model, lr_facts = fit_lr(onehot.transform(train_df), "raw_features", label, s.lr, hash_cols, s.seed)
+        models["lr"] = PipelineModel(stages=[onehot, lr_model])
+        facts["lr_lr"] = lr_facts
     return models, facts
+
+
+def report_context(facts: dict) -> dict:
+    """The facts of build_models as one-line entries of the report's context."""
+    out = {k: v for k, v in facts.items() if k in ("tree_columns", "num_trees", "total_leaves")}
+    if "split_policy" in facts:
+        where = {"days": lambda: f"trees on {', '.join(facts['tree_days'])}, LR on {', '.join(facts['lr_days'])}",
+                 "fraction": lambda: f"trees on a {facts['leaf_fit_fraction']:g} hashed share of the rows, LR on "
+                                     f"the rest",
+                 "none": lambda: "trees and LR on the same rows"}[facts["split_policy"]]()
+        out["trees / LR split"] = (f"{facts['split_policy']}: {where} ({facts['tree_rows']} tree rows, "
+                                   f"{facts['lr_rows']} LR rows)")
+    for model in ("gbdt_lr", "lr"):
+        lr = facts.get(f"{model}_lr")
+        if lr:
+            how = f"auto over {', '.join(lr['reg_grid'])}, held-out {lr['tune_fraction']:g}" if lr.get(
+                "reg_auto") else "fixed"
+            out[f"{model} regParam"] = f"{lr['reg_param']:g} ({how})"
+    return out

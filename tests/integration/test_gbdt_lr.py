@@ -112,8 +112,14 @@ def test_train_register_gate_and_score(spark, settings, overrides, feat):
     v1 = reg.get("gbdt_lr", "v0001")
     assert v1.eval_ds == str(DAYS[2]) and v1.inputs[feat] is not None and v1.extra["train_days"] == [
         str(DAYS[0]), str(DAYS[1])]
+    # trees on the older day, LR on the newer one: disjoint, the whole window between them, counts recorded
+    x = v1.extra
+    assert (x["split_policy"], x["tree_days"], x["lr_days"]) == ("days", [str(DAYS[0])], [str(DAYS[1])])
+    assert x["tree_rows"] == x["lr_rows"] == 3000 and x["train_rows"] == 6000
+    assert x["gbdt_lr_lr"]["reg_auto"] and x["gbdt_lr_lr"]["reg_param"] in (1e-4, 1e-3, 1e-2, 1e-1)
     report = json.loads(Path(v1.artifacts, "report", "report.json").read_text())
     assert set(report["metrics"]) == {"gbdt_lr", "lr", "gbdt"}
+    assert "days: trees on 2026-09-01, LR on 2026-09-02" in report["context"]["trees / LR split"]
     for png in ("roc.png", "calibration.png"):
         assert Path(v1.artifacts, "report", png).stat().st_size > 5000
     m = report["metrics"]
@@ -147,6 +153,29 @@ def test_train_register_gate_and_score(spark, settings, overrides, feat):
     assert scores.count() == 3000
     row = scores.selectExpr("min(probability) lo", "max(probability) hi", "min(model_version) v").first()
     assert 0 < row.lo < row.hi < 1 and row.v == "v0001"
+
+
+def test_lightgbm_backend_end_to_end_on_a_one_day_window(spark, settings, overrides, feat):
+    """LightGBM through train_gbdt_lr; one training day, so the trees get a hashed half of its rows."""
+    from pyspark.ml import PipelineModel
+
+    from pipelines.registry.scoring import score
+
+    _job.spark = spark
+    assert _job(overrides, "train_gbdt_lr", "--ds", str(DAYS[2]), "--model-name", "gbdt_lgbm",
+                "--set", "gbdt.backend=lightgbm", "--set", "gbdt.train_days=1", "--set", "gbdt.lr.reg_param=0.01") == 0
+    mv = Registry.from_settings(settings).get("gbdt_lgbm", "v0001")
+    x = mv.extra
+    assert mv.config["backend"] == "lightgbm" and x["train_days"] == [str(DAYS[1])]
+    assert x["split_policy"] == "fraction" and x["tree_rows"] + x["lr_rows"] == x["train_rows"] == 3000
+    assert 0.4 < x["tree_rows"] / 3000 < 0.6 and x["num_trees"] == 20
+    m = json.loads(Path(mv.artifacts, "report", "report.json").read_text())["metrics"]
+    assert m["gbdt_lr"]["auc"] > m["lr"]["auc"] + 0.02 and m["gbdt"]["auc"] > 0.6
+    encoder = PipelineModel.load(f"{mv.artifacts}/model").stages[0]
+    assert encoder.getOrDefault("backend") == "lightgbm" and encoder.fitSummary()["tree_rows"] == x["tree_rows"]
+    day = spark.table(feat).where(f"ds = '{DAYS[2]}'")
+    p = score(spark, mv, day).select("probability").toPandas()["probability"]
+    assert abs(float(p.mean()) - m["gbdt_lr"]["mean_prediction"]) < 1e-9
 
 
 def test_missing_inputs_are_clear_errors(spark, settings, overrides, feat, capsys):
