@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 
 from jobs._harness import JobConfig, main
 from pipelines.common.errors import CtrflowError, DataError
+from pipelines.common.names import Name
 from pipelines.registry.store import Registry
 
 log = logging.getLogger("ctrflow")
@@ -22,7 +23,7 @@ USES_SPARK = False
 
 @dataclass(frozen=True, kw_only=True)
 class Config(JobConfig):
-    model: str = field(metadata={"help": "registry model name, e.g. gbdt_lr"})
+    model: Name = field(metadata={"help": "registry model name, e.g. gbdt_lr"})
     version: str | None = field(default=None, metadata={"help": "the candidate (default: newest evaluated on --ds)"})
     metric: str | None = field(default=None, metadata={"help": "gate metric (default: registry.gate.metric)"})
     force: bool = field(default=False, metadata={"help": "promote even when the gate refuses (logged as forced)"})

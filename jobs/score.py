@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from jobs._harness import JobConfig, main
 from pipelines.common import tables
 from pipelines.common.errors import DataError
+from pipelines.common.names import Name, TableName, quote_ident
 from pipelines.common.timing import stage
 from pipelines.features import flow
 from pipelines.registry.scoring import score
@@ -25,10 +26,10 @@ _PARTITIONS = ("ds", "model")  # added by the write
 
 @dataclass(frozen=True, kw_only=True)
 class Config(JobConfig):
-    model: str = field(metadata={"help": "registry model name, e.g. gbdt_lr"})
+    model: Name = field(metadata={"help": "registry model name, e.g. gbdt_lr"})
     version: str | None = field(default=None, metadata={"help": "a model version (default: the champion)"})
-    table: str | None = field(default=None, metadata={"help": "feature table to score (default: the model's)"})
-    keep: list[str] = field(default_factory=list, metadata={
+    table: TableName | None = field(default=None, metadata={"help": "feature table to score (default: the model's)"})
+    keep: list[Name] = field(default_factory=list, metadata={
         "help": "input columns to keep in out.scores besides the label and the pipeline's `keep:` columns"})
 
 
@@ -67,9 +68,12 @@ def align_to_table(spark, df, table: str, who: str):
     if clash:
         raise DataError(f"cannot write {who} into {table}: column {'; '.join(clash)} "
                         f"(rename the column in the source, or score into another table)")
-    new = [f"`{c}` {t.simpleString()}" for c, t in mine.items() if c not in have]
+    try:
+        new = [f"{quote_ident(c)} {t.simpleString()}" for c, t in mine.items() if c not in have]
+    except ValueError as e:
+        raise DataError(f"cannot add a column of {who} to {table}: {e}") from None
     if new:
-        spark.sql(f"ALTER TABLE {table} ADD COLUMNS ({', '.join(new)})")
+        spark.sql(f"ALTER TABLE {quote_ident(table)} ADD COLUMNS ({', '.join(new)})")
         have.update({c: t for c, t in mine.items() if c not in have})
     return df.select(*[F.col(f"`{c}`") if c in mine else F.lit(None).cast(t).alias(c) for c, t in have.items()])
 
