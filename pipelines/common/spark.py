@@ -114,4 +114,6 @@ def get_session(settings: Settings, profile_name: str | None = None):
 
 
 def ensure_database(spark, name: str) -> None:
-    spark.sql(f"CREATE DATABASE IF NOT EXISTS `{name}`")
+    from pipelines.common.names import quote_ident
+
+    spark.sql(f"CREATE DATABASE IF NOT EXISTS {quote_ident(name)}")
