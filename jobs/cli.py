@@ -9,6 +9,7 @@ import sys
 from jobs._harness import configure_logging, run_job, usage
 from pipelines.common import config as config_mod
 from pipelines.common.errors import CtrflowError
+from pipelines.common.names import mask_secrets
 
 
 def _settings(fn, args: list[str]) -> config_mod.LoadedConfig:
@@ -26,9 +27,9 @@ def _session(settings):
 
 
 def _config(args: list[str]) -> int:
-    """[--env ENV] [--set K=V]: print the merged, validated config"""
+    """[--env ENV] [--set K=V]: print the merged, validated config (secret-looking keys' values as ***)"""
     loaded = _settings(_config, args)
-    print(json.dumps({"env": loaded.env, "config_hash": loaded.config_hash, **loaded.plain}, indent=2))
+    print(json.dumps({"env": loaded.env, "config_hash": loaded.config_hash, **mask_secrets(loaded.plain)}, indent=2))
     return 0
 
 
