@@ -330,12 +330,14 @@ def _plot(cells: list[dict], models: list[str], path: Path) -> None:
     plt.close(fig)
 
 
-def write_docs(cells: list[dict], models: list[str], command: str, minutes: float) -> None:
+def write_docs(cells: list[dict], models: list[str], command: str, minutes: float | None) -> None:
     plot = ROOT / "docs" / "quality_auc.png"
     _plot(cells, models, plot)
     body = "\n".join([
         BEGIN, "", "```bash", command, "```", "",
-        f"Run on {dt.date.today()} on the 2-core machine ({minutes:.0f} min in all). Each cell: AUC / NE / "
+        f"Run on {dt.date.today()} on the 2-core machine "
+        f"({'cells run one per command, gathered with --collect' if minutes is None else f'{minutes:.0f} min'}). "
+        "Each cell: AUC / NE / "
         "calibration (mean prediction / CTR) on the held-out day, models trained on the two days before with "
         "the shipped defaults.", "", _matrix_markdown(cells, models), "",
         "![AUC per model per profile](quality_auc.png)", "", "Goals (MISS lines say by how much):", "",
@@ -359,6 +361,9 @@ def main() -> None:
     ap.add_argument("--reuse", action="store_true", help="keep each cell's data from a previous run")
     ap.add_argument("--skip-baselines", action="store_true", help="no scikit-learn / LightGBM baselines")
     ap.add_argument("--write-docs", action="store_true", help="put the table and plot into docs/benchmarks.md")
+    ap.add_argument("--collect", action="store_true",
+                    help="run nothing: gather each cell's cell.json from earlier runs (e.g. one cell per "
+                         "command, or the 1M cell on fewer models) into the matrix, the goals and the docs")
     ap.add_argument("--one-cell", help=argparse.SUPPRESS)  # internal: run one cell, write its JSON
     args = ap.parse_args()
     if args.one_cell:
@@ -372,10 +377,15 @@ def main() -> None:
     cells = []
     for spec in args.cells:  # one process per cell: a Spark session's warehouse is fixed when it starts
         profile, rows = spec.split(":")
+        out = Path(f"{args.state}/{profile}-{rows}/cell.json")
+        if args.collect:
+            if not out.exists():
+                raise SystemExit(f"bench: --collect: cell {spec} has no {out}: run it first")
+            cells.append(json.loads(out.read_text()))
+            continue
         argv = [sys.executable, __file__, "--one-cell", spec, "--state", args.state, "--models", *args.models,
                 *(["--reuse"] if args.reuse else []), *(["--skip-baselines"] if args.skip_baselines else [])]
         done = subprocess.run(argv, cwd=ROOT)
-        out = Path(f"{args.state}/{profile}-{rows}/cell.json")
         if done.returncode != 0 or not out.exists():
             raise SystemExit(f"bench: cell {spec} failed (exit {done.returncode}); see its output above")
         cells.append(json.loads(out.read_text()))
@@ -384,7 +394,7 @@ def main() -> None:
     print("\n== goals ==\n" + "\n".join(goals(cells)))
     if args.write_docs:
         write_docs(cells, args.models, "   ".join([".venv/bin/python bench/quality.py", *sys.argv[1:]]),
-                   (time.perf_counter() - t0) / 60)
+                   None if args.collect else (time.perf_counter() - t0) / 60)
 
 
 if __name__ == "__main__":

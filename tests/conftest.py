@@ -34,6 +34,7 @@ def test_overrides(state_dir: Path) -> list[str]:
         "synth.block_rows=1000",
         "synth.cardinality_scale=0.001",
         "synth.write_tsv=false",
+        "ctr.epochs=3",  # the tests check behaviour, not quality: fewer epochs than the shipped 8
     ]
 
 

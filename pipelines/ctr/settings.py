@@ -22,12 +22,12 @@ class CtrSettings:
     backend: Literal["horovod_spark", "horovodrun", "torch_distributor", "local"] = "horovod_spark"
     num_workers: int = 2
     threads_per_worker: int = 1  # torch intra-op threads of each worker
-    epochs: int = 3  # at most; early stopping on the holdout slice may end sooner
+    epochs: int = 8  # at most; early stopping on the holdout slice may end sooner
     # per-worker batch: batch_size on a large window; on a small one smaller, so that an epoch still takes
     # min_steps_per_epoch optimizer steps per worker, but never below min_batch_size (nor above batch_size)
     batch_size: int = 2048
-    min_batch_size: int = 128
-    min_steps_per_epoch: int = 32
+    min_batch_size: int = 64
+    min_steps_per_epoch: int = 100
     # the last rows of every row group of the training window (this share of it) are held out of training:
     # early stopping and the best epoch are chosen on them, never on --ds (which is reported and gated on)
     holdout_fraction: float = 0.1

@@ -287,7 +287,7 @@ def train_worker(spec: TrainSpec, comm_kind: str = "local") -> dict:
         loss_fn, opt = comm.wrap(model, optimizer)
         batch = fitted_batch_size(spec.train, comm.size, s.batch_size, s.min_batch_size, s.min_steps_per_epoch)
         steps = steps_per_epoch(spec.train, comm.size, batch)
-        lr, warmup = spec.model_config.learning_rate, spec.model_config.warmup_steps
+        warmup = spec.model_config.warmup_steps
         guard = _LossGuard(spec, comm, base_rate, model.logloss_objective)
         _say(comm.rank, "training %s on %d workers: %d rows (%d more held out for early stopping), positive rate "
              "%.4f; batch %d per worker (ctr.batch_size %d), %d steps per worker and epoch, at most %d epochs",
@@ -303,9 +303,9 @@ def train_worker(spec: TrainSpec, comm_kind: str = "local") -> dict:
                                      read_rows=s.read_batch_rows, seed=s.seed)
             for step, (cat, num, y) in enumerate(batches, 1):
                 done = epoch * steps + step  # optimizer steps of the run, this one included
-                if done <= warmup:
+                if done <= warmup:  # each param group from its own rate (embeddings and dense may differ)
                     for group in opt.param_groups:
-                        group["lr"] = lr * done / warmup
+                        group["lr"] = group.setdefault("base_lr", group["lr"]) * done / warmup
                 opt.zero_grad()
                 loss = loss_fn(torch.from_numpy(cat), torch.from_numpy(num), torch.from_numpy(y))
                 loss.backward()

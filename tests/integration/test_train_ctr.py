@@ -65,7 +65,8 @@ def test_two_workers_end_with_identical_parameters(spark, settings, plans, tmp_p
     start = spec.model_config.adagrad_initial_accumulator
     steps = 2 * data.steps_per_epoch(spec.train, 2, result["batch_size"])
     assert {int(s["step"]) for s in opt["state"].values()} == {steps}
-    assert min(float(s["sum"].min()) for s in opt["state"].values()) >= start * (1 - 1e-6) > 0
+    sums = [float(s["sum"].min()) for s in opt["state"].values() if "sum" in s]  # the tables' Adagrad
+    assert sums and min(sums) >= start * (1 - 1e-6) > 0
 
 
 def test_a_restarted_run_resumes_after_the_last_checkpoint(settings, plans, tmp_path):
@@ -240,7 +241,7 @@ def test_criteo_magnitudes_reach_every_model_standardised_and_calibrated(spark, 
                                           features=spec, checkpoint_dir=str(tmp_path / name / "ckpt"),
                                           out_dir=str(tmp_path / name / "out"))
         result = train.launch(spec_, None)
-        assert result["batch_size"] == ctr.min_batch_size  # 3,600 rows: 29 steps of 128, not 2 of 2,048
+        assert result["batch_size"] == ctr.min_batch_size  # 3,600 rows: 56 steps of 64, not 2 of 2,048
         m = train.evaluate_saved(str(tmp_path / name / "out" / train.MODEL_DIR), day2)
         calibration[name] = m["mean_prediction"] / m["ctr"]
     # not saturated (FM / DeepFM were at 0.003-0.006 on a real Criteo sample): measured 1.05-1.34 here

@@ -72,6 +72,11 @@ class ModelConfig:
     adagrad_initial_accumulator: float = 0.01
     # sparse embedding gradients: only the rows a batch touches are sent and updated (adagrad / sgd)
     sparse_embeddings: bool = True
+    # same: `optimizer` updates every parameter; adam: `optimizer` (adagrad) updates the embedding tables
+    # and Adam at dense_learning_rate the dense weights (MLP, cross, output: models/optim.py); with
+    # optimizer adam everything is Adam at learning_rate
+    dense_optimizer: Literal["same", "adam"] = "same"
+    dense_learning_rate: float = 0.001
     # the learning rate rises linearly from learning_rate / warmup_steps to learning_rate over the first
     # warmup_steps optimizer steps of the run (0: none)
     warmup_steps: int = 0
@@ -86,6 +91,9 @@ class ModelConfig:
         if self.sparse_embeddings and self.optimizer == "adam":
             raise ValueError("optimizer adam cannot update sparse embeddings: use adagrad or sgd, "
                              "or set sparse_embeddings: false")
+        if self.dense_optimizer == "adam" and (self.optimizer == "sgd" or self.dense_learning_rate <= 0):
+            raise ValueError("dense_optimizer adam goes with optimizer adagrad (the embedding tables') and "
+                             "dense_learning_rate > 0")
         if self.sparse_embeddings and self.weight_decay > 0:
             raise ValueError("weight_decay needs dense gradients: set sparse_embeddings: false")
 
@@ -128,6 +136,12 @@ class CtrModel(nn.Module):
 
     def make_optimizer(self) -> torch.optim.Optimizer:
         c = self.cfg
+        if c.dense_optimizer == "adam" and c.optimizer == "adagrad":
+            from pipelines.ctr.models.optim import SparseAdagradDenseAdam, split_param_groups
+
+            return SparseAdagradDenseAdam(split_param_groups(
+                self, lr=c.learning_rate, dense_lr=c.dense_learning_rate,
+                initial_accumulator=c.adagrad_initial_accumulator, weight_decay=c.weight_decay))
         if c.optimizer == "adam":
             return torch.optim.Adam(self.parameters(), lr=c.learning_rate, weight_decay=c.weight_decay)
         if c.optimizer == "adagrad":
