@@ -4,7 +4,8 @@ Reads the ds partition of the model's feature table (feat.<pipeline>, from the m
 writes (ds, model) of out.scores: the label under the source's own name (`label`, `click`, ...), the
 raw columns the pipeline keeps (`keep:`, e.g. ids to join predictions back to impressions), any --keep
 columns, `probability` and the model version. out.scores is one table for all models: a column a
-model brings that the table lacks is added (other models' rows hold null there). A rerun replaces the
+model brings that the table lacks is added (other models' rows hold null there). A damaged model
+version (meta.json, a champion pointer or files that differ from its manifest) exits 2 naming it. A rerun replaces the
 same (ds, model) rows only; other models' scores are untouched.
 """
 
@@ -77,7 +78,9 @@ def align_to_table(spark, df, table: str, who: str):
 def run(spark, cfg: Config) -> dict:
     from pyspark.sql import functions as F
 
-    mv = Registry.from_settings(cfg.settings).get(cfg.model, cfg.version)
+    reg = Registry.from_settings(cfg.settings)
+    mv = reg.get(cfg.model, cfg.version)
+    reg.verify(mv)  # a missing or changed model file: one line naming it, not Spark's error at load time
     source = cfg.table or feature_table(mv)
     if not tables.table_exists(spark, source):
         raise DataError(f"table {source} to score with {mv.name} {mv.version} does not exist")
