@@ -49,7 +49,7 @@ def _first_line(e: Exception) -> str:
     java = getattr(e, "java_exception", None)
     text = str(java) if java is not None else str(e)
     lines = [ln.strip(" :") for ln in text.splitlines() if ln.strip(" :") and not ln.startswith("An error occurred")]
-    return (lines[0] if lines else type(e).__name__)[:300]
+    return (lines[0] if lines else type(e).__name__)[:500]
 
 
 def score(spark, mv, df):

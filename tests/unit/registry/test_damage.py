@@ -244,3 +244,7 @@ def test_publish_and_score_jobs_end_in_one_line_exit_2(tmp_path, capsys):
         "ctrflow score: error: model ctr: champion.json is empty")
     assert run_job("publish", [*args, "--force"]) == 0
     assert reg.champion("ctr").version == "v0001"
+    (tmp_path / "state" / "models" / "ctr" / "v0001" / "artifacts" / "model" / "metadata").write_text("{}")
+    assert run_job("score", args, spark=object()) == 2  # the files are verified before Spark loads them
+    assert capsys.readouterr().err.strip().splitlines()[-1] == (
+        "ctrflow score: error: model ctr v0001: artifacts/model/metadata changed (size 2, registered 26)")
