@@ -104,6 +104,10 @@ def test_empty_and_invalid_champion_json(reg, tmp_path):
         with pytest.raises(RegistryDamaged, match=rf"{problem}.*publish --force points the champion at v0002"):
             reg.publish("ctr", v2.version)
     assert [d["accepted"] for d in reg.decisions("ctr")] == [True]  # a refusal for damage is not a gate decision
+    [model] = reg.check()
+    assert model.damaged and model.problems == (
+        "champion.json names v0009, which is not in the registry (versions: v0001, v0002)",)
+    assert [v.status for v in model.versions] == ["ok", "ok"]
     forced = reg.publish("ctr", v2.version, force=True)  # the repair: force a healthy version in
     assert forced.accepted and forced.reason.startswith("forced over a damaged champion: model ctr: champion.json")
     assert reg.champion("ctr").version == "v0002"
