@@ -4,9 +4,9 @@ Reads the ds partition of the model's feature table (feat.<pipeline>, from the m
 writes (ds, model) of out.scores: the label under the source's own name (`label`, `click`, ...), the
 raw columns the pipeline keeps (`keep:`, e.g. ids to join predictions back to impressions), any --keep
 columns, `probability` and the model version. out.scores is one table for all models: a column a
-model brings that the table lacks is added (other models' rows hold null there). A damaged model
-version (meta.json, a champion pointer or files that differ from its manifest) exits 2 naming it. A rerun replaces the
-same (ds, model) rows only; other models' scores are untouched.
+model brings that the table lacks is added (other models' rows hold null there). A rerun replaces the
+same (ds, model) rows only; other models' scores are untouched. A damaged model version (its meta.json,
+the champion pointer, or files that differ from its manifest) exits 2 naming it, before Spark loads it.
 """
 
 from __future__ import annotations
