@@ -5,7 +5,8 @@ writes (ds, model) of out.scores: the label under the source's own name (`label`
 raw columns the pipeline keeps (`keep:`, e.g. ids to join predictions back to impressions), any --keep
 columns, `probability` and the model version. out.scores is one table for all models: a column a
 model brings that the table lacks is added (other models' rows hold null there). A rerun replaces the
-same (ds, model) rows only; other models' scores are untouched.
+same (ds, model) rows only; other models' scores are untouched. A damaged model version (its meta.json,
+the champion pointer, or files that differ from its manifest) exits 2 naming it, before Spark loads it.
 """
 
 from __future__ import annotations
@@ -81,7 +82,9 @@ def align_to_table(spark, df, table: str, who: str):
 def run(spark, cfg: Config) -> dict:
     from pyspark.sql import functions as F
 
-    mv = Registry.from_settings(cfg.settings).get(cfg.model, cfg.version)
+    reg = Registry.from_settings(cfg.settings)
+    mv = reg.get(cfg.model, cfg.version)
+    reg.verify(mv)  # a missing or changed model file: one line naming it, not Spark's error at load time
     source = cfg.table or feature_table(mv)
     if not tables.table_exists(spark, source):
         raise DataError(f"table {source} to score with {mv.name} {mv.version} does not exist")
