@@ -146,7 +146,25 @@ def get_session(settings: Settings, profile_name: str | None = None):
         builder = builder.enableHiveSupport()
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel(settings.spark.log_level)
+    if conf.get("spark.sql.catalogImplementation") == "hive":
+        _quiet_loggers(spark, QUIET_LOGGERS)
     return spark
+
+
+# Loggers of the driver JVM silenced whatever spark.log_level says, with why:
+QUIET_LOGGERS = {
+    # Every Delta rewrite of a table in the embedded metastore logs "Failed to alter table ..." with a
+    # stack trace at ERROR, and the job then succeeds: noise on every successful run. An external
+    # metastore logs it on its own server, not here.
+    "org.apache.hadoop.hive.metastore.HiveAlterHandler": "OFF",
+}
+
+
+def _quiet_loggers(spark, levels: dict[str, str]) -> None:
+    jvm = spark.sparkContext._jvm
+    for logger, level in levels.items():
+        jvm.org.apache.logging.log4j.core.config.Configurator.setLevel(
+            logger, jvm.org.apache.logging.log4j.Level.getLevel(level))
 
 
 def ensure_database(spark, name: str) -> None:

@@ -17,6 +17,10 @@ def test_session_has_hive_catalog_delta_and_arrow(spark, settings, state_dir):
     assert spark.conf.get("spark.sql.execution.arrow.pyspark.enabled") == "true"
     assert str(state_dir) in spark.conf.get("spark.sql.warehouse.dir")
     assert f"databaseName={state_dir}/metastore_db" in conf.get("spark.hadoop.javax.jdo.option.ConnectionURL")
+    # the metastore's ERROR "Failed to alter table" stack traces on each successful Delta rewrite are silenced
+    jvm = spark.sparkContext._jvm
+    handler = jvm.org.apache.logging.log4j.LogManager.getLogger("org.apache.hadoop.hive.metastore.HiveAlterHandler")
+    assert str(handler.getLevel()) == "OFF"
 
 
 def test_hive_table_round_trip(spark, settings):
