@@ -34,7 +34,9 @@ class Config(JobConfig):
 
     def validate(self) -> None:
         if not config.named_exists("features", self.pipeline, self.conf.env):
-            raise ValueError(f"--pipeline {self.pipeline}: no pipeline conf/base/features/{self.pipeline}.yml")
+            known = sorted(p.stem for p in (config.conf_root() / "base" / "features").glob("*.yml"))
+            raise ValueError(f"--pipeline {self.pipeline}: no features named '{self.pipeline}' in conf/base/features "
+                             f"(known: {', '.join(known) or 'none'})")
         if self.source is not None and self.source not in self.settings.sources.sources:
             raise ValueError(f"--source {self.source}: not a source of sources.yml "
                              f"({', '.join(sorted(self.settings.sources.sources))})")
