@@ -15,13 +15,14 @@ from dataclasses import dataclass, field
 
 from jobs._harness import JobConfig, main
 from pipelines.ann.flow import build_version
+from pipelines.common.names import Name
 
 
 @dataclass(frozen=True, kw_only=True)
 class Config(JobConfig):
     embeddings: str = field(metadata={"help": "table (db.name) or Delta/Parquet path with id, vector, ds"})
     factory: str | None = field(default=None, metadata={"help": "faiss index_factory string (default: automatic)"})
-    name: str | None = field(default=None, metadata={"help": "registry name of the index (default ann.index_name)"})
+    name: Name | None = field(default=None, metadata={"help": "registry name of the index (default ann.index_name)"})
 
 
 def run(spark, cfg: Config) -> dict:

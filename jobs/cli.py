@@ -9,14 +9,21 @@ import sys
 from jobs._harness import configure_logging, run_job, usage
 from pipelines.common import config as config_mod
 from pipelines.common.errors import CtrflowError
+from pipelines.common.names import mask_secrets
 
 
-def _settings(fn, args: list[str]) -> config_mod.LoadedConfig:
+def _parse(fn, args: list[str], options=None) -> tuple[config_mod.LoadedConfig, argparse.Namespace]:
     p = argparse.ArgumentParser(prog=f"ctrflow {fn.__name__.strip('_')}", description=fn.__doc__)
     p.add_argument("--env", default=config_mod.DEFAULT_ENV)
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    if options is not None:
+        options(p)
     ns = p.parse_args(args)
-    return config_mod.load(env=ns.env, overrides=ns.overrides)
+    return config_mod.load(env=ns.env, overrides=ns.overrides), ns
+
+
+def _settings(fn, args: list[str]) -> config_mod.LoadedConfig:
+    return _parse(fn, args)[0]
 
 
 def _session(settings):
@@ -26,9 +33,9 @@ def _session(settings):
 
 
 def _config(args: list[str]) -> int:
-    """[--env ENV] [--set K=V]: print the merged, validated config"""
+    """[--env ENV] [--set K=V]: print the merged, validated config (secret-looking keys' values as ***)"""
     loaded = _settings(_config, args)
-    print(json.dumps({"env": loaded.env, "config_hash": loaded.config_hash, **loaded.plain}, indent=2))
+    print(json.dumps({"env": loaded.env, "config_hash": loaded.config_hash, **mask_secrets(loaded.plain)}, indent=2))
     return 0
 
 
@@ -51,13 +58,19 @@ def _sources(args: list[str]) -> int:
 
 
 def _models(args: list[str]) -> int:
-    """[--env ENV] [--set K=V]: the registry's models, their versions and metrics, and each champion"""
-    settings = _settings(_models, args).settings
-    from pipelines.registry.describe import describe_models
-    from pipelines.registry.store import Registry
+    """[--env ENV] [--set K=V] [--check]: the registry's models, versions and champions; --check verifies files"""
+    loaded, ns = _parse(_models, args, lambda p: p.add_argument(
+        "--check", action="store_true", help="verify every version's files (sha256) against its manifest"))
+    from pipelines.registry.describe import describe_check, describe_models
+    from pipelines.registry.store import Registry, RegistryDamaged
 
-    print(describe_models(Registry.from_settings(settings)))
-    return 0
+    reg = Registry.from_settings(loaded.settings)
+    if not ns.check:
+        print(describe_models(reg))
+        return 0
+    results = reg.check()
+    print(describe_check(reg.location, results))
+    return RegistryDamaged.exit_code if any(m.damaged for m in results) else 0
 
 
 COMMANDS = {

@@ -16,14 +16,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from jobs._harness import JobConfig, main
+from pipelines.common import config
+from pipelines.common.names import Name
 from pipelines.features import artifacts, flow
 from pipelines.features.debug import run_debug
 
 
 @dataclass(frozen=True, kw_only=True)
 class Config(JobConfig):
-    pipeline: str = field(metadata={"help": "a pipeline in conf/base/features/<name>.yml"})
-    source: str | None = field(default=None, metadata={
+    pipeline: Name = field(metadata={"help": "a pipeline in conf/base/features/<name>.yml"})
+    source: Name | None = field(default=None, metadata={
         "help": "a source of sources.yml to read (stg.<source>) instead of the pipeline's `source:`; "
                 "a version fitted on another source is refused (refit with --fit)"})
     fit: bool = field(default=False, metadata={"help": "fit on the training window and publish a new version"})
@@ -31,6 +33,13 @@ class Config(JobConfig):
     limit: int | None = field(default=None, metadata={"help": "debug mode on the first N rows"})
 
     def validate(self) -> None:
+        if not config.named_exists("features", self.pipeline, self.conf.env):
+            known = sorted(p.stem for p in (config.conf_root() / "base" / "features").glob("*.yml"))
+            raise ValueError(f"--pipeline {self.pipeline}: no features named '{self.pipeline}' in conf/base/features "
+                             f"(known: {', '.join(known) or 'none'})")
+        if self.source is not None and self.source not in self.settings.sources.sources:
+            raise ValueError(f"--source {self.source}: not a source of sources.yml "
+                             f"({', '.join(sorted(self.settings.sources.sources))})")
         if self.sample is not None and not 0 < self.sample <= 1:
             raise ValueError(f"--sample must be in (0, 1], got {self.sample}")
         if self.limit is not None and self.limit < 1:

@@ -12,12 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from jobs._harness import JobConfig, main
+from pipelines.common.names import Name
 from pipelines.ingest.load import ingest_day
 
 
 @dataclass(frozen=True, kw_only=True)
 class Config(JobConfig):
-    source: str = field(metadata={"help": "a source declared in conf/base/sources.yml"})
+    source: Name = field(metadata={"help": "a source declared in conf/base/sources.yml"})
 
 
 def run(spark, cfg: Config) -> dict:

@@ -4,6 +4,9 @@ The candidate is --version, or the newest version of --model evaluated on --ds (
 training run registered). The gate (registry.gate: metric, min_delta) promotes it only when it beats
 the current champion on the same evaluation day. Exit 0 either way: the result's `accepted` says which
 (Airflow's gate operator branches on it); --require-accept makes a refusal exit 3 instead.
+A damaged candidate or champion (unreadable meta.json or champion.json, files that differ from the
+version's manifest) exits 2 naming the model, the version and the problem; the champion never moves to
+a damaged version, and --force over a damaged champion pointer is how it is repaired.
 Needs no Spark.
 """
 
@@ -14,7 +17,8 @@ from dataclasses import asdict, dataclass, field
 
 from jobs._harness import JobConfig, main
 from pipelines.common.errors import CtrflowError, DataError
-from pipelines.registry.store import Registry
+from pipelines.common.names import Name
+from pipelines.registry.store import Registry, RegistryDamaged
 
 log = logging.getLogger("ctrflow")
 USES_SPARK = False
@@ -22,7 +26,7 @@ USES_SPARK = False
 
 @dataclass(frozen=True, kw_only=True)
 class Config(JobConfig):
-    model: str = field(metadata={"help": "registry model name, e.g. gbdt_lr"})
+    model: Name = field(metadata={"help": "registry model name, e.g. gbdt_lr"})
     version: str | None = field(default=None, metadata={"help": "the candidate (default: newest evaluated on --ds)"})
     metric: str | None = field(default=None, metadata={"help": "gate metric (default: registry.gate.metric)"})
     force: bool = field(default=False, metadata={"help": "promote even when the gate refuses (logged as forced)"})
@@ -34,9 +38,17 @@ class GateRefused(CtrflowError):
 
 
 def candidate(reg: Registry, model: str, ds: str, version: str | None):
+    """--version, or the newest version evaluated on ds. A damaged version that may be the day's newer
+    candidate (evaluated on ds, or its meta.json unreadable) is refused rather than skipped over."""
     if version is not None:
         return reg.get(model, version)
     on_day = [v for v in reg.versions(model) if v.eval_ds == ds]
+    newest = int(on_day[-1].version[1:]) if on_day else 0
+    unsure = [d for d in reg.damaged(model) if int(d.version[1:]) > newest and (d.meta is None or d.meta.eval_ds == ds)]
+    if unsure:
+        healthy = f" (the day's newest healthy version is {on_day[-1].version})" if on_day else ""
+        raise RegistryDamaged(f"{unsure[-1]}; it may be the candidate evaluated on {ds}: repair or remove it, "
+                              f"or pass --version{healthy}")
     if not on_day:
         raise DataError(f"model '{model}' has no version evaluated on {ds} to publish "
                         f"(versions: {', '.join(f'{v.version}@{v.eval_ds}' for v in reg.versions(model)) or 'none'})")

@@ -17,18 +17,19 @@ from pipelines.ann import artifacts, vectors
 from pipelines.ann.retrieve import retrieve
 from pipelines.common import tables
 from pipelines.common.errors import DataError
+from pipelines.common.names import Name, TableName
 from pipelines.common.timing import stage
 from pipelines.registry.store import Registry
 
 
 @dataclass(frozen=True, kw_only=True)
 class Config(JobConfig):
-    index: str = field(metadata={"help": "registry name of the index"})
+    index: Name = field(metadata={"help": "registry name of the index"})
     queries: str = field(metadata={"help": "table or Delta/Parquet path with the query id, vector and ds"})
     k: int | None = field(default=None, metadata={"help": "items per query (default ann.retrieve.k)"})
     version: str | None = field(default=None, metadata={"help": "an index version (default: the champion)"})
-    ranker: str | None = field(default=None, metadata={"help": "registry name of a CTR model to rank with"})
-    features: str | None = field(default=None, metadata={"help": "table joined to the candidates for --ranker"})
+    ranker: Name | None = field(default=None, metadata={"help": "registry name of a CTR model to rank with"})
+    features: TableName | None = field(default=None, metadata={"help": "table joined to the candidates for --ranker"})
 
     def validate(self) -> None:
         if self.k is not None and self.k < 1:

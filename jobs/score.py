@@ -5,7 +5,8 @@ writes (ds, model) of out.scores: the label under the source's own name (`label`
 raw columns the pipeline keeps (`keep:`, e.g. ids to join predictions back to impressions), any --keep
 columns, `probability` and the model version. out.scores is one table for all models: a column a
 model brings that the table lacks is added (other models' rows hold null there). A rerun replaces the
-same (ds, model) rows only; other models' scores are untouched.
+same (ds, model) rows only; other models' scores are untouched. A damaged model version (its meta.json,
+the champion pointer, or files that differ from its manifest) exits 2 naming it, before Spark loads it.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 from jobs._harness import JobConfig, main
 from pipelines.common import tables
 from pipelines.common.errors import DataError
+from pipelines.common.names import Name, TableName, quote_ident
 from pipelines.common.timing import stage
 from pipelines.features import flow
 from pipelines.registry.scoring import score
@@ -25,10 +27,10 @@ _PARTITIONS = ("ds", "model")  # added by the write
 
 @dataclass(frozen=True, kw_only=True)
 class Config(JobConfig):
-    model: str = field(metadata={"help": "registry model name, e.g. gbdt_lr"})
+    model: Name = field(metadata={"help": "registry model name, e.g. gbdt_lr"})
     version: str | None = field(default=None, metadata={"help": "a model version (default: the champion)"})
-    table: str | None = field(default=None, metadata={"help": "feature table to score (default: the model's)"})
-    keep: list[str] = field(default_factory=list, metadata={
+    table: TableName | None = field(default=None, metadata={"help": "feature table to score (default: the model's)"})
+    keep: list[Name] = field(default_factory=list, metadata={
         "help": "input columns to keep in out.scores besides the label and the pipeline's `keep:` columns"})
 
 
@@ -67,9 +69,12 @@ def align_to_table(spark, df, table: str, who: str):
     if clash:
         raise DataError(f"cannot write {who} into {table}: column {'; '.join(clash)} "
                         f"(rename the column in the source, or score into another table)")
-    new = [f"`{c}` {t.simpleString()}" for c, t in mine.items() if c not in have]
+    try:
+        new = [f"{quote_ident(c)} {t.simpleString()}" for c, t in mine.items() if c not in have]
+    except ValueError as e:
+        raise DataError(f"cannot add a column of {who} to {table}: {e}") from None
     if new:
-        spark.sql(f"ALTER TABLE {table} ADD COLUMNS ({', '.join(new)})")
+        spark.sql(f"ALTER TABLE {quote_ident(table)} ADD COLUMNS ({', '.join(new)})")
         have.update({c: t for c, t in mine.items() if c not in have})
     return df.select(*[F.col(f"`{c}`") if c in mine else F.lit(None).cast(t).alias(c) for c, t in have.items()])
 
@@ -77,7 +82,9 @@ def align_to_table(spark, df, table: str, who: str):
 def run(spark, cfg: Config) -> dict:
     from pyspark.sql import functions as F
 
-    mv = Registry.from_settings(cfg.settings).get(cfg.model, cfg.version)
+    reg = Registry.from_settings(cfg.settings)
+    mv = reg.get(cfg.model, cfg.version)
+    reg.verify(mv)  # a missing or changed model file: one line naming it, not Spark's error at load time
     source = cfg.table or feature_table(mv)
     if not tables.table_exists(spark, source):
         raise DataError(f"table {source} to score with {mv.name} {mv.version} does not exist")

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from jobs._harness import JobConfig, main
 from pipelines.common import schema, tables
 from pipelines.common.errors import DataError
+from pipelines.common.names import Name
 from pipelines.common.timing import stage
 from pipelines.ctr import data
 from pipelines.ctr.models import FeatureSpec, load_config, model_names
@@ -41,10 +42,10 @@ log = logging.getLogger("ctrflow")
 
 @dataclass(frozen=True, kw_only=True)
 class Config(JobConfig):
-    model: str = field(metadata={"help": f"a model of the zoo: {', '.join(model_names())}"})
-    variant: str | None = field(default=None, metadata={"help": "a variant of the model's config, e.g. test"})
+    model: Name = field(metadata={"help": f"a model of the zoo: {', '.join(model_names())}"})
+    variant: Name | None = field(default=None, metadata={"help": "a variant of the model's config, e.g. test"})
     param: list[str] = field(default_factory=list, metadata={"help": "model config overrides key=value"})
-    model_name: str | None = field(default=None, metadata={
+    model_name: Name | None = field(default=None, metadata={
         "help": "registry name, so two data sets or configs of one model can live side by side (default: --model)"})
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from jobs._harness import JobConfig, main
 from pipelines.common import schema, tables
 from pipelines.common.errors import DataError
+from pipelines.common.names import Name
 from pipelines.common.timing import stage
 from pipelines.eval.report import evaluate_and_report
 from pipelines.features import flow
@@ -31,7 +32,7 @@ log = logging.getLogger("ctrflow")
 
 @dataclass(frozen=True, kw_only=True)
 class Config(JobConfig):
-    model_name: str | None = field(default=None, metadata={"help": "registry name (default: gbdt.model_name)"})
+    model_name: Name | None = field(default=None, metadata={"help": "registry name (default: gbdt.model_name)"})
 
 
 def run(spark, cfg: Config) -> dict:

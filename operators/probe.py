@@ -36,6 +36,8 @@ def partition(spark, settings, source: str, ds: dt.date) -> dict:
 
 def quality(spark, settings, source: str, pipeline: str, ds: dt.date) -> dict:
     """The day's last ingest counts (from the ingest catalog) and per-feature PSI (from feat.<pipeline>_stats)."""
+    from pyspark.sql import functions as F
+
     from pipelines.common import tables
     from pipelines.features.flow import stats_table
     from pipelines.ingest.catalog import catalog_table
@@ -44,7 +46,7 @@ def quality(spark, settings, source: str, pipeline: str, ds: dt.date) -> dict:
     ingest = None
     catalog = catalog_table(settings)
     if tables.table_exists(spark, catalog):
-        rows = (spark.table(catalog).where(f"source = '{source}' AND ds = '{day}'")
+        rows = (spark.table(catalog).where((F.col("source") == F.lit(source)) & (F.col("ds") == F.lit(day)))
                 .orderBy("ingested_at", ascending=False).limit(1).collect())
         if rows:
             r = rows[0]
@@ -53,7 +55,7 @@ def quality(spark, settings, source: str, pipeline: str, ds: dt.date) -> dict:
     stats = stats_table(settings, pipeline)
     drift, model_version = None, None
     if tables.table_exists(spark, stats):
-        rows = spark.table(stats).where(f"ds = '{day}'").select("feature", "psi", "model_version").collect()
+        rows = spark.table(stats).where(F.col("ds") == F.lit(day)).select("feature", "psi", "model_version").collect()
         if rows:  # one row per feature; psi is null where the day was not compared with a window
             drift = {r["feature"]: r["psi"] for r in rows}
             model_version = rows[0]["model_version"]
@@ -72,12 +74,19 @@ def main(argv: list[str] | None = None) -> int:
     ns = p.parse_args(argv)
     from jobs._harness import configure_logging
     from pipelines.common.config import load
-    from pipelines.common.errors import CtrflowError
+    from pipelines.common.errors import ConfigError, CtrflowError
+    from pipelines.common.names import check_name
     from pipelines.common.spark import get_session
 
     configure_logging("WARNING")
     try:
         ds = dt.date.fromisoformat(ns.ds)
+        for flag, value in (("--source", ns.source), ("--pipeline", ns.pipeline)):
+            try:
+                if value is not None:
+                    check_name(value)
+            except ValueError as e:
+                raise ConfigError(f"{flag}: {e}") from None
         settings = load(ns.env, ns.overrides).settings
         spark = get_session(settings)
         if ns.kind == "partition":

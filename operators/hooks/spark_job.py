@@ -25,11 +25,12 @@ from typing import Any, Literal
 from airflow.providers.apache.spark.hooks.spark_submit import SparkSubmitHook, _mask_sensitive_values
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
+from pipelines.common.names import is_secret_key, mask_assignment
+
 Launcher = Literal["spark-submit", "python"]
 
 _RESULT = re.compile(r"\bctrflow: result (\{.*\})\s*$")
 _ERROR = re.compile(r"^ctrflow [\w.-]+: error: .*")
-_SENSITIVE = re.compile(r"secret|password|token|credential", re.IGNORECASE)
 CONFIG_ERROR_EXIT = 2  # pipelines.common.errors.ConfigError: retrying cannot help
 
 
@@ -80,8 +81,10 @@ def job_command(settings, job: str, ds: str, *, env: str, args: Sequence[str] = 
 
 
 def mask_command(cmd: Sequence[str]) -> str:
-    """The command as one line with the values of secret-looking keys (`...password=x`) masked."""
-    return _mask_sensitive_values(" ".join(cmd))
+    """The command as one line with the values of secret-looking keys masked: `key=value` items whose key
+    looks secret (pipelines.common.names.is_secret_key: `fs.azure.account.key.*`, `*secret*`, `*token*`,
+    ...), and what the Spark provider masks (`... password x`)."""
+    return _mask_sensitive_values(" ".join(mask_assignment(str(item)) for item in cmd))
 
 
 def sensitive_values(cmd: Sequence[str]) -> list[str]:
@@ -89,7 +92,7 @@ def sensitive_values(cmd: Sequence[str]) -> list[str]:
     out = []
     for item in cmd:
         key, sep, value = item.partition("=")
-        if sep and value and _SENSITIVE.search(key):
+        if sep and value and is_secret_key(key):
             out.append(value)
     return out
 

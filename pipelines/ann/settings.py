@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from pipelines.common.names import Name
+
 
 @dataclass(frozen=True, kw_only=True)
 class ChoiceSettings:
@@ -80,7 +82,7 @@ class RetrieveSettings:
     """Batch top-k on executors (job retrieve)."""
 
     k: int = 100
-    query_id_col: str = "id"
+    query_id_col: Name = "id"
     batch_size: int = 4096  # query vectors searched at once
 
     def validate(self) -> None:
@@ -92,9 +94,9 @@ class RetrieveSettings:
 class AnnSettings:
     """What to index and how; `index_name` is the registry name used when the job gets no --name."""
 
-    index_name: str = "item_index"
-    id_col: str = "id"
-    vector_col: str = "vector"
+    index_name: Name = "item_index"
+    id_col: Name = "id"
+    vector_col: Name = "vector"
     metric: Literal["l2", "ip"] = "l2"  # ip: inner product (two-tower dot-product scores)
     factory: str | None = None  # a faiss index_factory string; null = automatic choice
     memory_budget_mb: int = 4096  # the whole index must fit in this (drives the automatic choice)

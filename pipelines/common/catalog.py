@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pipelines.common.names import check_table, quote_ident
 from pipelines.common.settings import Settings
 
 
@@ -19,13 +20,19 @@ def describe_tables(spark, settings: Settings) -> str:
         lines.append(f"{layer} ({db}): {len(tabs)} table(s)")
         for t in sorted(tabs, key=lambda t: t.name):
             name = f"{db}.{t.name}"
-            detail = spark.sql(f"DESCRIBE DETAIL {name}").first() if _is_delta(spark, name) else None
+            try:
+                check_table(name)
+            except ValueError as e:  # made outside ctrflow: listed, never put into SQL
+                lines.append(f"  {name:<32} not inspected: {e}")
+                continue
+            quoted = quote_ident(name)
+            detail = spark.sql(f"DESCRIBE DETAIL {quoted}").first() if _is_delta(spark, name) else None
             if detail is not None:
-                parts = [r[0] for r in spark.sql(f"SELECT DISTINCT ds FROM {name} ORDER BY ds").collect()] \
+                parts = [r[0] for r in spark.sql(f"SELECT DISTINCT ds FROM {quoted} ORDER BY ds").collect()] \
                     if "ds" in detail["partitionColumns"] else []
                 lines.append(f"  {name:<32} delta   {len(parts)} partition(s) {_days(parts)}  {detail['location']}")
             else:
-                parts = [r[0].split("=", 1)[1] for r in spark.sql(f"SHOW PARTITIONS {name}").collect()] \
+                parts = [r[0].split("=", 1)[1] for r in spark.sql(f"SHOW PARTITIONS {quoted}").collect()] \
                     if _is_partitioned(spark, name) else []
                 lines.append(f"  {name:<32} {t.tableType.lower():<7} {len(parts)} partition(s) {_days(parts)}")
     return "\n".join(lines)
@@ -38,7 +45,7 @@ def _days(parts: list[str]) -> str:
 
 
 def _is_delta(spark, name: str) -> bool:
-    provider = [r for r in spark.sql(f"DESCRIBE TABLE EXTENDED {name}").collect() if r[0] == "Provider"]
+    provider = [r for r in spark.sql(f"DESCRIBE TABLE EXTENDED {quote_ident(name)}").collect() if r[0] == "Provider"]
     return bool(provider) and provider[0][1].lower() == "delta"
 
 

@@ -20,7 +20,7 @@ import hashlib
 import importlib
 import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,7 @@ import yaml
 
 from pipelines.common import schema
 from pipelines.common.errors import ConfigError
+from pipelines.common.names import check_name
 from pipelines.common.settings import Settings
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -61,9 +62,43 @@ class _Provenance:
         return "config"
 
 
+class DuplicateKeyError(yaml.YAMLError):
+    """A key given twice in one mapping of a YAML file (PyYAML would keep the last one silently)."""
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """yaml.SafeLoader that refuses a key repeated in one mapping, naming the key path."""
+
+
+def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
+    seen: dict = {}
+    for key_node, _ in node.value:  # the keys written in this mapping (a `<<` merge may be overridden)
+        if key_node.tag == "tag:yaml.org,2002:merge":
+            continue
+        key = loader.construct_object(key_node, deep=True)
+        if not isinstance(key, Hashable):
+            continue  # construct_mapping reports it
+        if key in seen:
+            raise DuplicateKeyError(f"key '{key}' is given twice (lines {seen[key] + 1} and "
+                                    f"{key_node.start_mark.line + 1})")
+        seen[key] = key_node.start_mark.line
+    loader.flatten_mapping(node)
+    return loader.construct_mapping(node, deep=deep)
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def load_yaml(text: str):
+    """YAML as yaml.safe_load reads it, except that a duplicate key is an error (DuplicateKeyError)."""
+    return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+
+
 def _read_yaml(path: Path) -> dict:
     try:
-        data = yaml.safe_load(path.read_text()) or {}
+        data = load_yaml(path.read_text()) or {}
+    except DuplicateKeyError as e:
+        raise ConfigError(f"{path}: {e}") from None
     except yaml.YAMLError as e:
         raise ConfigError(f"{path}: invalid YAML: {e}") from None
     if not isinstance(data, dict):
@@ -95,7 +130,7 @@ def parse_set(items: Sequence[str]) -> list[tuple[str, Any]]:
     for item in items:
         key, raw = _split_set(item)
         try:
-            value = yaml.safe_load(raw) if raw.strip() else ""
+            value = load_yaml(raw) if raw.strip() else ""
         except yaml.YAMLError as e:
             raise ConfigError(f"--set {item!r}: value is not valid YAML: {e}") from None
         out.append((key, value))
@@ -156,10 +191,22 @@ def _layer_files(root: Path, env: str, relpath: str) -> list[Path]:
     return [p for p in (root / "base" / relpath, root / env / relpath) if p.is_file()]
 
 
+def check_env_name(env: str) -> str:
+    """An overlay is named by a plain name (never a path, never `base` or `jars`); ConfigError otherwise."""
+    try:
+        check_name(env)
+    except ValueError as e:
+        raise ConfigError(f"--env {env!r}: an overlay is a directory name under conf/: {e}") from None
+    if env in ("base", "jars"):
+        raise ConfigError(f"--env {env}: conf/{env} is not an overlay (overlays: the other directories of conf/)")
+    return env
+
+
 def _check_env(root: Path, env: str) -> None:
     if not (root / "base").is_dir():
         raise ConfigError(f"config directory {root / 'base'} does not exist (set CTRFLOW_CONF?)")
-    if env != "base" and not (root / env).is_dir():
+    check_env_name(env)
+    if not (root / env).is_dir():
         raise ConfigError(f"--env {env}: no directory {root / env} (known: {', '.join(available_envs(root))})")
 
 
@@ -170,6 +217,20 @@ NAMED_KINDS = {
     "features": "pipelines.features.builder:load_spec",
     "models": "pipelines.common.config:_load_model_config",
 }
+
+
+def check_named(kind: str, name: str, prefix: str = "") -> str:
+    """The name of a named document (a pipeline, a model) is a plain name, never a path."""
+    try:
+        return check_name(name)
+    except ValueError as e:
+        raise ConfigError(f"{prefix}{kind} {e}") from None
+
+
+def named_exists(kind: str, name: str, env: str = DEFAULT_ENV, root: Path | None = None) -> bool:
+    """Whether conf/base/<kind>/<name>.yml (or the env's overlay of it) exists; `name` must be a name."""
+    root = root or conf_root()
+    return bool(_layer_files(root, env, f"{kind}/{check_named(kind, name)}.yml"))
 
 
 def _load_model_config(name: str, env: str, root: Path | None, overrides: Sequence[str]) -> Any:
@@ -211,6 +272,7 @@ def _named_overrides(items: Sequence[str], root: Path, env: str) -> dict[str, di
             raise ConfigError(f"--set {key}: expected {parts[0]}.<name>.<key>=value "
                               f"(a document of conf/base/{parts[0]}/)")
         kind, name, rest = parts
+        check_named(kind, name, f"--set {key}: ")
         if not _layer_files(root, env, f"{kind}/{name}.yml"):
             known = sorted(p.stem for p in (root / "base" / kind).glob("*.yml"))
             close = difflib.get_close_matches(name, known, n=1)
@@ -232,7 +294,7 @@ def load(env: str = DEFAULT_ENV, overrides: Sequence[str] = (), root: Path | Non
     sections = Settings.section_names()
     prov = _Provenance()
     tree: dict[str, Any] = {}
-    for layer in ("base", env) if env != "base" else ("base",):
+    for layer in ("base", env):
         for f in sorted((root / layer).glob("*.yml")):
             if f.stem not in sections:
                 raise ConfigError(f"{f}: unknown config section '{f.stem}' (known: {', '.join(sorted(sections))})")
@@ -262,6 +324,7 @@ def load_named(kind: str, name: str, cls: type, env: str = DEFAULT_ENV, root: Pa
     name them as the user wrote them, `--set <kind>.<name>.<key.path>`."""
     root = root or conf_root()
     _check_env(root, env)
+    check_named(kind, name)
     files = _layer_files(root, env, f"{kind}/{name}.yml")
     if not files:
         known = sorted(p.stem for p in (root / "base" / kind).glob("*.yml")) if (root / "base" / kind).is_dir() else []

@@ -10,6 +10,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Literal
 
+from pipelines.common.names import Name, TableName
+
 
 @dataclass(frozen=True, kw_only=True)
 class TaskDefaults:
@@ -59,11 +61,11 @@ class CtrDailySettings:
     catchup: bool = False
     max_active_runs: int = 1
     dagrun_timeout_s: int = 12 * 3600
-    source: str = "click_logs"
-    pipeline: str = "ctr_default"
+    source: Name = "click_logs"
+    pipeline: Name = "ctr_default"
     fit_features: bool = False  # refit the feature pipeline every run (else the current version is used)
     gbdt_lr: bool = True  # train, gate, publish and score the GBDT+LR model (gbdt.model_name)
-    deep_models: list[str] = field(default_factory=list)  # train_ctr --model <name> for each
+    deep_models: list[Name] = field(default_factory=list)  # train_ctr --model <name> for each
     sensor: SensorSettings = field(default_factory=SensorSettings)
     quality: QualitySettings = field(default_factory=QualitySettings)
 
@@ -83,10 +85,10 @@ class AnnWeeklySettings:
     catchup: bool = False
     max_active_runs: int = 1
     dagrun_timeout_s: int = 24 * 3600
-    model: str = "two_tower"
-    embeddings: str = "out.two_tower_item_embeddings"  # what train_ctr writes for a two-tower model
-    queries: str = "out.two_tower_user_embeddings"
-    index: str = "items_two_tower"
+    model: Name = "two_tower"
+    embeddings: TableName = "out.two_tower_item_embeddings"  # what train_ctr writes for a two-tower model
+    queries: TableName = "out.two_tower_user_embeddings"
+    index: Name = "items_two_tower"
     k: int = 100
 
     def validate(self) -> None:

@@ -11,12 +11,14 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import difflib
+import math
 import types
 import typing
 from collections.abc import Callable, Mapping
-from typing import Any, Literal, TypeVar, Union
+from typing import Annotated, Any, Literal, TypeVar, Union
 
 from pipelines.common.errors import ConfigError
+from pipelines.common.names import MASK, is_secret_key
 
 T = TypeVar("T")
 
@@ -37,12 +39,21 @@ def _fmt(path: str) -> str:
     return path or "<root>"
 
 
-def _fail(path: str, where: Where, message: str) -> typing.NoReturn:
-    raise ConfigError(f"{where(path)}: {_fmt(path)}: {message}")
+def _fail(path: str, where: Where, message: str, decisive: bool = False) -> typing.NoReturn:
+    """Raise the one-line error. `decisive`: the value has the right type but breaks a rule (a name, a
+    finite number), so a union reports this error rather than "expected A | B"."""
+    err = ConfigError(f"{where(path)}: {_fmt(path)}: {message}")
+    err.key_path, err.decisive = path, decisive  # type: ignore[attr-defined]
+    raise err
 
 
 def _join(path: str, key: str) -> str:
     return f"{path}.{key}" if path else str(key)
+
+
+def _show(path: str, value: Any) -> str:
+    """A value for an error message; a secret-looking key's value is never shown."""
+    return MASK if is_secret_key(path) else repr(value)
 
 
 def _type_name(tp: Any) -> str:
@@ -55,6 +66,15 @@ def _convert(tp: Any, value: Any, path: str, where: Where) -> Any:
     if tp is Any:
         return value
     origin = typing.get_origin(tp)
+    if origin is Annotated:  # Annotated[str, check]: the type, then each check (a ValueError is the message)
+        base, *checks = typing.get_args(tp)
+        out = _convert(base, value, path, where)
+        for check in checks:
+            try:
+                check(out)
+            except ValueError as e:
+                _fail(path, where, str(e), decisive=True)
+        return out
     if origin in (Union, types.UnionType):
         args = typing.get_args(tp)
         if value is None:
@@ -64,48 +84,53 @@ def _convert(tp: Any, value: Any, path: str, where: Where) -> Any:
         for arg in (a for a in args if a is not type(None)):
             try:
                 return _convert(arg, value, path, where)
-            except ConfigError:
+            except ConfigError as e:
+                if getattr(e, "decisive", False):
+                    raise e from None  # `Name | None`, `list[float] | None`: the rule says more than the type
                 continue
-        _fail(path, where, f"expected {_type_name(tp)}, got {value!r}")
+        _fail(path, where, f"expected {_type_name(tp)}, got {_show(path, value)}")
     if value is None:
         _fail(path, where, f"a value is required ({_type_name(tp)})")
     if origin is Literal:
         choices = typing.get_args(tp)
         if value not in choices:
-            _fail(path, where, f"must be one of {', '.join(map(repr, choices))}, got {value!r}")
+            _fail(path, where, f"must be one of {', '.join(map(repr, choices))}, got {_show(path, value)}")
         return value
     if origin in (list, tuple) or tp in (list, tuple):
         if not isinstance(value, list | tuple):
-            _fail(path, where, f"expected a list, got {type(value).__name__} {value!r}")
+            _fail(path, where, f"expected a list, got {type(value).__name__} {_show(path, value)}")
         args = typing.get_args(tp)
         item = args[0] if args else Any
         out = [_convert(item, v, f"{path}[{i}]", where) for i, v in enumerate(value)]
         return tuple(out) if (origin or tp) is tuple else out
     if origin is dict or tp is dict:
         if not isinstance(value, Mapping):
-            _fail(path, where, f"expected a mapping, got {type(value).__name__} {value!r}")
+            _fail(path, where, f"expected a mapping, got {type(value).__name__} {_show(path, value)}")
         args = typing.get_args(tp)
         kt, vt = args if args else (Any, Any)
         return {
-            _convert(kt, k, path, where): _convert(vt, v, _join(path, str(k)), where) for k, v in value.items()
+            _convert(kt, k, _join(path, str(k)), where): _convert(vt, v, _join(path, str(k)), where)
+            for k, v in value.items()
         }
     if dataclasses.is_dataclass(tp):
         return _build_dataclass(tp, value, path, where)
     if tp is bool:
         if not isinstance(value, bool):
-            _fail(path, where, f"expected true or false, got {value!r}")
+            _fail(path, where, f"expected true or false, got {_show(path, value)}")
         return value
     if tp is int:
         if isinstance(value, bool) or not isinstance(value, int):
-            _fail(path, where, f"expected an integer, got {value!r}")
+            _fail(path, where, f"expected an integer, got {_show(path, value)}")
         return value
     if tp is float:
         if isinstance(value, bool) or not isinstance(value, int | float):
-            _fail(path, where, f"expected a number, got {value!r}")
+            _fail(path, where, f"expected a number, got {_show(path, value)}")
+        if not math.isfinite(value):
+            _fail(path, where, f"expected a finite number, got {_show(path, value)}", decisive=True)
         return float(value)
     if tp is str:
         if not isinstance(value, str):
-            _fail(path, where, f"expected a string, got {type(value).__name__} {value!r}")
+            _fail(path, where, f"expected a string, got {type(value).__name__} {_show(path, value)}")
         return value
     if tp is dt.date:
         if isinstance(value, dt.date):
@@ -113,7 +138,7 @@ def _convert(tp: Any, value: Any, path: str, where: Where) -> Any:
         try:
             return dt.date.fromisoformat(str(value))
         except ValueError:
-            _fail(path, where, f"expected a date YYYY-MM-DD, got {value!r}")
+            _fail(path, where, f"expected a date YYYY-MM-DD, got {_show(path, value)}")
     raise TypeError(f"schema: unsupported annotation {tp!r} at {_fmt(path)}")
 
 
@@ -121,8 +146,9 @@ def _build_dataclass(cls: Any, value: Any, path: str, where: Where) -> Any:
     if dataclasses.is_dataclass(value) and isinstance(value, cls):
         return value
     if not isinstance(value, Mapping):
-        _fail(path, where, f"expected a mapping of {cls.__name__} keys, got {type(value).__name__} {value!r}")
-    hints = typing.get_type_hints(cls)
+        _fail(path, where, f"expected a mapping of {cls.__name__} keys, got {type(value).__name__} "
+                          f"{_show(path, value)}")
+    hints = typing.get_type_hints(cls, include_extras=True)
     fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
     unknown = [k for k in value if k not in fields]
     if unknown:

@@ -15,6 +15,8 @@ from typing import Literal
 
 from pipelines.ann.settings import AnnSettings
 from pipelines.common.dags_settings import DagsSettings
+from pipelines.common.errors import ConfigError
+from pipelines.common.names import Name, plain_path_parts
 from pipelines.ctr.settings import CtrSettings
 from pipelines.gbdt.settings import GbdtSettings
 from pipelines.ingest.settings import SourcesSettings
@@ -36,10 +38,10 @@ def resolve_path(path: str) -> str:
 class Databases:
     """Hive database names of the data layers (created on demand)."""
 
-    raw: str = "raw"
-    stg: str = "stg"
-    feat: str = "feat"
-    out: str = "out"
+    raw: Name = "raw"
+    stg: Name = "stg"
+    feat: Name = "feat"
+    out: Name = "out"
 
 
 @dataclass(frozen=True)
@@ -51,7 +53,13 @@ class ProjectSettings:
     databases: Databases = field(default_factory=Databases)
 
     def path(self, *parts: str) -> str:
-        """A location under the state directory (local path or Hadoop URI)."""
+        """A location under the state directory (local path or Hadoop URI); `parts` may hold `/` but no
+        `..` segment and no leading `/`, so the result never leaves state_dir (ValueError otherwise)."""
+        for part in parts:
+            try:
+                plain_path_parts(part)
+            except ValueError as e:
+                raise ConfigError(f"a location under project.state_dir: {e}") from None
         return "/".join([resolve_path(self.state_dir).rstrip("/"), *parts])
 
     @property

@@ -3,6 +3,12 @@
 The `local` profile is local[*] with a Hive catalog on an embedded Derby metastore and a warehouse
 under the project state directory, Delta's SQL extension and catalog, Arrow on, small shuffles.
 Under spark-submit, what spark-submit was given (master, deploy mode) wins over the profile.
+
+Embedded Derby admits one JVM per metastore: a process that starts Spark on it first takes an exclusive
+flock on `<state>/metastore_db.ctrflow-lock` for its whole life, so a second job on the same state
+directory fails at once with one line instead of Hive's `Unable to instantiate SessionHiveMetaStoreClient`.
+The kernel drops the flock when the holder exits or is killed, so a stale lock cannot block (Derby's own
+`db.lck` survives a kill and is not looked at).
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ import logging
 import os
 import sys
 
-from pipelines.common.errors import ConfigError
+from pipelines.common.errors import ConfigError, CtrflowError
 from pipelines.common.settings import Settings
 
 log = logging.getLogger("ctrflow.spark")
@@ -88,6 +94,34 @@ def under_spark_submit() -> bool:
     return "PYSPARK_GATEWAY_PORT" in os.environ
 
 
+METASTORE_LOCK = "metastore_db.ctrflow-lock"
+_held_metastore_locks: dict[str, int] = {}  # state dir -> fd of the flocked lock file, kept open until exit
+
+
+def lock_metastore(state: str) -> None:
+    """Take, for the life of this process, the lock on the embedded Derby metastore under `state`; raise a
+    one-line CtrflowError when another live process holds it. Idempotent within a process."""
+    import fcntl
+
+    state = os.path.abspath(state)
+    if state in _held_metastore_locks:
+        return
+    os.makedirs(state, exist_ok=True)
+    path = os.path.join(state, METASTORE_LOCK)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.read(fd, 32).decode(errors="replace").strip()
+        os.close(fd)
+        raise CtrflowError(f"another ctrflow job holds the metastore at {os.path.join(state, 'metastore_db')}; "
+                           f"use the Postgres metastore for concurrency"
+                           + (f" (holder: pid {holder})" if holder.isdigit() else "")) from None
+    os.ftruncate(fd, 0)
+    os.write(fd, str(os.getpid()).encode())
+    _held_metastore_locks[state] = fd
+
+
 def get_session(settings: Settings, profile_name: str | None = None):
     """Create (or return the running) SparkSession for a profile."""
     from pyspark import SparkConf
@@ -106,12 +140,34 @@ def get_session(settings: Settings, profile_name: str | None = None):
     state = settings.project.path()
     if "://" not in state:
         os.makedirs(state, exist_ok=True)
+        if settings.spark.profiles[profile_name or settings.spark.profile].metastore == "embedded_derby":
+            lock_metastore(state)  # before the JVM: Derby would fail later and less clearly
     if conf.get("spark.sql.catalogImplementation") == "hive":
         builder = builder.enableHiveSupport()
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel(settings.spark.log_level)
+    if conf.get("spark.sql.catalogImplementation") == "hive":
+        _quiet_loggers(spark, QUIET_LOGGERS)
     return spark
 
 
+# Loggers of the driver JVM silenced whatever spark.log_level says, with why:
+QUIET_LOGGERS = {
+    # Every Delta rewrite of a table in the embedded metastore logs "Failed to alter table ..." with a
+    # stack trace at ERROR, and the job then succeeds: noise on every successful run. An external
+    # metastore logs it on its own server, not here.
+    "org.apache.hadoop.hive.metastore.HiveAlterHandler": "OFF",
+}
+
+
+def _quiet_loggers(spark, levels: dict[str, str]) -> None:
+    jvm = spark.sparkContext._jvm
+    for logger, level in levels.items():
+        jvm.org.apache.logging.log4j.core.config.Configurator.setLevel(
+            logger, jvm.org.apache.logging.log4j.Level.getLevel(level))
+
+
 def ensure_database(spark, name: str) -> None:
-    spark.sql(f"CREATE DATABASE IF NOT EXISTS `{name}`")
+    from pipelines.common.names import quote_ident
+
+    spark.sql(f"CREATE DATABASE IF NOT EXISTS {quote_ident(name)}")

@@ -7,21 +7,26 @@ import logging
 import uuid
 from dataclasses import dataclass
 
-from pipelines.common.errors import DataError
+from pipelines.common.errors import ConfigError, DataError
+from pipelines.common.names import check_name, quote_ident, sql_literal
 from pipelines.common.settings import Settings
 
 log = logging.getLogger("ctrflow.tables")
 
 
 def table(settings: Settings, layer: str, name: str) -> str:
-    """Qualified name of a table of a data layer: table(s, 'raw', 'click_logs') -> 'raw.click_logs'."""
+    """Qualified name of a table of a data layer: table(s, 'raw', 'click_logs') -> 'raw.click_logs'.
+    `name` must follow the identifier rule (pipelines.common.names); ConfigError otherwise."""
     db = getattr(settings.project.databases, layer)
-    return f"{db}.{name}"
+    try:
+        return f"{db}.{check_name(name)}"
+    except ValueError as e:
+        raise ConfigError(f"a table of {db}: {e}") from None
 
 
 def ensure_database(spark, qualified: str) -> None:
     db = qualified.split(".")[0]
-    spark.sql(f"CREATE DATABASE IF NOT EXISTS `{db}`")
+    spark.sql(f"CREATE DATABASE IF NOT EXISTS {quote_ident(db)}")
 
 
 def table_exists(spark, qualified: str) -> bool:
@@ -58,7 +63,7 @@ def write_delta_partition(df, qualified: str, ds: dt.date, partition_col: str = 
     out = df.withColumn(partition_col, F.lit(day))
     for col, value in sub.items():
         out = out.withColumn(col, F.lit(value))
-    where = " AND ".join([f"{partition_col} = '{day}'"] + [f"{c} = '{v}'" for c, v in sub.items()])
+    where = " AND ".join(f"{quote_ident(c)} = {sql_literal(v)}" for c, v in {partition_col: day, **sub}.items())
     writer = out.write.format("delta").option("replaceWhere", where)
     if table_exists(spark, qualified):
         writer.mode("overwrite").saveAsTable(qualified)
@@ -75,7 +80,7 @@ def commit_file_stats(spark, qualified: str, version: int) -> list[dict]:
     added, read from its log entry: what the write computed anyway, without another pass over the data."""
     import json
 
-    location = spark.sql(f"DESCRIBE DETAIL {qualified}").first()["location"]
+    location = spark.sql(f"DESCRIBE DETAIL {quote_ident(qualified)}").first()["location"]
     lines = spark.read.text(f"{location}/_delta_log/{version:020d}.json").collect()
     actions = [json.loads(r.value) for r in lines]
     return [json.loads(a["add"]["stats"]) for a in actions if "add" in a and a["add"].get("stats")]
@@ -85,12 +90,14 @@ def overwrite_hive_partition(df, qualified: str, ds: dt.date, ddl: str, fmt: str
     """INSERT OVERWRITE one `ds` partition of a metastore table (created on first write)."""
     spark = df.sparkSession
     ensure_database(spark, qualified)
-    spark.sql(f"CREATE TABLE IF NOT EXISTS {qualified} ({ddl}, ds string) USING {fmt} PARTITIONED BY (ds)")
+    spark.sql(f"CREATE TABLE IF NOT EXISTS {quote_ident(qualified)} ({ddl}, ds string) USING {check_name(fmt)} "
+              "PARTITIONED BY (ds)")
     view = f"_ctrflow_{uuid.uuid4().hex[:12]}"
     df.createOrReplaceTempView(view)
     try:
-        cols = ", ".join(f"`{c}`" for c in df.columns)
-        spark.sql(f"INSERT OVERWRITE TABLE {qualified} PARTITION (ds = '{ds.isoformat()}') SELECT {cols} FROM {view}")
+        cols = ", ".join(quote_ident(c) for c in df.columns)
+        spark.sql(f"INSERT OVERWRITE TABLE {quote_ident(qualified)} PARTITION (ds = {sql_literal(ds.isoformat())}) "
+                  f"SELECT {cols} FROM {view}")
     finally:
         spark.catalog.dropTempView(view)
 

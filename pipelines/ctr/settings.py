@@ -7,12 +7,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from pipelines.common.names import Name
+
 BACKENDS = ("horovod_spark", "horovodrun", "torch_distributor", "local")
 
 
 @dataclass(frozen=True, kw_only=True)
 class CtrSettings:
-    pipeline: str = "ctr_default"  # feat.<pipeline> and its feature_map.json
+    pipeline: Name = "ctr_default"  # feat.<pipeline> and its feature_map.json
     train_days: int = 2  # days before --ds used for training (those that exist); --ds is scored only after training
     min_train_days: int = 1
     # horovod_spark: horovod.spark.run (gloo) on Spark tasks | horovodrun: horovod.run, processes on this

@@ -18,6 +18,7 @@ from typing import Any
 
 from pipelines.common import config, schema
 from pipelines.common.errors import ConfigError
+from pipelines.common.names import Name, check_name
 from pipelines.features.registry import (
     CATEGORICAL_KIND,
     NUMERIC,
@@ -34,7 +35,7 @@ from pipelines.features.registry import (
 class StageEntry:
     """One stage of a pipeline file: a unique name, a registered type and its params."""
 
-    name: str
+    name: Name
     type: str
     params: dict[str, Any] = field(default_factory=dict)
 
@@ -43,13 +44,13 @@ class StageEntry:
 class PipelineSpec:
     """conf/base/features/<name>.yml."""
 
-    source: str  # stg.<source> is read
+    source: Name  # stg.<source> is read
     stages: list[StageEntry]
-    label: str = "label"  # the source's 0/1 column; feat and out.scores keep its name
+    label: Name = "label"  # the source's 0/1 column; feat and out.scores keep its name
     train_days: int = 1  # days ending at --ds that a --fit run fits on
     features: list[str] | None = None  # the feat columns; default: stage outputs no later stage reads
     # raw source columns copied unchanged into feat (ids to join predictions back): never features
-    keep: list[str] = field(default_factory=list)
+    keep: list[Name] = field(default_factory=list)
     drift_threshold: float = 0.2  # PSI above which a feature is reported as moved
     description: str = ""
 
@@ -191,6 +192,11 @@ def validate(spec: PipelineSpec, source_schema, name: str = "pipeline") -> Plan:
                                 f"'{entry.type}' accepts {' or '.join(sorted(stage.accepts))} columns")
         outs = stage.output_columns({c: types.get(c, "") for c in stage.input_columns()})
         for out in outs:
+            try:
+                check_name(out.name)
+            except ValueError as e:
+                problems.append(f"{where}: output: {e}")
+                continue
             if out.name in types:
                 by = f"stage '{writer[out.name]}'" if out.name in writer else "the source table"
                 problems.append(f"{where}: output '{out.name}' already exists (written by {by})")

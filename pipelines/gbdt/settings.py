@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from pipelines.common.names import Name
+
 
 @dataclass(frozen=True, kw_only=True)
 class TreeSettings:
@@ -85,16 +87,16 @@ class SplitSettings:
 class GbdtSettings:
     """What to train on and how; `model_name` is the registry name of the GBDT+LR model."""
 
-    pipeline: str = "ctr_default"  # feat.<pipeline> and its feature_map.json
-    model_name: str = "gbdt_lr"
+    pipeline: Name = "ctr_default"  # feat.<pipeline> and its feature_map.json
+    model_name: Name = "gbdt_lr"
     train_days: int = 2  # days before --ds used for training; --ds itself is the validation day
     min_train_days: int = 1  # fewer available days than this is an error
     backend: Literal["xgboost", "lightgbm"] = "xgboost"
     num_workers: int = 2  # xgboost.spark barrier tasks (<= executor cores)
     lightgbm_max_rows: int = 2_000_000  # lightgbm trains in one process on at most this many sampled rows
-    tree_fields: list[str] | None = None  # feature_map fields the trees split on; None = all
-    lr_fields: list[str] | None = None  # raw fields added to the leaves in LR; None = all, [] = leaves only
-    group_col: str | None = None  # a feat column to compute GAUC by (e.g. a user id index)
+    tree_fields: list[Name] | None = None  # feature_map fields the trees split on; None = all
+    lr_fields: list[Name] | None = None  # raw fields added to the leaves in LR; None = all, [] = leaves only
+    group_col: Name | None = None  # a feat column to compute GAUC by (e.g. a user id index)
     split: SplitSettings = field(default_factory=SplitSettings)
     trees: TreeSettings = field(default_factory=TreeSettings)
     lr: LrSettings = field(default_factory=LrSettings)

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
+from pipelines.common.names import Name, TableName
 from pipelines.ingest.layout import PartitionFormat, check_template
 
 ColumnType = Literal["int", "bigint", "double", "float", "string", "boolean", "date", "timestamp"]
@@ -29,13 +30,16 @@ class ColumnContract:
     min: float | None = None
     max: float | None = None
     pattern: str | None = None  # a Java regex the whole value must match (string columns)
-    rename: str | None = None  # name in stg (default: the normalised source name)
+    rename: Name | None = None  # name in stg (default: the normalised source name)
 
     @property
     def out_name(self) -> str:
         return self.rename or normalise(self.name)
 
     def validate(self) -> None:
+        if not self.name.strip() or any(ch in self.name for ch in "`'\";/\n\r\t\0"):
+            raise ValueError(f"column {self.name!r}: a source column name may not be blank or hold quotes, "
+                             "backticks, ';', '/' or control characters")
         if self.pattern is not None:
             if self.type != "string":
                 raise ValueError(f"column {self.name}: pattern applies to string columns only")
@@ -67,12 +71,12 @@ class SourceSpec:
     and Hadoop globs (*, ?); a relative path is under project.state_dir."""
 
     kind: Literal["hive", "parquet", "text"]
-    contract: str
-    table: str | None = None  # hive: db.table
-    path: str | None = None  # parquet / text
-    partition_column: str | None = None  # hive: auto-detected when null; parquet: the key of ds=... dirs
+    contract: Name
+    table: TableName | None = None  # hive: db.table
+    path: str | None = None  # parquet / text: free (absolute, URI, or under state_dir) but no `..` segment
+    partition_column: Name | None = None  # hive: auto-detected when null; parquet: the key of ds=... dirs
     partition_format: str = "yyyy-MM-dd"  # Java date pattern of partition values; hourly (yyMMddHH) folds into ds
-    date_column: str | None = None  # a column holding the day, when the data is not partitioned by it
+    date_column: Name | None = None  # a column holding the day, when the data is not partitioned by it
     date_format: str | None = None  # Java date pattern of date_column's values (e.g. yyMMddHH); null: a date
     format: TextFormat = "delimited"  # text: delimited (split, no quoting) | csv (RFC 4180 quotes) | libsvm
     delimiter: str = ","  # text: delimited and csv
@@ -96,6 +100,8 @@ class SourceSpec:
             raise ValueError("date_format needs date_column")
         if self.path:
             check_template(self.path)
+            if ".." in self.path.split("://", 1)[-1].split("/"):
+                raise ValueError(f"path {self.path!r}: '..' segments are not allowed")
         PartitionFormat(self.partition_format).validate()
         if not 0 <= self.max_bad_fraction <= 1:
             raise ValueError("max_bad_fraction must be in [0, 1]")
@@ -103,9 +109,9 @@ class SourceSpec:
 
 @dataclass(frozen=True, kw_only=True)
 class SourcesSettings:
-    sources: dict[str, SourceSpec]
-    contracts: dict[str, Contract]
-    catalog_table: str = "ingest_catalog"  # stg.<catalog_table>: one row per ingest run
+    sources: dict[Name, SourceSpec]
+    contracts: dict[Name, Contract]
+    catalog_table: Name = "ingest_catalog"  # stg.<catalog_table>: one row per ingest run
 
     def validate(self) -> None:
         for name, src in self.sources.items():

@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 
 from pipelines.common.errors import DataError
+from pipelines.registry.store import RegistryDamaged
 
 # flavor -> "module:function(spark, mv, df) -> DataFrame with a double `probability`"
 FLAVORS = {
@@ -34,7 +35,21 @@ def as_probability(df, col: str = "probability", source: str = "lr_probability")
 def score_spark_pipeline(spark, mv, df):
     from pyspark.ml import PipelineModel
 
-    return as_probability(PipelineModel.load(f"{mv.artifacts}/model").transform(df))
+    path = f"{mv.artifacts}/model"
+    try:
+        model = PipelineModel.load(path)
+    except Exception as e:  # a deleted or truncated model: Spark says UNABLE_TO_INFER_SCHEMA and a JVM stack
+        raise RegistryDamaged(f"model {mv.name} {mv.version}: cannot load its Spark pipeline from {path}: "
+                              f"{_first_line(e)}") from None
+    return as_probability(model.transform(df))
+
+
+def _first_line(e: Exception) -> str:
+    """The line of a Spark or Py4J error that says what went wrong, without the JVM stack."""
+    java = getattr(e, "java_exception", None)
+    text = str(java) if java is not None else str(e)
+    lines = [ln.strip(" :") for ln in text.splitlines() if ln.strip(" :") and not ln.startswith("An error occurred")]
+    return (lines[0] if lines else type(e).__name__)[:500]
 
 
 def score(spark, mv, df):

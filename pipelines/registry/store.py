@@ -1,17 +1,30 @@
 """Registry layout and operations, on any filesystem pyarrow.fs opens (local, s3://, hdfs://, gs://).
 
-    <root>/<name>/v0001/meta.json      what, when, lineage, metrics (written last: a version without it
-    <root>/<name>/v0001/artifacts/...  is incomplete and ignored)
+    <root>/<name>/v0001/meta.json      what, when, lineage, metrics
+    <root>/<name>/v0001/manifest.json  size and sha256 of meta.json and of every file under artifacts/
+    <root>/<name>/v0001/artifacts/...
     <root>/<name>/champion.json        the published version and the gate decision that promoted it
-    <root>/<name>/decisions.jsonl      every gate decision, accepted or refused (append by rewrite)
+    <root>/<name>/decisions.jsonl      every gate decision, accepted or refused
+    <root>/<name>/.lock                locked (flock) while a version number is taken or the champion moves
 
 A version is written under a temporary name and renamed into place, so a killed registration leaves
-no half version. The champion pointer is replaced by writing a new file and renaming it over the old.
+no half version. On a local filesystem, taking a version number and publishing (gate, champion pointer,
+decision log) happen under an exclusive lock on <name>/.lock, and every file is replaced whole (a
+temporary file, then os.replace): concurrent writers never share a number or lose a decision. Other
+filesystems have no lock here: run one writer per model at a time there.
+
+A version directory whose meta.json is missing or unreadable, or whose artifacts/ is gone, is damaged:
+`versions` leaves it out, `damaged` lists it with what is wrong, and `get` of it (or of a champion that
+is it) raises RegistryDamaged naming the model, the version and the problem. `check` also compares every
+version's files with its manifest.
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import datetime as dt
+import fcntl
 import json
 import os
 import re
@@ -23,6 +36,7 @@ from pathlib import Path
 from pyarrow import fs as pafs
 
 from pipelines.common.errors import ConfigError, DataError
+from pipelines.registry import manifest
 from pipelines.registry.settings import METRIC_DIRECTIONS, GateSettings, RegistrySettings
 
 _VERSION = re.compile(r"^v(\d{4,})$")
@@ -47,6 +61,54 @@ class ModelVersion:
     @property
     def artifacts(self) -> str:
         return f"{self.uri}/artifacts"
+
+
+class RegistryDamaged(DataError):
+    """A registry file that is missing, empty, truncated or changed. A retry cannot repair it: exit 2,
+    which Airflow does not retry (like a config error)."""
+
+    exit_code = 2
+
+
+@dataclass(frozen=True)
+class Damage:
+    """A version directory that cannot be used, and why."""
+
+    name: str
+    version: str
+    problem: str
+    meta: ModelVersion | None = None  # what meta.json says, when it is readable
+
+    def __str__(self) -> str:
+        return f"model {self.name} {self.version}: {self.problem}"
+
+
+@dataclass(frozen=True)
+class VersionCheck:
+    version: str
+    status: str  # ok | no manifest | damaged
+    problems: tuple[str, ...] = ()
+    files: int = 0  # files the manifest lists
+
+
+@dataclass(frozen=True)
+class ModelCheck:
+    name: str
+    versions: tuple[VersionCheck, ...]
+    problems: tuple[str, ...] = ()  # of the model's own files: champion.json, decisions.jsonl
+
+    @property
+    def damaged(self) -> bool:
+        return bool(self.problems) or any(v.status == "damaged" for v in self.versions)
+
+
+_META_FIELDS = {f.name for f in dataclasses.fields(ModelVersion)} - {"uri"}
+_META_REQUIRED = {f.name for f in dataclasses.fields(ModelVersion)
+                  if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING}
+
+
+def _json_problem(file: str, text: str, e: ValueError) -> str:
+    return f"{file} is empty" if not text.strip() else f"{file} is not valid JSON, truncated? ({e})"
 
 
 @dataclass(frozen=True)
@@ -109,16 +171,41 @@ class Registry:
     def _exists(self, path: str) -> bool:
         return self.fs.get_file_info(path).type != pafs.FileType.NotFound
 
-    def _read_json(self, path: str):
-        with self.fs.open_input_stream(path) as f:
-            return json.loads(f.read().decode())
-
     def _write_text(self, path: str, text: str) -> None:
-        """Write then rename, so a reader never sees half a file."""
+        """Write then replace, so a reader never sees half a file."""
         tmp = f"{path}.tmp-{uuid.uuid4().hex[:8]}"
+        if self._local:
+            with open(tmp, "w") as f:
+                f.write(text)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+            return
         with self.fs.open_output_stream(tmp) as f:
             f.write(text.encode())
         self.fs.move(tmp, path)
+
+    def _read_text(self, path: str) -> str:
+        with self.fs.open_input_stream(path) as f:
+            return f.read().decode("utf-8", errors="replace")
+
+    @property
+    def _local(self) -> bool:
+        return isinstance(self.fs, pafs.LocalFileSystem)
+
+    @contextlib.contextmanager
+    def _locked(self, name: str):
+        """Exclusive lock of one model (version numbers, champion, decisions) across processes; local
+        filesystems only (flock on <name>/.lock, released by the kernel if the process dies)."""
+        if not self._local:
+            yield
+            return
+        with open(self._p(name, ".lock"), "a") as f:
+            fcntl.flock(f.fileno(), fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(f.fileno(), fcntl.LOCK_UN)
 
     @staticmethod
     def _check_name(name: str) -> None:
@@ -127,41 +214,84 @@ class Registry:
 
     # -- versions -------------------------------------------------------------------------------
     def names(self) -> list[str]:
+        """Models with at least one version directory (healthy or damaged)."""
         if not self._exists(self.root):
             return []
         infos = self.fs.get_file_info(pafs.FileSelector(self.root))
-        return sorted(i.base_name for i in infos if i.type == pafs.FileType.Directory and self.versions(i.base_name))
+        return sorted(i.base_name for i in infos if i.type == pafs.FileType.Directory and self._version_dirs(i.path))
+
+    def _version_dirs(self, base: str) -> list[pafs.FileInfo]:
+        infos = self.fs.get_file_info(pafs.FileSelector(base, allow_not_found=True))
+        dirs = [i for i in infos if i.type == pafs.FileType.Directory and _VERSION.match(i.base_name)]
+        return sorted(dirs, key=lambda i: int(i.base_name[1:]))
+
+    def _scan(self, name: str) -> tuple[list[ModelVersion], list[Damage]]:
+        """(healthy versions, damaged ones), oldest first."""
+        healthy, damaged = [], []
+        for info in self._version_dirs(self._p(name)):
+            meta_info, art_info = self.fs.get_file_info([f"{info.path}/meta.json", f"{info.path}/artifacts"])
+            try:
+                mv = self._load_meta(name, info, meta_info)
+            except ValueError as e:
+                damaged.append(Damage(name, info.base_name, str(e)))
+                continue
+            if art_info.type != pafs.FileType.Directory:
+                damaged.append(Damage(name, info.base_name, "artifacts/ is missing", mv))
+            else:
+                healthy.append(mv)
+        return healthy, damaged
+
+    def _load_meta(self, name: str, info: pafs.FileInfo, meta_info: pafs.FileInfo) -> ModelVersion:
+        """The version's meta.json; ValueError saying what is wrong with it."""
+        if meta_info.type != pafs.FileType.File:
+            raise ValueError("meta.json is missing")
+        text = self._read_text(meta_info.path)
+        try:
+            data = json.loads(text)
+        except ValueError as e:
+            raise ValueError(_json_problem("meta.json", text, e)) from None
+        if not isinstance(data, dict):
+            raise ValueError("meta.json is not a JSON object")
+        missing, unknown = sorted(_META_REQUIRED - set(data)), sorted(set(data) - _META_FIELDS)
+        parts = []
+        if missing:
+            parts.append(f"lacks {', '.join(missing)}")
+        if unknown:
+            parts.append(f"has unknown fields {', '.join(unknown)}")
+        if parts:
+            raise ValueError(f"meta.json {' and '.join(parts)}")
+        if (data["name"], data["version"]) != (name, info.base_name):
+            raise ValueError(f"meta.json describes {data['name']} {data['version']}, not this directory")
+        return ModelVersion(**{**data, "uri": self._uri(info.path)})
 
     def versions(self, name: str) -> list[ModelVersion]:
-        base = self._p(name)
-        if not self._exists(base):
-            return []
-        out = []
-        for info in self.fs.get_file_info(pafs.FileSelector(base)):
-            if info.type == pafs.FileType.Directory and _VERSION.match(info.base_name):
-                meta = f"{info.path}/meta.json"
-                if self._exists(meta):
-                    out.append(ModelVersion(**{**self._read_json(meta), "uri": self._uri(info.path)}))
-        return sorted(out, key=lambda v: int(v.version[1:]))
+        """The healthy versions of `name`, oldest first (damaged ones: `damaged`)."""
+        return self._scan(name)[0]
+
+    def damaged(self, name: str) -> list[Damage]:
+        """The version directories of `name` that cannot be used, with what is wrong with each."""
+        return self._scan(name)[1]
 
     def get(self, name: str, version: str | None = None) -> ModelVersion:
-        """A given version, or the champion when version is None."""
+        """A given version, or the champion when version is None. A damaged one raises RegistryDamaged."""
         self._check_name(name)
-        versions = self.versions(name)
-        if not versions:
+        healthy, damaged = self._scan(name)
+        if not healthy and not damaged:
             raise DataError(f"no model named '{name}' in the registry at {self._uri(self.root)}"
                             f" (models: {', '.join(self.names()) or 'none'})")
         if version is None:
             champ = self.champion(name)
             if champ is None:
                 raise DataError(f"model '{name}' has no champion yet: publish a version or pass --version "
-                                f"(versions: {', '.join(v.version for v in versions)})")
+                                f"(versions: {_listing(healthy, damaged)})")
             return champ
-        for v in versions:
+        for v in healthy:
             if v.version == version:
                 return v
-        known = ", ".join(v.version for v in versions)
-        raise DataError(f"model '{name}' has no version '{version}' (versions: {known})")
+        for d in damaged:
+            if d.version == version:
+                raise RegistryDamaged(str(d))
+        raise DataError(f"model '{name}' has no version '{version}' (versions: {_listing(healthy, damaged)})")
 
     def stage(self, name: str) -> str:
         """A fresh artifacts directory inside the registry for Spark (or anything) to write a model into;
@@ -187,39 +317,142 @@ class Registry:
             raise DataError(f"cannot register '{name}': artifacts directory {artifacts_dir} does not exist")
         else:
             tmp = self._p(name, f"_tmp-{uuid.uuid4().hex[:12]}")
+            self.fs.create_dir(f"{tmp}/artifacts", recursive=True)  # copy_files makes subdirectories only
             pafs.copy_files(artifacts_dir, f"{tmp}/artifacts", source_filesystem=pafs.LocalFileSystem(),
                             destination_filesystem=self.fs)
-        for _ in range(20):  # another writer may take the same number: retry with the next one
-            taken = [int(v.version[1:]) for v in self.versions(name)]
-            existing = [int(m.group(1)) for i in self.fs.get_file_info(pafs.FileSelector(base))
-                        if (m := _VERSION.match(i.base_name))]
-            version = f"v{max(taken + existing, default=0) + 1:04d}"
-            mv = ModelVersion(name=name, version=version, kind=kind, flavor=flavor, created_at=_now(),
-                              eval_ds=eval_ds, metrics=_plain(metrics), config=_plain(config or {}),
-                              inputs=_plain(inputs or {}), code_version=code_version(), extra=_plain(extra or {}))
-            meta = {k: v for k, v in asdict(mv).items() if k != "uri"}
-            with self.fs.open_output_stream(f"{tmp}/meta.json") as f:
-                f.write(json.dumps(meta, indent=2, sort_keys=True).encode())
-            final = self._p(name, version)
-            if self._exists(final):
-                continue
-            self.fs.move(tmp, final)
-            return ModelVersion(**{**meta, "uri": self._uri(final)})
+        files = manifest.build(self.fs, tmp)  # before the lock: hashing a large model takes a while
+        code = code_version()
+        with self._locked(name):
+            for _ in range(20):  # without a lock (not a local filesystem) another writer may take the number
+                numbers = [int(i.base_name[1:]) for i in self._version_dirs(base)]
+                version = f"v{max(numbers, default=0) + 1:04d}"
+                mv = ModelVersion(name=name, version=version, kind=kind, flavor=flavor, created_at=_now(),
+                                  eval_ds=eval_ds, metrics=_plain(metrics), config=_plain(config or {}),
+                                  inputs=_plain(inputs or {}), code_version=code,
+                                  extra=_plain(extra or {}))
+                meta = {k: v for k, v in asdict(mv).items() if k != "uri"}
+                meta_bytes = json.dumps(meta, indent=2, sort_keys=True).encode()
+                files["files"]["meta.json"] = manifest.digest(meta_bytes)
+                with self.fs.open_output_stream(f"{tmp}/{manifest.MANIFEST}") as f:
+                    f.write(json.dumps(files, indent=1, sort_keys=True).encode())
+                with self.fs.open_output_stream(f"{tmp}/meta.json") as f:
+                    f.write(meta_bytes)
+                final = self._p(name, version)
+                if self._exists(final):
+                    continue
+                self.fs.move(tmp, final)
+                return ModelVersion(**{**meta, "uri": self._uri(final)})
         raise DataError(f"could not allocate a version for '{name}' under {self._uri(base)}")
 
     # -- champion and gate ----------------------------------------------------------------------
-    def champion(self, name: str) -> ModelVersion | None:
+    def _champion_version(self, name: str) -> str | None:
+        """The version champion.json names (None when there is no champion.json)."""
         ptr = self._p(name, "champion.json")
         if not self._exists(ptr):
             return None
-        return self.get(name, self._read_json(ptr)["version"])
+        text = self._read_text(ptr)
+        try:
+            version = json.loads(text).get("version")
+        except ValueError as e:
+            problem = _json_problem("champion.json", text, e)
+        except AttributeError:
+            problem = "champion.json is not a JSON object"
+        else:
+            if isinstance(version, str) and _VERSION.match(version):
+                return version
+            problem = f"champion.json names no version (version: {version!r})"
+        raise RegistryDamaged(f"model {name}: {problem}")
+
+    def champion(self, name: str) -> ModelVersion | None:
+        """The published version, None when there is none; RegistryDamaged when champion.json or the
+        version it names is damaged or gone."""
+        version = self._champion_version(name)
+        if version is None:
+            return None
+        healthy, damaged = self._scan(name)
+        for v in healthy:
+            if v.version == version:
+                return v
+        for d in damaged:
+            if d.version == version:
+                raise RegistryDamaged(f"model {name}: the champion {version} is damaged: {d.problem}")
+        raise RegistryDamaged(f"model {name}: champion.json names {version}, which is not in the registry "
+                              f"(versions: {_listing(healthy, damaged)})")
 
     def decisions(self, name: str) -> list[dict]:
         path = self._p(name, "decisions.jsonl")
         if not self._exists(path):
             return []
-        with self.fs.open_input_stream(path) as f:
-            return [json.loads(line) for line in f.read().decode().splitlines() if line.strip()]
+        out = []
+        for n, line in enumerate(self._read_text(path).splitlines(), 1):
+            if line.strip():
+                try:
+                    out.append(json.loads(line))
+                except ValueError as e:
+                    raise RegistryDamaged(f"model {name}: decisions.jsonl line {n} is not valid JSON ({e})") from None
+        return out
+
+    def _append_decision(self, name: str, decision: GateDecision) -> None:
+        """Add one line to the decision log; the caller holds the model's lock, so no line is lost."""
+        path = self._p(name, "decisions.jsonl")
+        text = self._read_text(path) if self._exists(path) else ""
+        if text and not text.endswith("\n"):  # a torn last line stays apart from the new one
+            text += "\n"
+        self._write_text(path, text + json.dumps(asdict(decision)) + "\n")
+
+    # -- integrity ------------------------------------------------------------------------------
+    def _dir(self, mv: ModelVersion) -> str:
+        return mv.uri[len(self.scheme_prefix):]
+
+    def _manifest(self, mv: ModelVersion) -> dict | None:
+        """The version's manifest {path: {size, sha256}}; None for a version registered before manifests
+        existed; ValueError when it is unreadable."""
+        path = f"{self._dir(mv)}/{manifest.MANIFEST}"
+        return manifest.parse(self._read_text(path)) if self._exists(path) else None
+
+    def _manifest_problems(self, mv: ModelVersion, hashes: bool = True) -> list[str] | None:
+        """How the version's files differ from its manifest ([] when they match); None without one."""
+        try:
+            files = self._manifest(mv)
+        except ValueError as e:
+            return [str(e)]
+        return None if files is None else manifest.verify(self.fs, self._dir(mv), files, hashes)
+
+    def verify(self, mv: ModelVersion, hashes: bool = True) -> None:
+        """RegistryDamaged when the version's files differ from its manifest (size, and sha256 when
+        hashes); a version without a manifest passes."""
+        problems = self._manifest_problems(mv, hashes)
+        if problems:
+            raise RegistryDamaged(f"model {mv.name} {mv.version}: {_summary(problems)}")
+
+    def check(self, names: list[str] | None = None) -> list[ModelCheck]:
+        """Every version of every model (or of `names`) against its manifest, and each model's champion
+        pointer and decision log."""
+        out = []
+        for name in names if names is not None else self.names():
+            healthy, damaged = self._scan(name)
+            by_number = {d.version: VersionCheck(d.version, "damaged", (d.problem,)) for d in damaged}
+            for mv in healthy:
+                try:
+                    files = self._manifest(mv)
+                except ValueError as e:
+                    by_number[mv.version] = VersionCheck(mv.version, "damaged", (str(e),))
+                    continue
+                if files is None:
+                    by_number[mv.version] = VersionCheck(mv.version, "no manifest")
+                    continue
+                problems = manifest.verify(self.fs, self._dir(mv), files)
+                by_number[mv.version] = VersionCheck(mv.version, "damaged" if problems else "ok", tuple(problems),
+                                                     len(files))
+            model_problems = []
+            for probe in (self.champion, self.decisions):
+                try:
+                    probe(name)
+                except RegistryDamaged as e:
+                    model_problems.append(str(e).removeprefix(f"model {name}: "))
+            versions = tuple(by_number[v] for v in sorted(by_number, key=lambda v: int(v[1:])))
+            out.append(ModelCheck(name, versions, tuple(model_problems)))
+        return out
 
     def evaluate_gate(self, name: str, version: str, metric: str | None = None,
                       min_delta: float | None = None) -> GateDecision:
@@ -270,17 +503,45 @@ class Registry:
 
     def publish(self, name: str, version: str, metric: str | None = None, min_delta: float | None = None,
                 force: bool = False) -> GateDecision:
-        """Promote `version` to champion when the gate accepts it (or when forced); log the decision."""
-        decision = self.evaluate_gate(name, version, metric, min_delta)
-        if force and not decision.accepted:
-            decision = GateDecision(**{**asdict(decision), "accepted": True,
-                                       "reason": f"forced over the gate's refusal: {decision.reason}"})
-        if decision.accepted:
-            self._write_text(self._p(name, "champion.json"),
-                             json.dumps({"version": version, "decision": asdict(decision)}, indent=2))
-        lines = [json.dumps(d) for d in self.decisions(name)] + [json.dumps(asdict(decision))]
-        self._write_text(self._p(name, "decisions.jsonl"), "\n".join(lines) + "\n")
+        """Promote `version` to champion when the gate accepts it (or when forced); log the decision.
+
+        A damaged candidate (meta.json, artifacts or files that differ from its manifest) is refused with
+        RegistryDamaged, forced or not. A damaged champion stops the gate (RegistryDamaged); forcing
+        replaces it, which is how a broken champion pointer is repaired."""
+        cand = self.get(name, version)
+        problems = self._manifest_problems(cand)
+        if problems:
+            raise RegistryDamaged(f"model {name} {version} is damaged, it cannot be published: {_summary(problems)}")
+        with self._locked(name):
+            try:
+                decision = self.evaluate_gate(name, version, metric, min_delta)
+            except RegistryDamaged as e:
+                if not force:
+                    raise RegistryDamaged(f"{e} (publish --force points the champion at {version})") from None
+                metric = metric or self.gate.metric
+                decision = GateDecision(name=name, candidate=version, champion=None, accepted=True,
+                                        reason=f"forced over a damaged champion: {e}", metric=metric,
+                                        candidate_value=cand.metrics.get(metric), decided_at=_now())
+            if force and not decision.accepted:
+                decision = GateDecision(**{**asdict(decision), "accepted": True,
+                                           "reason": f"forced over the gate's refusal: {decision.reason}"})
+            if decision.accepted:
+                self._write_text(self._p(name, "champion.json"),
+                                 json.dumps({"version": version, "decision": asdict(decision)}, indent=2))
+            self._append_decision(name, decision)
         return decision
+
+
+def _listing(healthy: list[ModelVersion], damaged: list[Damage]) -> str:
+    """'v0001, v0002 (damaged), v0003' in version order."""
+    marked = [(v.version, v.version) for v in healthy] + [(d.version, f"{d.version} (damaged)") for d in damaged]
+    return ", ".join(text for _, text in sorted(marked, key=lambda m: int(m[0][1:]))) or "none"
+
+
+def _summary(problems: list[str], shown: int = 3) -> str:
+    """The first problems, and how many more: one line however many files differ."""
+    more = f"; and {len(problems) - shown} more (ctrflow models --check lists them)" if len(problems) > shown else ""
+    return "; ".join(problems[:shown]) + more
 
 
 def _guard_reason(name: str, cand: ModelVersion, failed: list) -> str:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from pipelines.common.names import Name
+
 # Cardinalities of Criteo's 26 categorical fields in the Kaggle display-ads data (C1..C26).
 CRITEO_CARDINALITIES = [
     1460, 583, 10131227, 2202608, 305, 24, 12517, 633, 3, 93145, 5683, 8351593, 3194,
@@ -36,7 +38,7 @@ class SynthSettings:
     rows_per_day: int = 200_000
     block_rows: int = 50_000  # rows per generation block: the unit of determinism and parallelism
     positive_rate: float | None = None  # mean planted CTR; null = the profile's (planted 0.2, real logs' own)
-    table: str | None = None  # raw.<table>, by ds; null = the profile's (click_logs; avazu_logs)
+    table: Name | None = None  # raw.<table>, by ds; null = the profile's (click_logs; avazu_logs)
     write_tsv: bool = False  # also write the landing text files (Criteo TSV / Avazu CSV) under <state>/landing/
     cardinality_scale: float = 1.0  # multiplies every cardinality (tests use small vocabularies)
     cardinalities: list[int] = field(default_factory=lambda: list(CRITEO_CARDINALITIES))

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import shlex
 import sys
 from pathlib import Path
 
@@ -48,11 +50,21 @@ def sets(tmp_path_factory, airflow_db) -> list[str]:
 
 
 def _run(dag_id: str, sets: list[str]):
+    """Run a DAG for DS: the keys a triggered run may not set (state_dir, Spark) are the DAG files' own
+    overrides ($CTRFLOW_DAG_OVERRIDES at parse time), the others come in the run's conf."""
     from airflow.dag_processing.dagbag import DagBag
     from airflow.utils.session import create_session
 
-    dag = DagBag(dag_folder=str(DAGS_FOLDER)).dags[dag_id]
-    dr = dag.test(logical_date=dt.datetime(DS.year, DS.month, DS.day, tzinfo=dt.UTC), run_conf={"overrides": sets})
+    from operators._runconf import RUN_CONF_PREFIXES
+
+    in_conf = [s for s in sets if s.startswith(RUN_CONF_PREFIXES)]
+    os.environ["CTRFLOW_DAG_OVERRIDES"] = shlex.join(s for s in sets if s not in in_conf)
+    try:
+        dag = DagBag(dag_folder=str(DAGS_FOLDER)).dags[dag_id]
+        dr = dag.test(logical_date=dt.datetime(DS.year, DS.month, DS.day, tzinfo=dt.UTC),
+                      run_conf={"overrides": in_conf})
+    finally:
+        del os.environ["CTRFLOW_DAG_OVERRIDES"]
     with create_session() as session:
         tis = {ti.task_id: (ti.state, ti.try_number) for ti in dr.get_task_instances(session=session)}
     return dr.state, tis

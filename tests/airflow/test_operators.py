@@ -68,13 +68,13 @@ def test_connection_master_wins_and_python_launcher(sets):
 
 def test_operator_renders_templates_and_adds_run_conf_overrides(sets):
     with DAG("t_render", schedule=None, user_defined_macros={"source": "click_logs"}):
-        op = SparkJobOperator(task_id="ingest", job="ingest", args=["--source", "{{ source }}"], overrides=sets[:1],
+        op = SparkJobOperator(task_id="ingest", job="ingest", args=["--source", "{{ source }}"], overrides=sets,
                               spark_submit="spark-submit")
     assert op.ds == "{{ ds }}"  # stored unchanged until rendered
-    context = {"ds": DS, **_run({"overrides": [sets[1], "synth.seed=3"]})}
+    context = {"ds": DS, **_run({"overrides": ["synth.seed=3"]})}
     op.render_template_fields(context)
     cmd = op.command(context)
-    assert cmd[cmd.index("--master") + 1] == "local[2]"  # the run's override reached the profile
+    assert cmd[cmd.index("--master") + 1] == "local[2]"  # the operator's override reached the profile
     tail = cmd[cmd.index(str(PROJECT_ROOT / "jobs" / "ingest.py")) + 1:]
     assert tail == ["--ds", DS, "--env", "local", "--set", sets[0], "--set", sets[1], "--set", "synth.seed=3",
                     "--source", "click_logs"]

@@ -78,3 +78,65 @@ def test_cluster_overlay_points_the_dags_at_the_compose_connection():
     assert '"spark://spark-master"' in conn and "7077" in conn
     assert settings.project.jars_dir == "/opt/ctrflow/jars"
     assert "/opt/ctrflow/jars" in (DOCKER / "spark" / "Dockerfile").read_text()
+
+
+# --- secrets: every password and key comes from docker/.env (template: docker/.env.example) ---------------
+
+INTERPOLATION = re.compile(r"\$\{([A-Z0-9_]+):\?[^}]*\}")  # ${VAR:?message}: required, no default
+SECRET_NAME = re.compile(r"PASSWORD|SECRET|FERNET|TOKEN|_KEY$", re.I)
+SHARED_AIRFLOW_SECRETS = {"AIRFLOW__CORE__FERNET_KEY": "AIRFLOW_FERNET_KEY",
+                          "AIRFLOW__API_AUTH__JWT_SECRET": "AIRFLOW_JWT_SECRET",
+                          "AIRFLOW__API__SECRET_KEY": "AIRFLOW_API_SECRET_KEY"}
+
+
+def _env_example() -> dict[str, str]:
+    lines = (DOCKER / ".env.example").read_text().splitlines()
+    return dict(line.split("=", 1) for line in lines if line.strip() and not line.startswith("#"))
+
+
+def _literal_secrets(text: str) -> list[str]:
+    """Password-like values in `text` that are not a ${VAR:?...} interpolation: URL userinfo passwords,
+    -D...Password= options."""
+    value = r"(\$\{[^}]*\}|[^@\s]+)"
+    found = re.findall(rf"://[^:/@\s]+:{value}@", text) + re.findall(rf"Password={value}", text)
+    return [value for value in found if not INTERPOLATION.fullmatch(value)]
+
+
+def test_no_literal_secret_in_the_compose_file():
+    for name, service in SERVICES.items():
+        for key, value in service.get("environment", {}).items():
+            value = str(value)
+            if SECRET_NAME.search(key):
+                assert INTERPOLATION.fullmatch(value), f"{name}: {key} is not a required ${{VAR:?...}}"
+            assert not _literal_secrets(value), f"{name}: {key} holds a literal password"
+    assert _literal_secrets("jdbc://u:hunter2@h/db -Dx.Password=hive") == ["hunter2", "hive"]  # the check bites
+
+
+def test_every_airflow_service_shares_one_fernet_key_and_jwt_secret():
+    airflow = {name: s for name, s in SERVICES.items() if s["image"].startswith("ctrflow/airflow")}
+    assert {"airflow-apiserver", "airflow-scheduler", "airflow-dag-processor", "airflow-triggerer"} <= set(airflow)
+    for name, service in airflow.items():
+        env = service["environment"]
+        for setting, variable in SHARED_AIRFLOW_SECRETS.items():
+            assert INTERPOLATION.fullmatch(env[setting])[1] == variable, f"{name}: {setting}"
+
+
+def test_env_example_defines_every_variable_with_dev_only_values():
+    used = set(INTERPOLATION.findall((DOCKER / "docker-compose.yml").read_text()))
+    example = _env_example()
+    assert used == set(example), f"compose uses {sorted(used)}, .env.example has {sorted(example)}"
+    assert "DEVELOPMENT-ONLY" in (DOCKER / ".env.example").read_text()
+    for variable, value in example.items():
+        if variable != "AIRFLOW_FERNET_KEY":
+            assert value.startswith("dev-only-"), f"{variable}={value} does not say it is dev-only"
+    fernet = pytest.importorskip("cryptography.fernet")
+    fernet.Fernet(example["AIRFLOW_FERNET_KEY"])  # a valid key, else every Airflow container fails to start
+    assert "/docker/.env" in (ROOT / ".gitignore").read_text().splitlines()
+
+
+def test_postgres_init_takes_its_passwords_from_the_environment():
+    init = (DOCKER / "postgres" / "init.sh").read_text()
+    assert "PASSWORD :'airflow_pw'" in init and "PASSWORD :'hive_pw'" in init
+    assert not re.search(r"PASSWORD\s+'", init)
+    env = SERVICES["postgres"]["environment"]
+    assert {"AIRFLOW_DB_PASSWORD", "HIVE_DB_PASSWORD"} <= set(env)
