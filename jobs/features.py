@@ -38,7 +38,7 @@ class Config(JobConfig):
             raise ValueError(f"--pipeline {self.pipeline}: no features named '{self.pipeline}' in conf/base/features "
                              f"(known: {', '.join(known) or 'none'})")
         if self.source is not None and self.source not in self.settings.sources.sources:
-            raise ValueError(f"--source {self.source}: not a source of sources.yml "
+            raise ValueError(f"--source {self.source}: not a source declared in sources.yml "
                              f"({', '.join(sorted(self.settings.sources.sources))})")
         if self.sample is not None and not 0 < self.sample <= 1:
             raise ValueError(f"--sample must be in (0, 1], got {self.sample}")
