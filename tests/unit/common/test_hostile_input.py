@@ -69,7 +69,7 @@ CASES = [
     ("features --pipeline outside conf", lambda: _job("features", "--pipeline", "../../../../tmp/x", "--fit"),
      "--pipeline: pipeline: '../../../../tmp/x' is not a valid name"),
     ("features --pipeline unknown", lambda: _job("features", "--pipeline", "nope", "--fit"),
-     "--pipeline nope: no pipeline conf/base/features/nope.yml"),
+     "--pipeline nope: no features named 'nope' in conf/base/features (known: "),
     ("features --source injection", lambda: _job("features", "--pipeline", "ctr_default", "--source", "x' OR 1=1"),
      "--source: source: \"x' OR 1=1\" is not a valid name"),
     ("ingest --source path", lambda: _job("ingest", "--source", "../x"), "--source: source: '../x'"),
