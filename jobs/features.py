@@ -34,7 +34,7 @@ class Config(JobConfig):
 
     def validate(self) -> None:
         if not config.named_exists("features", self.pipeline, self.conf.env):
-            known = sorted(p.stem for p in (config.conf_root() / "base" / "features").glob("*.yml"))
+            known = config.known_named("features")
             raise ValueError(f"--pipeline {self.pipeline}: no features named '{self.pipeline}' in conf/base/features "
                              f"(known: {', '.join(known) or 'none'})")
         if self.source is not None and self.source not in self.settings.sources.sources:

@@ -227,6 +227,12 @@ def check_named(kind: str, name: str, prefix: str = "") -> str:
         raise ConfigError(f"{prefix}{kind} {e}") from None
 
 
+def known_named(kind: str, root: Path | None = None) -> list[str]:
+    """The names of the documents of a kind (conf/base/<kind>/*.yml), sorted."""
+    base = (root or conf_root()) / "base" / kind
+    return sorted(p.stem for p in base.glob("*.yml")) if base.is_dir() else []
+
+
 def named_exists(kind: str, name: str, env: str = DEFAULT_ENV, root: Path | None = None) -> bool:
     """Whether conf/base/<kind>/<name>.yml (or the env's overlay of it) exists; `name` must be a name."""
     root = root or conf_root()
@@ -274,7 +280,7 @@ def _named_overrides(items: Sequence[str], root: Path, env: str) -> dict[str, di
         kind, name, rest = parts
         check_named(kind, name, f"--set {key}: ")
         if not _layer_files(root, env, f"{kind}/{name}.yml"):
-            known = sorted(p.stem for p in (root / "base" / kind).glob("*.yml"))
+            known = known_named(kind, root)
             close = difflib.get_close_matches(name, known, n=1)
             hint = f"did you mean '{close[0]}'?" if close else f"known: {', '.join(known) or 'none'}"
             raise ConfigError(f"--set {key}: no {kind} named '{name}' in {root / 'base' / kind} ({hint})")
@@ -327,7 +333,7 @@ def load_named(kind: str, name: str, cls: type, env: str = DEFAULT_ENV, root: Pa
     check_named(kind, name)
     files = _layer_files(root, env, f"{kind}/{name}.yml")
     if not files:
-        known = sorted(p.stem for p in (root / "base" / kind).glob("*.yml")) if (root / "base" / kind).is_dir() else []
+        known = known_named(kind, root)
         raise ConfigError(f"no {kind} named '{name}' in {root / 'base' / kind} (known: {', '.join(known) or 'none'})")
     prov = _Provenance()
     tree: dict = {}
