@@ -157,6 +157,12 @@ QUIET_LOGGERS = {
     # stack trace at ERROR, and the job then succeeds: noise on every successful run. An external
     # metastore logs it on its own server, not here.
     "org.apache.hadoop.hive.metastore.HiveAlterHandler": "OFF",
+    # ... and Spark's side of it: "Could not alter schema of table .. in a Hive compatible way" at WARN
+    # with the metastore's whole InvalidOperationException (~145 lines); Spark then stores the schema
+    # in its own format, which is what Delta tables use anyway. Its errors still show.
+    "org.apache.spark.sql.hive.HiveExternalCatalog": "ERROR",
+    # "Namespace raw was created concurrently. Ignoring." from CREATE DATABASE IF NOT EXISTS
+    "org.apache.spark.sql.execution.datasources.v2.CreateNamespaceExec": "ERROR",
 }
 
 

@@ -86,20 +86,63 @@ def commit_file_stats(spark, qualified: str, version: int) -> list[dict]:
     return [json.loads(a["add"]["stats"]) for a in actions if "add" in a and a["add"].get("stats")]
 
 
+# Where overwrite_hive_partition stages each version of a partition, under the table's location: a
+# name Spark and Hive skip when they list the table's directory ('_' prefix), one directory per day.
+HIVE_PARTS_DIR = "_ctrflow_parts"
+
+
 def overwrite_hive_partition(df, qualified: str, ds: dt.date, ddl: str, fmt: str = "parquet") -> None:
-    """INSERT OVERWRITE one `ds` partition of a metastore table (created on first write)."""
+    """Replace one `ds` partition of a metastore (non-Delta) table atomically; the table is created on
+    first write.
+
+    The rows are written to a new directory <table location>/_ctrflow_parts/<ds>/<uuid>; only once every
+    file is there does one metastore call point the partition at it (ALTER TABLE .. SET LOCATION, or
+    ADD PARTITION for a new day). Readers see the old partition or the new one, never half: a job killed
+    while writing leaves the previous partition as it was (INSERT OVERWRITE would have dropped it first).
+    The directories the partition no longer points at (an earlier version, a killed run's files) are
+    deleted after the switch, and again by the next write of that day.
+    """
     spark = df.sparkSession
     ensure_database(spark, qualified)
-    spark.sql(f"CREATE TABLE IF NOT EXISTS {quote_ident(qualified)} ({ddl}, ds string) USING {check_name(fmt)} "
+    table_sql = quote_ident(qualified)
+    spark.sql(f"CREATE TABLE IF NOT EXISTS {table_sql} ({ddl}, ds string) USING {check_name(fmt)} "
               "PARTITIONED BY (ds)")
-    view = f"_ctrflow_{uuid.uuid4().hex[:12]}"
-    df.createOrReplaceTempView(view)
-    try:
-        cols = ", ".join(quote_ident(c) for c in df.columns)
-        spark.sql(f"INSERT OVERWRITE TABLE {quote_ident(qualified)} PARTITION (ds = {sql_literal(ds.isoformat())}) "
-                  f"SELECT {cols} FROM {view}")
-    finally:
-        spark.catalog.dropTempView(view)
+    day = ds.isoformat()
+    spec = f"PARTITION (ds = {sql_literal(day)})"
+    columns = [f for f in spark.table(qualified).schema.fields if f.name != "ds"]
+    missing = sorted({c.name for c in columns} - set(df.columns))
+    if missing:
+        raise DataError(f"{qualified} ds={day}: the rows lack column(s) {', '.join(missing)}")
+    root = _location(spark, qualified)
+    days_dir = f"{root}/{HIVE_PARTS_DIR}/{day}"
+    version = uuid.uuid4().hex
+    staged = f"{days_dir}/{version}"
+    rows = df.select(*[df[c.name].cast(c.dataType).alias(c.name) for c in columns])
+    rows.write.mode("errorifexists").format(fmt).save(staged)
+    old = _location(spark, qualified, day) if spark.sql(f"SHOW PARTITIONS {table_sql} {spec}").first() else None
+    if old is None:
+        spark.sql(f"ALTER TABLE {table_sql} ADD {spec} LOCATION {sql_literal(staged)}")
+    else:
+        spark.sql(f"ALTER TABLE {table_sql} {spec} SET LOCATION {sql_literal(staged)}")
+    spark.sql(f"REFRESH TABLE {table_sql}")
+    # what the partition no longer points at: the previous version, and files of killed runs of this day
+    fs, parts = _fs(spark, days_dir)
+    stale = [st.getPath().toString() for st in fs.listStatus(parts) if st.getPath().getName() != version]
+    if old is not None and old.startswith(f"{root}/") and HIVE_PARTS_DIR not in old:
+        stale.append(old)  # the day's directory of a table written by INSERT OVERWRITE (before staging)
+    for path in stale:
+        log.info("%s ds=%s: removing %s (no longer the partition's location)", qualified, day, path)
+        delete_path(spark, path)
+
+
+def _location(spark, qualified: str, day: str | None = None) -> str:
+    """The location of a metastore table, or of one of its ds partitions, from DESCRIBE TABLE EXTENDED."""
+    spec = f" PARTITION (ds = {sql_literal(day)})" if day else ""
+    rows = spark.sql(f"DESCRIBE TABLE EXTENDED {quote_ident(qualified)}{spec}").collect()
+    found = [r.data_type for r in rows if r.col_name == "Location"]
+    if not found:
+        raise DataError(f"{qualified}{f' ds={day}' if day else ''}: the metastore gives no location")
+    return found[-1]
 
 
 def _fs(spark, path: str):

@@ -40,6 +40,16 @@ def sparse_vector_array(size: int, indices: np.ndarray, values: np.ndarray | Non
         names=VECTOR_FIELDS)
 
 
+def vector_field(name: str, size: int):
+    """A VectorUDT column of `size` slots, its size in Spark ML's attribute metadata: estimators downstream
+    (VectorAssembler, LogisticRegression) read it there instead of running a job to look at a first row,
+    which stops the Arrow stream early and makes the Python worker print a BrokenPipeError traceback."""
+    from pyspark.ml.linalg import VectorUDT
+    from pyspark.sql.types import StructField
+
+    return StructField(name, VectorUDT(), metadata={"ml_attr": {"num_attrs": int(size)}})
+
+
 def batch_matrix(batch: pa.RecordBatch, cols: list[str]) -> np.ndarray:
     """(rows, len(cols)) float32 matrix of numeric Arrow columns; nulls become NaN (missing)."""
     out = np.empty((batch.num_rows, len(cols)), dtype=np.float32)
@@ -95,7 +105,6 @@ class GBDTLeafEncoderModel(Transformer, HasLeafEncoderParams, StatefulModel):
         return self.booster().total_leaves
 
     def _transform(self, df):
-        from pyspark.ml.linalg import VectorUDT
         from pyspark.sql.types import DoubleType, StructField, StructType
 
         cols = self.getInputCols()
@@ -104,7 +113,7 @@ class GBDTLeafEncoderModel(Transformer, HasLeafEncoderParams, StatefulModel):
             raise DataError(f"GBDT leaf encoder: input columns {missing} are not in the DataFrame "
                             f"(it has {', '.join(df.columns)})")
         leaves_col, prob_col = self.getOrDefault(self.leavesCol), self.getOrDefault(self.probabilityCol)
-        out_fields = [StructField(leaves_col, VectorUDT())] if leaves_col else []
+        out_fields = [vector_field(leaves_col, self.numLeaves())] if leaves_col else []
         out_fields += [StructField(prob_col, DoubleType())] if prob_col else []
         if not out_fields:
             raise DataError("GBDT leaf encoder: set leavesCol or probabilityCol")

@@ -20,7 +20,7 @@ from pyspark.ml import Transformer
 from pyspark.ml.param import Param, Params, TypeConverters
 from pyspark.ml.util import DefaultParamsReadable, DefaultParamsWritable
 
-from pipelines.gbdt.leaf_encoder import _arrow_schema, sparse_vector_array
+from pipelines.gbdt.leaf_encoder import _arrow_schema, sparse_vector_array, vector_field
 
 
 class OneHotAssembler(Transformer, DefaultParamsReadable, DefaultParamsWritable):
@@ -61,8 +61,7 @@ class OneHotAssembler(Transformer, DefaultParamsReadable, DefaultParamsWritable)
         return int(self.slot_sizes().sum()) + len(self.getOrDefault(self.numericCols))
 
     def _transform(self, df):
-        from pyspark.ml.linalg import VectorUDT
-        from pyspark.sql.types import StructField, StructType
+        from pyspark.sql.types import StructType
 
         cats, nums = self.getOrDefault(self.categoricalCols), self.getOrDefault(self.numericCols)
         sizes = np.array(self.getOrDefault(self.categoricalSizes), dtype=np.int64)
@@ -75,7 +74,7 @@ class OneHotAssembler(Transformer, DefaultParamsReadable, DefaultParamsWritable)
         total = n_cat + len(nums)
         kept = [f for f in df.schema.fields if f.name != out]
         names = [f.name for f in kept]
-        out_field = StructField(out, VectorUDT())
+        out_field = vector_field(out, total)
         k, width = len(cats), len(cats) + len(nums)
 
         def assemble(batches):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 
 import pytest
 
@@ -36,6 +37,15 @@ def test_hive_table_round_trip(spark, settings):
     tables.overwrite_hive_partition(df.where("id = 2"), name, dt.date(2026, 11, 1), "id int, v string")
     got = sorted((r.id, r.ds) for r in spark.table(name).collect())
     assert got == [(1, "2026-11-02"), (2, "2026-11-01")]
+    # each write is a new directory the partition is switched to; the versions it left, and the files of a
+    # run killed before its switch, are removed by the next write of that day
+    location = spark.sql(f"DESCRIBE TABLE EXTENDED {name}").where("col_name = 'Location'").first().data_type
+    day_dir = os.path.join(location.removeprefix("file:"), tables.HIVE_PARTS_DIR, "2026-11-01")
+    killed = os.path.join(day_dir, "killedrun")
+    os.makedirs(killed)
+    open(os.path.join(killed, "part-0.parquet"), "w").close()
+    tables.overwrite_hive_partition(df, name, dt.date(2026, 11, 1), "id int, v string")
+    assert len(os.listdir(day_dir)) == 1 and spark.table(name).where("ds = '2026-11-01'").count() == 2
 
 
 def test_delta_table_round_trip_replaces_one_partition(spark, settings):
@@ -84,8 +94,10 @@ def test_sql_is_built_from_quoted_names_and_literals_only(spark, settings, monke
     assert seen[0] == "CREATE DATABASE IF NOT EXISTS `raw`"
     assert seen[1] == ("CREATE TABLE IF NOT EXISTS `raw`.`quoted_hive` (id int, v string, ds string) USING parquet "
                        "PARTITIONED BY (ds)")
-    assert seen[2].startswith("INSERT OVERWRITE TABLE `raw`.`quoted_hive` PARTITION (ds = '2026-11-01') "
-                              "SELECT `id`, `v` FROM _ctrflow_")
+    assert seen[2] == "DESCRIBE TABLE EXTENDED `raw`.`quoted_hive`"
+    assert seen[3] == "SHOW PARTITIONS `raw`.`quoted_hive` PARTITION (ds = '2026-11-01')"
+    assert seen[4].startswith("ALTER TABLE `raw`.`quoted_hive` ADD PARTITION (ds = '2026-11-01') LOCATION '")
+    assert seen[5] == "REFRESH TABLE `raw`.`quoted_hive`"
     # a sub-partitioned Delta write replaces only its (ds, model) rows: replaceWhere of quoted names and literals
     delta = tables.table(settings, "out", "quoted_delta")
     two = spark.createDataFrame([(1, "a"), (2, "b")], "id int, v string")

@@ -155,3 +155,23 @@ def test_estimator_and_fitted_model_round_trip(spark, tmp_path):
     got = [v.indices.tolist() for v in loaded.transform(sdf).orderBy("id").select("leaves").toPandas()["leaves"]]
     want = [v.indices.tolist() for v in model.transform(sdf).orderBy("id").select("leaves").toPandas()["leaves"]]
     assert got == want and len(got[0]) == 5  # one leaf per tree
+
+
+def test_vector_columns_carry_their_size_in_ml_metadata(spark):
+    """Leaves and one-hot vectors made with mapInArrow say their size in Spark ML's attribute metadata, so
+    VectorAssembler / LogisticRegression never run a job on a first row to learn it (that job stops the
+    Arrow stream early and the Python worker prints a BrokenPipeError traceback on successful runs)."""
+    from pyspark.ml.linalg import VectorUDT
+
+    s = schema.build(GbdtSettings, {"backend": "lightgbm", "split": {"policy": "fraction"},
+                                    "trees": {"n_estimators": 5, "max_depth": 3, "num_leaves": 7,
+                                              "min_child_weight": 1.0},
+                                    "lr": {"reg_param": 0.01, "max_iter": 5}})
+    window = spark.createDataFrame(_window(DAYS[:1], 300))
+    models, _ = train_mod.build_models(window, _fm(), s, only=("gbdt_lr",))
+    out = models["gbdt_lr"].transform(window)
+    vectors = [f for f in out.schema.fields if isinstance(f.dataType, VectorUDT)]
+    assert vectors
+    first = out.select(*[f.name for f in vectors]).first()
+    for f in vectors:
+        assert f.metadata.get("ml_attr", {}).get("num_attrs") == first[f.name].size, f.name
