@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime as dt
-import json
 import logging
 import os
 import sys
@@ -21,7 +20,7 @@ from types import ModuleType
 from typing import Any, Literal
 
 from pipelines.common import config as config_mod
-from pipelines.common import schema
+from pipelines.common import protocol, schema
 from pipelines.common.config import LoadedConfig
 from pipelines.common.errors import ConfigError, CtrflowError
 from pipelines.common.timing import take_timings
@@ -75,6 +74,8 @@ def build_parser(job: ModuleType, name: str) -> argparse.ArgumentParser:
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config key, e.g. --set synth.rows_per_day=1000 (repeatable)")
     p.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    p.add_argument("--debug", action="store_true",
+                   help="on failure, print the traceback and Spark's task errors too (or set CTRFLOW_DEBUG=1)")
     hints = typing.get_type_hints(job.Config)
     for f in dataclasses.fields(job.Config):
         if f.name in _BASE_FIELDS:
@@ -111,6 +112,7 @@ def run_job(name: str, argv: list[str], spark=None) -> int:
     """Parse, set up Spark and run a job; returns the process exit code."""
     from jobs import load_job
 
+    debug = debug_requested(argv)
     try:
         job = load_job(name)
         cfg, level = parse_config(job, name, argv)
@@ -123,23 +125,47 @@ def run_job(name: str, argv: list[str], spark=None) -> int:
 
             with stage(f"starting Spark (profile {cfg.settings.spark.profile})"):
                 spark = get_session(cfg.settings)
+        if debug and spark is not None:
+            from pipelines.common.spark import task_error_logs
+
+            task_error_logs(spark, audible=True)
         result = job.run(spark, cfg)
         timings = take_timings()
         log.info("job %s done in %.1f s; stages: %s", name, time.perf_counter() - t0,
                  ", ".join(f"{n} {s:.1f}s" for n, s in timings))
-        log.info("result %s", json.dumps(result or {}, default=str, sort_keys=True))
+        protocol.print_result(result or {})  # whatever --log-level says: the caller reads it
         return 0
-    except CtrflowError as e:
+    except Exception as e:
         take_timings()
-        print(f"ctrflow {name}: error: {e}", file=sys.stderr)
-        return e.exit_code
-    except Exception as e:  # Spark's analysis errors name a missing table or column: a user error too
-        from pyspark.errors import AnalysisException
+        return report_failure(f"ctrflow {name}", e, debug)
 
-        if isinstance(e, AnalysisException):
-            print(f"ctrflow {name}: error: {str(e).splitlines()[0]}", file=sys.stderr)
-            return 1
-        raise
+
+def debug_requested(argv: list[str]) -> bool:
+    """--debug among the arguments (looked for before parsing, which may itself fail) or CTRFLOW_DEBUG=1."""
+    return "--debug" in argv or os.environ.get("CTRFLOW_DEBUG", "") not in ("", "0", "false")
+
+
+def report_failure(prog: str, e: Exception, debug: bool) -> int:
+    """Print one line for a failure and return its exit code: a CtrflowError's own message and code (2
+    user/config, 1 runtime, 3 gate refusal); anything else (a Spark or Python failure) summarised by
+    errors.one_line, exit 1. The traceback only with --debug."""
+    from pipelines.common.errors import one_line
+
+    if debug:
+        import traceback
+
+        traceback.print_exception(e, file=sys.stderr)
+    if isinstance(e, CtrflowError):
+        protocol.print_error(prog, str(e).strip() or type(e).__name__)
+        return e.exit_code
+    from pyspark.errors import AnalysisException
+
+    if isinstance(e, AnalysisException):  # names a missing table or column: the user's to fix
+        protocol.print_error(prog, str(e).strip().splitlines()[0])
+        return 1
+    hint = "" if debug else "; rerun with --debug for the traceback"
+    protocol.print_error(prog, f"{one_line(e)} (unexpected {type(e).__name__}{hint})")
+    return 1
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,9 +6,8 @@ import argparse
 import json
 import sys
 
-from jobs._harness import configure_logging, run_job, usage
+from jobs._harness import configure_logging, debug_requested, report_failure, run_job, usage
 from pipelines.common import config as config_mod
-from pipelines.common.errors import CtrflowError
 from pipelines.common.names import mask_secrets
 
 
@@ -102,11 +101,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"ctrflow: error: unknown command '{cmd}' (commands: job, jobs, {', '.join(COMMANDS)})", file=sys.stderr)
         return 2
     configure_logging("WARNING")
+    debug = debug_requested(rest)
     try:
-        return COMMANDS[cmd](rest)
-    except CtrflowError as e:
-        print(f"ctrflow {cmd}: error: {e}", file=sys.stderr)
-        return e.exit_code
+        return COMMANDS[cmd]([a for a in rest if a != "--debug"])
+    except Exception as e:
+        return report_failure(f"ctrflow {cmd}", e, debug)
 
 
 if __name__ == "__main__":

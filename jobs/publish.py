@@ -16,7 +16,7 @@ import logging
 from dataclasses import asdict, dataclass, field
 
 from jobs._harness import JobConfig, main
-from pipelines.common.errors import CtrflowError, DataError
+from pipelines.common.errors import DataError, GateRefused
 from pipelines.common.names import Name
 from pipelines.registry.store import Registry, RegistryDamaged
 
@@ -31,10 +31,6 @@ class Config(JobConfig):
     metric: str | None = field(default=None, metadata={"help": "gate metric (default: registry.gate.metric)"})
     force: bool = field(default=False, metadata={"help": "promote even when the gate refuses (logged as forced)"})
     require_accept: bool = field(default=False, metadata={"help": "exit 3 when the gate refuses"})
-
-
-class GateRefused(CtrflowError):
-    exit_code = 3
 
 
 def candidate(reg: Registry, model: str, ds: str, version: str | None):

@@ -71,10 +71,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--set", dest="overrides", action="append", default=[])
     p.add_argument("--source", required=True)
     p.add_argument("--pipeline")
+    p.add_argument("--debug", action="store_true", help="print the traceback of a failure")
     ns = p.parse_args(argv)
     from jobs._harness import configure_logging
     from pipelines.common.config import load
-    from pipelines.common.errors import ConfigError, CtrflowError
+    from pipelines.common.errors import ConfigError
     from pipelines.common.names import check_name
     from pipelines.common.spark import get_session
 
@@ -95,9 +96,15 @@ def main(argv: list[str] | None = None) -> int:
             if not ns.pipeline:
                 p.error("quality needs --pipeline")
             out = quality(spark, settings, ns.source, ns.pipeline, ds)
-    except (CtrflowError, ValueError) as e:
-        print(f"ctrflow probe {ns.kind}: error: {e}", file=sys.stderr)
-        return getattr(e, "exit_code", 2)
+    except ValueError as e:  # a --ds that is not a day
+        from pipelines.common.protocol import print_error
+
+        print_error(f"ctrflow probe {ns.kind}", str(e))
+        return 2
+    except Exception as e:
+        from jobs._harness import debug_requested, report_failure
+
+        return report_failure(f"ctrflow probe {ns.kind}", e, ns.debug or debug_requested([]))
     print(json.dumps(out, default=str, sort_keys=True))
     return 0
 

@@ -6,14 +6,13 @@ from `pipelines.common.submit`; tests assert on the list without running anythin
 the Spark provider's SparkSubmitHook with that command: it keeps the provider's process handling
 (streamed and masked logs, YARN / Kubernetes / standalone driver ids, remote kills) and adds what a
 ctrflow job needs: the job's JSON result read from its log, its one-line error as the exception,
-no retry for a configuration error (exit 2), and a kill that ends the whole process group.
+no retry for a configuration error (exit 2) or a gate refusal (exit 3), and a kill that ends the whole
+process group.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -25,13 +24,14 @@ from typing import Any, Literal
 from airflow.providers.apache.spark.hooks.spark_submit import SparkSubmitHook, _mask_sensitive_values
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
+from pipelines.common import protocol
+from pipelines.common.errors import ConfigError, GateRefused
 from pipelines.common.names import is_secret_key, mask_assignment
 
 Launcher = Literal["spark-submit", "python"]
 
-_RESULT = re.compile(r"\bctrflow: result (\{.*\})\s*$")
-_ERROR = re.compile(r"^ctrflow [\w.-]+: error: .*")
-CONFIG_ERROR_EXIT = 2  # pipelines.common.errors.ConfigError: retrying cannot help
+# Exits a retry cannot change: a config error (ConfigError, RegistryDamaged) and a gate refusal (GateRefused)
+NO_RETRY_EXITS = {ConfigError.exit_code, GateRefused.exit_code}
 
 
 def default_spark_submit() -> str:
@@ -138,19 +138,21 @@ class SparkJobHook(SparkSubmitHook):
         """Pass the output through, remembering the job's result JSON and its one-line error."""
         for line in itr:
             text = line.strip()
-            m = _RESULT.search(text)
-            if m:
-                try:
-                    self.result = json.loads(m.group(1))
-                except ValueError:
-                    self.log.warning("unreadable result line: %s", text[:200])
-            elif _ERROR.match(text):
+            try:
+                result = protocol.parse_result(text)
+            except ValueError:
+                self.log.warning("unreadable result line: %s", text[:200])
+                result = None
+            if result is not None:
+                self.result = result
+            elif protocol.is_error_line(text):
                 self.error_line = _mask_sensitive_values(text)
             yield line
 
     def run(self, command: Sequence[str]) -> dict[str, Any]:
         """Run the command to the end; returns the job's result. A failure raises with the job's own error
-        line; a configuration error (exit 2) raises AirflowFailException so that Airflow does not retry."""
+        line; a configuration error (exit 2) or a gate refusal (exit 3) raises AirflowFailException so that
+        Airflow does not retry."""
         self._command = list(command)
         self.result, self.error_line = None, None
         self._connection["spark_binary"] = self._command[0]
@@ -170,7 +172,7 @@ class SparkJobHook(SparkSubmitHook):
             if self.error_line is None:
                 raise
             message = f"{self.error_line} (exit {code})"
-            if code == CONFIG_ERROR_EXIT:
+            if code in NO_RETRY_EXITS:
                 raise AirflowFailException(message) from e
             raise AirflowException(message) from e
         return self.result or {}

@@ -122,6 +122,21 @@ def lock_metastore(state: str) -> None:
     _held_metastore_locks[state] = fd
 
 
+def check_state_dir(state: str) -> None:
+    """Create the local state directory if needed and prove it writable, or raise a one-line ConfigError
+    (a file in its place, a read-only or missing parent) before the JVM starts and fails less clearly."""
+    import tempfile
+
+    if os.path.exists(state) and not os.path.isdir(state):
+        raise ConfigError(f"project.state_dir {state}: is a file, not a directory")
+    try:
+        os.makedirs(state, exist_ok=True)
+        with tempfile.TemporaryFile(dir=state):
+            pass
+    except OSError as e:
+        raise ConfigError(f"project.state_dir {state}: not a writable directory ({e.strerror or e})") from None
+
+
 def get_session(settings: Settings, profile_name: str | None = None):
     """Create (or return the running) SparkSession for a profile."""
     from pyspark import SparkConf
@@ -139,7 +154,7 @@ def get_session(settings: Settings, profile_name: str | None = None):
         os.environ.setdefault("PYSPARK_PYTHON", conf["spark.pyspark.python"])
     state = settings.project.path()
     if "://" not in state:
-        os.makedirs(state, exist_ok=True)
+        check_state_dir(state)
         if settings.spark.profiles[profile_name or settings.spark.profile].metastore == "embedded_derby":
             lock_metastore(state)  # before the JVM: Derby would fail later and less clearly
     if conf.get("spark.sql.catalogImplementation") == "hive":
@@ -148,6 +163,7 @@ def get_session(settings: Settings, profile_name: str | None = None):
     spark.sparkContext.setLogLevel(settings.spark.log_level)
     if conf.get("spark.sql.catalogImplementation") == "hive":
         _quiet_loggers(spark, QUIET_LOGGERS)
+    task_error_logs(spark, audible=os.environ.get("CTRFLOW_DEBUG", "") not in ("", "0", "false"))
     return spark
 
 
@@ -164,6 +180,16 @@ QUIET_LOGGERS = {
     # "Namespace raw was created concurrently. Ignoring." from CREATE DATABASE IF NOT EXISTS
     "org.apache.spark.sql.execution.datasources.v2.CreateNamespaceExec": "ERROR",
 }
+
+
+# The driver's copies of a failed task's stack trace (the executor's "Exception in task", the scheduler's
+# "Lost task"): the job's one-line error already names the cause; --debug (CTRFLOW_DEBUG=1) brings them back.
+TASK_ERROR_LOGGERS = {"org.apache.spark.executor.Executor": "OFF", "org.apache.spark.scheduler.TaskSetManager": "ERROR"}
+
+
+def task_error_logs(spark, audible: bool) -> None:
+    """Silence (or, for --debug, restore to WARN) the loggers that print failed tasks' stack traces."""
+    _quiet_loggers(spark, {k: "WARN" if audible else v for k, v in TASK_ERROR_LOGGERS.items()})
 
 
 def _quiet_loggers(spark, levels: dict[str, str]) -> None:

@@ -105,12 +105,35 @@ def test_hook_returns_the_job_result_line():
     assert result == {"rows": 3, "table": "stg.click_logs"}
 
 
-@pytest.mark.parametrize(("code", "exc"), [(1, AirflowException), (2, AirflowFailException)])
-def test_hook_raises_the_jobs_error_line_and_does_not_retry_config_errors(code, exc):
+@pytest.mark.parametrize(("code", "exc"), [(1, AirflowException), (2, AirflowFailException),
+                                           (3, AirflowFailException)])
+def test_hook_raises_the_jobs_error_line_and_does_not_retry_config_errors_or_gate_refusals(code, exc):
     script = f"import sys; print('ctrflow ingest: error: no partition ds=x', file=sys.stderr); sys.exit({code})"
     with pytest.raises(exc, match=rf"ctrflow ingest: error: no partition ds=x \(exit {code}\)") as info:
         _hook_run([sys.executable, "-c", script])
-    assert isinstance(info.value, AirflowFailException) == (code == 2)
+    assert isinstance(info.value, AirflowFailException) == (code in (2, 3))
+
+
+def test_a_job_at_warning_level_still_hands_its_result_and_its_error_to_the_hook(tmp_path):
+    """The result and error lines (pipelines.common.protocol) are printed whatever --log-level says: a real
+    job (publish, no Spark) run by the hook at WARNING level returns its result, and fails with its line."""
+    import uuid
+
+    from pipelines.registry.store import Registry
+
+    state = tmp_path / "state"
+    reg = Registry.from_settings(load("local", [f"project.state_dir={state}"]).settings)
+    art = tmp_path / f"art-{uuid.uuid4().hex[:8]}" / "model"
+    art.mkdir(parents=True)
+    (art / "metadata").write_text("{}")
+    reg.register("ctr", str(art.parent), kind="gbdt_lr", flavor="spark_pipeline", eval_ds=DS,
+                 metrics={"auc": 0.7, "logloss": 0.4})
+    cmd = [sys.executable, "-m", "jobs", "publish", "--ds", DS, "--model", "ctr", "--log-level", "WARNING",
+           "--set", f"project.state_dir={state}"]
+    hook, result = _hook_run(cmd)
+    assert result["champion_now"] == "v0001" and result["accepted"] is True, result
+    with pytest.raises(AirflowFailException, match=r"^ctrflow publish: error: .*not-a-model.* \(exit 2\)$"):
+        _hook_run([*cmd[:7], "not-a-model", *cmd[8:]])
 
 
 def test_the_virtualenvs_spark_submit_runs_without_the_virtualenv_on_path(monkeypatch):
