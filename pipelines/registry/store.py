@@ -36,11 +36,11 @@ from pathlib import Path
 from pyarrow import fs as pafs
 
 from pipelines.common.errors import ConfigError, DataError
+from pipelines.common.names import check_name
 from pipelines.registry import manifest
 from pipelines.registry.settings import METRIC_DIRECTIONS, GateSettings, RegistrySettings
 
 _VERSION = re.compile(r"^v(\d{4,})$")
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
 @dataclass(frozen=True)
@@ -209,8 +209,10 @@ class Registry:
 
     @staticmethod
     def _check_name(name: str) -> None:
-        if not _NAME.match(name or ""):
-            raise ConfigError(f"model name '{name}' must be letters, digits, '_', '-' or '.'")
+        try:
+            check_name(name)  # the one identifier rule: a model name becomes a path segment
+        except ValueError as e:
+            raise ConfigError(f"model name: {e}") from None
 
     # -- versions -------------------------------------------------------------------------------
     def names(self) -> list[str]:
@@ -227,6 +229,7 @@ class Registry:
 
     def _scan(self, name: str) -> tuple[list[ModelVersion], list[Damage]]:
         """(healthy versions, damaged ones), oldest first."""
+        self._check_name(name)
         healthy, damaged = [], []
         for info in self._version_dirs(self._p(name)):
             meta_info, art_info = self.fs.get_file_info([f"{info.path}/meta.json", f"{info.path}/artifacts"])

@@ -85,3 +85,12 @@ def test_the_range_is_validated_when_the_config_loads(bad):
     assert config.load("local", overrides=["registry.gate.calibration_range=null"]).settings.registry.gate \
         .calibration_range is None
     assert config.load("local").settings.registry.gate.calibration_range == [0.8, 1.25]
+
+
+@pytest.mark.parametrize("name", ["../x", "a-b", "a.b", "", "a b"])
+def test_model_names_follow_the_one_identifier_rule(tmp_path, name):
+    reg = Registry(str(tmp_path / "models"), GateSettings(metric="auc"))
+    for call in (lambda: reg.stage(name), lambda: reg.get(name), lambda: reg.versions(name)):
+        with pytest.raises(ConfigError, match="model name: .* is not a valid name"):
+            call()
+    assert not (tmp_path / "x").exists()
