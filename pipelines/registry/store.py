@@ -350,6 +350,7 @@ class Registry:
     # -- champion and gate ----------------------------------------------------------------------
     def _champion_version(self, name: str) -> str | None:
         """The version champion.json names (None when there is no champion.json)."""
+        self._check_name(name)
         ptr = self._p(name, "champion.json")
         if not self._exists(ptr):
             return None

@@ -90,7 +90,8 @@ def test_the_range_is_validated_when_the_config_loads(bad):
 @pytest.mark.parametrize("name", ["../x", "a-b", "a.b", "", "a b"])
 def test_model_names_follow_the_one_identifier_rule(tmp_path, name):
     reg = Registry(str(tmp_path / "models"), GateSettings(metric="auc"))
-    for call in (lambda: reg.stage(name), lambda: reg.get(name), lambda: reg.versions(name)):
+    for call in (lambda: reg.stage(name), lambda: reg.get(name), lambda: reg.versions(name),
+                 lambda: reg.champion(name)):
         with pytest.raises(ConfigError, match="model name: .* is not a valid name"):
             call()
     assert not (tmp_path / "x").exists()
