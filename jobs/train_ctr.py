@@ -82,7 +82,7 @@ def run(spark, cfg: Config) -> dict:
     missing = [c for c in spec.columns() if c not in spark.table(feat).columns]
     if missing:
         raise DataError(f"{feat} lacks columns {missing} of its feature map version {fm.version}")
-    version = flow.delta_version(spark, feat)
+    version = tables.delta_version(spark, feat)
     days = training_days(spark, feat, version, cfg.ds, s.train_days, s.min_train_days,
                          "ctr.min_train_days")
     with stage(f"planning reads of {feat} (Delta version {version}) from the Delta log"):

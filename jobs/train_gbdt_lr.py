@@ -50,7 +50,7 @@ def run(spark, cfg: Config) -> dict:
                         f"rerun the features job for the days used")
     if s.group_col and s.group_col not in spark.table(feat).columns:
         raise DataError(f"gbdt.group_col '{s.group_col}' is not a column of {feat}")
-    version = flow.delta_version(spark, feat)
+    version = tables.delta_version(spark, feat)
     days = training_days(spark, feat, version, cfg.ds, s.train_days, s.min_train_days,
                          "gbdt.min_train_days")
     train = flow.read_days(spark, feat, days, version).persist(StorageLevel.MEMORY_AND_DISK)

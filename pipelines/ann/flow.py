@@ -10,6 +10,7 @@ from dataclasses import asdict
 import numpy as np
 
 from pipelines.ann import artifacts, build, choice, quality, vectors
+from pipelines.common import tables
 from pipelines.common.errors import ConfigError, DataError
 from pipelines.common.timing import stage
 
@@ -36,16 +37,6 @@ def _combined(shards: list):
     for shard in shards:
         combined.add_shard(shard)
     return combined
-
-
-def _delta_version(spark, source: str) -> int | None:
-    try:
-        from delta.tables import DeltaTable
-
-        t = DeltaTable.forPath(spark, source) if "/" in source else DeltaTable.forName(spark, source)
-        return int(t.history(1).first()["version"])
-    except Exception:  # not a Delta table (Parquet): no version to record
-        return None
 
 
 def _table_ids(spark, id_map: str, faiss_ids: np.ndarray) -> np.ndarray:
@@ -139,7 +130,7 @@ def build_version(spark, settings, source: str, ds: dt.date, factory: str | None
             artifacts.save(staged, shards, metadata)
         metrics = {"recall_at_k": q.recall_at_k, "k": k, "qps": q.qps, "ntotal": int(index.ntotal),
                    "search_value": q.search_value}
-        delta_version = _delta_version(spark, source)
+        delta_version = tables.delta_version(spark, source)
         mv = reg.register(name, staged=staged, kind="faiss_index", flavor="faiss", eval_ds=ds.isoformat(),
                           metrics=metrics, config={"ann": asdict(settings.ann), "config_hash": config_hash},
                           inputs={source: delta_version}, extra={**metadata, "champion_eval": champ})

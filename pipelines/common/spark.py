@@ -197,9 +197,3 @@ def _quiet_loggers(spark, levels: dict[str, str]) -> None:
     for logger, level in levels.items():
         jvm.org.apache.logging.log4j.core.config.Configurator.setLevel(
             logger, jvm.org.apache.logging.log4j.Level.getLevel(level))
-
-
-def ensure_database(spark, name: str) -> None:
-    from pipelines.common.names import quote_ident
-
-    spark.sql(f"CREATE DATABASE IF NOT EXISTS {quote_ident(name)}")

@@ -33,6 +33,19 @@ def table_exists(spark, qualified: str) -> bool:
     return spark.catalog.tableExists(qualified)
 
 
+def delta_version(spark, table_or_path: str) -> int | None:
+    """The current Delta version of a table (db.table) or of a Delta directory (a path); None when it is not
+    Delta (a Parquet or Hive table: nothing to pin)."""
+    from delta.tables import DeltaTable
+
+    try:
+        t = (DeltaTable.forPath(spark, table_or_path) if "/" in table_or_path
+             else DeltaTable.forName(spark, table_or_path))
+        return int(t.history(1).first()["version"])
+    except Exception:  # not a Delta table
+        return None
+
+
 @dataclass(frozen=True)
 class DeltaWrite:
     """What a Delta write committed: the table version and the rows it wrote (from the commit)."""

@@ -27,7 +27,7 @@ import math
 import os
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -43,10 +43,10 @@ from pipelines.ctr.data import (
 )
 from pipelines.ctr.models.base import FeatureSpec
 from pipelines.ctr.settings import CtrSettings
+from pipelines.eval.metrics import DEFAULT_BINS, metrics_from_array_bins, score_bins_of_arrays
 
 log = logging.getLogger("ctrflow.ctr")
 
-BINS = 1 << 16
 CHECKPOINT, RESULT, ERROR, MODEL_DIR = "last.pt", "result.json", "error.txt", "model"
 
 
@@ -142,35 +142,21 @@ class _Comm:
             self.dist.destroy_process_group()
 
 
-def score_bins(prob: np.ndarray, label: np.ndarray) -> np.ndarray:
-    """[4, BINS]: rows, positives, sum of predictions, sum of logloss per score bin (as pipelines.eval)."""
-    p = np.clip(prob.astype(np.float64), 1e-15, 1 - 1e-15)
-    b = np.minimum((p * BINS).astype(np.int64), BINS - 1)
-    y = label.astype(np.float64)
-    ll = -(y * np.log(p) + (1 - y) * np.log1p(-p))
-    return np.stack([np.bincount(b, weights=w, minlength=BINS) for w in (np.ones_like(p), y, p, ll)])
-
-
 def metrics_of_bins(bins: np.ndarray) -> dict:
-    import pandas as pd
-
-    from pipelines.eval.metrics import metrics_from_bins
-
     if bins[0].sum() == 0:
         raise DataError("no validation rows to evaluate")
-    frame = pd.DataFrame({"n": bins[0], "pos": bins[1], "sum_p": bins[2], "sum_ll": bins[3]})
-    return metrics_from_bins(frame).as_dict()
+    return metrics_from_array_bins(bins).as_dict()
 
 
 def evaluate(model, plan: DataPlan, spec: FeatureSpec, comm: _Comm, read_rows: int) -> dict:
     import torch
 
     model.eval()
-    bins = np.zeros((4, BINS))
+    bins = np.zeros((4, DEFAULT_BINS))
     with torch.no_grad():
         for cat, num, y in eval_chunks(plan, spec, comm.rank, comm.size, read_rows):
             prob = model.predict(torch.from_numpy(cat), torch.from_numpy(num)).numpy()
-            bins += score_bins(prob, y)
+            bins += score_bins_of_arrays(prob, y)
     return metrics_of_bins(comm.sum(bins))
 
 
@@ -443,8 +429,3 @@ def _run_backend(spec: TrainSpec, spark) -> None:
         from pyspark.ml.torch.distributor import TorchDistributor
 
         TorchDistributor(num_processes=s.num_workers, local_mode=True, use_gpu=False).run(train_worker, spec, "ddp")
-
-
-def spec_summary(spec: TrainSpec) -> dict:
-    return {"model": spec.model, "train_rows": spec.train.rows, "holdout_rows": spec.holdout.rows,
-            "train_days": spec.train.days, "base_rate": spec.base_rate, "settings": asdict(spec.settings)}

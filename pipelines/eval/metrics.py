@@ -52,6 +52,23 @@ def auc_from_bins(pos: np.ndarray, neg: np.ndarray) -> float:
     return float((pos * (neg_below + 0.5 * neg)).sum() / (total_pos * total_neg))
 
 
+def score_bins_of_arrays(prob: np.ndarray, label: np.ndarray, bins: int = DEFAULT_BINS) -> np.ndarray:
+    """score_bins for numpy arrays (a trainer's validation batches, summed across workers): [4, bins] of
+    rows, positives, sum of predictions and sum of logloss per score bin, the same bins and clipping."""
+    p = np.clip(prob.astype(np.float64), EPS, 1 - EPS)
+    b = np.minimum((p * bins).astype(np.int64), bins - 1)
+    y = label.astype(np.float64)
+    ll = -(y * np.log(p) + (1 - y) * np.log1p(-p))
+    return np.stack([np.bincount(b, weights=w, minlength=bins) for w in (np.ones_like(p), y, p, ll)])
+
+
+def metrics_from_array_bins(bins: np.ndarray) -> BinaryMetrics:
+    """metrics_from_bins of score_bins_of_arrays' [4, bins] array."""
+    import pandas as pd
+
+    return metrics_from_bins(pd.DataFrame({"n": bins[0], "pos": bins[1], "sum_p": bins[2], "sum_ll": bins[3]}))
+
+
 def score_bins(df, label_col: str = "label", prob_col: str = "probability", bins: int = DEFAULT_BINS):
     """Per score bin (ordered by score): rows, positives, sum of predictions and of logloss (pandas).
 

@@ -1,6 +1,6 @@
 """Feature pipelines: MLlib stages declared in conf/base/features/<name>.yml, validated before they run.
 
-Public API: `build_pipeline` / `validate` (builder), `FeatureMap` (the trainers' contract),
+Public API: `load_spec` / `validate` (builder), `FeatureMap` (the trainers' contract),
 `drift` (PSI of a day against the training window), `STAGES` (the stage registry).
 """
 

@@ -62,16 +62,6 @@ def load_plan(spark, settings, pipeline: str, env: str, overrides: Sequence[str]
     return validate(spec, spark.table(table).schema, name=pipeline)
 
 
-def delta_version(spark, qualified: str) -> int | None:
-    """The table's current Delta version (None for a non-Delta table)."""
-    from delta.tables import DeltaTable
-
-    try:
-        return int(DeltaTable.forName(spark, qualified).history(1).first()["version"])
-    except Exception:  # not a Delta table: nothing to pin
-        return None
-
-
 def read_days(spark, qualified: str, days: list[dt.date], version: int | None):
     """Rows of the given ds partitions, read at a pinned Delta version (what the artifact records)."""
     from pyspark.sql import functions as F
@@ -112,7 +102,7 @@ def fit(spark, settings, plan: Plan, ds: dt.date, run_config_hash: str) -> tuple
     """Fit the pipeline on the training window ending at ds; save it as a new version (not yet current)."""
     source = source_table(settings, plan)
     days = training_window(ds, plan.spec.train_days)
-    src_version = delta_version(spark, source)
+    src_version = tables.delta_version(spark, source)
     train = read_days(spark, source, days, src_version)
     with stage(f"counting the training window {days[0]}..{days[-1]} of {source}"):
         counts = _check_days(spark, train, source, days)
@@ -205,7 +195,7 @@ def baseline_features(fitted: Fitted, train):
 def transform_day(spark, settings, plan: Plan, fitted: Fitted, ds: dt.date, train=None) -> dict:
     """Transform stg ds with the fitted pipeline into feat.<pipeline> ds, then its stats and drift."""
     source = source_table(settings, plan)
-    src_version = delta_version(spark, source)
+    src_version = tables.delta_version(spark, source)
     day = read_days(spark, source, [ds], src_version)
     if day.limit(1).count() == 0:
         raise DataError(f"{source} has no rows for ds {ds}")

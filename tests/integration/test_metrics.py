@@ -52,6 +52,11 @@ def test_ne_calibration_reliability_and_roc_by_hand(spark):
     fpr, tpr = roc_from_bins(bins)
     assert (fpr[0], tpr[0], fpr[-1], tpr[-1]) == (0, 0, 1, 1)
     assert np.trapezoid(tpr, fpr) == pytest.approx(6.5 / 8)
+    # the trainers' numpy bins (summed across workers) are the same bins with the same metrics
+    from pipelines.eval.metrics import metrics_from_array_bins, score_bins_of_arrays
+
+    arrays = score_bins_of_arrays(np.array([r[1] for r in rows]), np.array([r[0] for r in rows]))
+    assert metrics_from_array_bins(arrays).as_dict() == pytest.approx(m.as_dict(), rel=1e-12)
 
 
 def test_gauc_by_hand(spark):

@@ -56,10 +56,6 @@ def with_indices(pdf: pd.DataFrame) -> pd.DataFrame:
     return pdf.reset_index(drop=True)
 
 
-def empty_like(columns: dict[str, str]) -> pd.DataFrame:
-    return pd.DataFrame({c: pd.Series(dtype=t) for c, t in columns.items()})
-
-
 def join_payload(df: DataFrame, col: str, table: pd.DataFrame, payload: dict[str, str]) -> tuple[DataFrame, dict]:
     """Left-join `df` on `col` with a small (value, payload...) table, broadcast.
 
