@@ -40,7 +40,7 @@ def quality(spark, settings, source: str, pipeline: str, ds: dt.date) -> dict:
 
     from pipelines.common import tables
     from pipelines.features.flow import stats_table
-    from pipelines.ingest.catalog import catalog_table
+    from pipelines.ingest.catalog import catalog_table, ranked_reasons
 
     day = ds.isoformat()
     ingest = None
@@ -51,7 +51,8 @@ def quality(spark, settings, source: str, pipeline: str, ds: dt.date) -> dict:
         if rows:
             r = rows[0]
             ingest = {"run_id": r["run_id"], "input_rows": r["input_rows"], "staged_rows": r["staged_rows"],
-                      "quarantined_rows": r["quarantined_rows"], "top_reasons": json.loads(r["top_reasons"] or "{}")}
+                      "quarantined_rows": r["quarantined_rows"],
+                      "top_reasons": ranked_reasons(json.loads(r["top_reasons"] or "[]"))}
     stats = stats_table(settings, pipeline)
     drift, model_version = None, None
     if tables.table_exists(spark, stats):

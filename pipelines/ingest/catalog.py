@@ -46,13 +46,28 @@ def column_stats(file_stats: list[dict], metrics: dict, columns: list[str]) -> d
     return out
 
 
-def top_reasons(bad, limit: int = 10) -> dict[str, int]:
-    """Most frequent broken rules among quarantined rows (rule -> rows)."""
+def top_reasons(bad, limit: int = 10) -> list[dict]:
+    """Most frequent broken rules among quarantined rows: [{"reason", "rows"}], most rows first (ties by
+    name). A list, not a mapping, so that the ranking survives JSON with sorted keys and reading back."""
     from pyspark.sql import functions as F
 
     rows = (bad.select(F.explode("_reason_keys").alias("r")).groupBy("r").count()
             .orderBy(F.desc("count"), "r").limit(limit).collect())
-    return {r["r"]: int(r["count"]) for r in rows}
+    return [{"reason": r["r"], "rows": int(r["count"])} for r in rows]
+
+
+def ranked_reasons(value) -> list[dict]:
+    """Reasons as `top_reasons` returns them, from a stored or returned value: the list, or the
+    {reason: rows} object older catalog entries hold (stored with sorted keys: re-ranked here)."""
+    if not value:
+        return []
+    pairs = value.items() if isinstance(value, dict) else ((r["reason"], r["rows"]) for r in value)
+    return [{"reason": k, "rows": int(v)} for k, v in sorted(pairs, key=lambda kv: (-int(kv[1]), kv[0]))]
+
+
+def reasons_text(value, limit: int, unit: str = "") -> str:
+    """'reason (rows unit), ...' of the `limit` most frequent reasons, most rows first."""
+    return ", ".join(f"{r['reason']} ({r['rows']:,}{unit})" for r in ranked_reasons(value)[:limit])
 
 
 def record(spark, settings: Settings, entry: dict) -> None:
@@ -80,5 +95,6 @@ def last_ingests(spark, settings: Settings, source: str | None = None, limit: in
         d = r.asDict()
         for k in ("top_reasons", "column_stats", "sample"):
             d[k] = json.loads(d[k]) if d[k] else None
+        d["top_reasons"] = ranked_reasons(d["top_reasons"])
         out.append(d)
     return out

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pipelines.common.settings import Settings
-from pipelines.ingest.catalog import last_ingests
+from pipelines.ingest.catalog import last_ingests, reasons_text
 from pipelines.ingest.sources import available_partitions, source_path
 
 
@@ -30,7 +30,7 @@ def describe_sources(spark, settings: Settings, last: int = 3) -> str:
         if not ingests:
             lines.append("    ingested: never")
         for e in ingests:
-            reasons = ", ".join(f"{k} ({v})" for k, v in list((e["top_reasons"] or {}).items())[:3])
+            reasons = reasons_text(e["top_reasons"], 3)
             lines.append(f"    ingested ds={e['ds']} at {e['ingested_at']:%Y-%m-%d %H:%M}: {e['input_rows']:,} rows, "
                          f"{e['staged_rows']:,} staged, {e['quarantined_rows']:,} quarantined"
                          f"{' (' + reasons + ')' if reasons else ''} -> {e['stg_table']} v{e['stg_version']}")

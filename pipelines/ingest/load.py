@@ -73,14 +73,14 @@ def ingest_day(spark, settings: Settings, name: str, ds: dt.date, config_hash: s
             raise DataError(f"source {name} ds={day}: the partition is empty ({location})")
         checked = spark.read.parquet(scratch)
         bad = checked.where("_bad")
-        reasons = catalog.top_reasons(bad) if bad_rows else {}
+        reasons = catalog.top_reasons(bad) if bad_rows else []
         with stage(f"writing {bad_rows:,} quarantined rows to {quarantine}"):
             q = bad.select(F.col("_raw").alias("raw"), F.col("_reason").alias("reason"),
                            F.col("_reason_keys").alias("reason_keys"), F.lit(run_id).alias("run_id"))
             q_write = tables.write_delta_partition(q, quarantine, ds)
         fraction = bad_rows / input_rows
         if fraction > spec.max_bad_fraction:
-            top = ", ".join(f"{k} ({v:,} rows)" for k, v in list(reasons.items())[:5])
+            top = catalog.reasons_text(reasons, 5, " rows")
             raise DataError(f"source {name} ds={day}: {bad_rows:,} of {input_rows:,} rows ({fraction:.2%}) break "
                             f"contract {spec.contract}, above max_bad_fraction {spec.max_bad_fraction:.2%}; "
                             f"top reasons: {top}; rows kept in {quarantine}")
