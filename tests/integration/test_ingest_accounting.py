@@ -14,6 +14,7 @@ import pytest
 from pipelines.common import schema
 from pipelines.common.errors import DataError
 from pipelines.ingest.catalog import last_ingests
+from pipelines.ingest.contract import validated_typed
 from pipelines.ingest.describe import describe_sources
 from pipelines.ingest.load import ingest_day
 from pipelines.ingest.settings import SourcesSettings
@@ -65,3 +66,34 @@ def test_reasons_are_ranked_by_rows_in_the_result_catalog_message_and_describe(s
     with pytest.raises(DataError, match=r"top reasons: wrong number of fields \(3 rows\), Count: below min "
                                         r"\(2 rows\), Label: not a valid int \(1 rows\);"):
         ingest_day(spark, strict, "ranked", DAY)
+
+
+def test_an_unparsable_label_is_not_a_missing_one(spark, settings, tmp_path):
+    d = tmp_path / "crit" / f"ds={DAY}"
+    d.mkdir(parents=True)
+    empty = "\t" * 39  # the 39 other fields of Criteo's TSV, all missing (allowed)
+    d.joinpath("part-0").write_text("".join(f"{label}{empty}\n" for label in ["1", "0", "abc", "2", "1.5", "", " "]))
+    s = _settings(settings, crit_labels={"kind": "text", "path": str(tmp_path / "crit" / "ds={ds}"),
+                                         "delimiter": "\t", "contract": "criteo", "max_bad_fraction": 0.9})
+    res = ingest_day(spark, s, "crit_labels", DAY)
+    assert (res["staged_rows"], res["quarantined_rows"]) == (2, 5)
+    reasons = {r["reason"]: r["rows"] for r in res["top_reasons"]}
+    assert reasons == {"label: not a valid int": 3, "label: above max": 1, "label: missing required value": 1}
+    q = {r.raw.split("\t")[0]: r.reason for r in spark.table("stg.crit_labels_quarantine").collect()}
+    assert q == {"abc": "label: not a valid int: 'abc'", "2": "label: 2 > max 1",
+                 "1.5": "label: not a valid int: '1.5'", " ": "label: not a valid int: ' '",
+                 "": "label: missing required value"}
+
+
+def test_a_typed_value_that_does_not_convert_is_not_missing(spark, settings):
+    # check_drift lets only widening casts through; validated_typed is still exact when a cast fails
+    df = spark.createDataFrame([("1", 3, "a"), ("abc", 3, "a"), ("2", 3, "a"), (None, None, "a")],
+                               "Label string, Count int, Cat string")
+    contract = _settings(settings).sources.contracts["t"]
+    rows = {r._raw: (r._reason, r._reason_keys) for r in validated_typed(df, contract).collect()}
+    assert rows == {
+        None: ("", []),
+        '{"Label":"abc","Count":3,"Cat":"a"}': ("Label: not a valid int: 'abc'", ["Label: not a valid int"]),
+        '{"Label":"2","Count":3,"Cat":"a"}': ("Label: 2 > max 1", ["Label: above max"]),
+        '{"Cat":"a"}': ("Label: missing required value", ["Label: missing required value"]),
+    }
