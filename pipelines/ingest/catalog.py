@@ -14,8 +14,11 @@ from pipelines.common.settings import Settings
 CATALOG_DDL = (
     "source string, ds string, run_id string, ingested_at timestamp, location string, input_rows bigint, "
     "staged_rows bigint, quarantined_rows bigint, top_reasons string, observed_schema string, "
-    "stg_table string, stg_version bigint, column_stats string, sample string, config_hash string"
+    "stg_table string, stg_version bigint, column_stats string, sample string, config_hash string, "
+    "skipped_files string"
 )
+# JSON-valued columns; columns added after a catalog table was created are merged into it on append
+_JSON = ("top_reasons", "column_stats", "sample", "skipped_files")
 
 
 def catalog_table(settings: Settings) -> str:
@@ -74,9 +77,9 @@ def record(spark, settings: Settings, entry: dict) -> None:
     """Append one run's entry to the catalog table (created on first use)."""
     name = catalog_table(settings)
     tables.ensure_database(spark, name)
-    row = {**entry, **{k: json.dumps(entry[k], default=str, sort_keys=True)
-                       for k in ("top_reasons", "column_stats", "sample")}}
-    spark.createDataFrame([row], CATALOG_DDL).write.format("delta").mode("append").saveAsTable(name)
+    row = {**entry, **{k: json.dumps(entry.get(k), default=str, sort_keys=True) for k in _JSON}}
+    (spark.createDataFrame([row], CATALOG_DDL).write.format("delta").mode("append")
+     .option("mergeSchema", "true").saveAsTable(name))
 
 
 def last_ingests(spark, settings: Settings, source: str | None = None, limit: int = 20) -> list[dict]:
@@ -93,8 +96,8 @@ def last_ingests(spark, settings: Settings, source: str | None = None, limit: in
     out = []
     for r in rows:
         d = r.asDict()
-        for k in ("top_reasons", "column_stats", "sample"):
-            d[k] = json.loads(d[k]) if d[k] else None
+        for k in _JSON:
+            d[k] = json.loads(d[k]) if d.get(k) else None
         d["top_reasons"] = ranked_reasons(d["top_reasons"])
         out.append(d)
     return out

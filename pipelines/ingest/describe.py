@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pipelines.common.settings import Settings
 from pipelines.ingest.catalog import last_ingests, reasons_text
+from pipelines.ingest.files import skipped_text
 from pipelines.ingest.sources import available_partitions, source_path
 
 
@@ -34,4 +35,7 @@ def describe_sources(spark, settings: Settings, last: int = 3) -> str:
             lines.append(f"    ingested ds={e['ds']} at {e['ingested_at']:%Y-%m-%d %H:%M}: {e['input_rows']:,} rows, "
                          f"{e['staged_rows']:,} staged, {e['quarantined_rows']:,} quarantined"
                          f"{' (' + reasons + ')' if reasons else ''} -> {e['stg_table']} v{e['stg_version']}")
+            unread = skipped_text(e.get("skipped_files"))
+            if unread:
+                lines.append(f"      {unread}")
     return "\n".join(lines)

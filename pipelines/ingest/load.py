@@ -19,7 +19,7 @@ from pipelines.common import tables
 from pipelines.common.errors import ConfigError, DataError
 from pipelines.common.settings import Settings
 from pipelines.common.timing import stage
-from pipelines.ingest import catalog, formats
+from pipelines.ingest import catalog, files, formats
 from pipelines.ingest.contract import check_drift, validated_fields, validated_typed
 from pipelines.ingest.sources import read_source_day
 
@@ -31,15 +31,15 @@ STG_PROPERTIES = {"delta.dataSkippingNumIndexedCols": "-1"}
 
 
 def _validated(spark, settings: Settings, name: str, spec, contract, ds: dt.date):
-    """(source location, observed schema, validated rows) of a source day."""
+    """(the source day, its observed schema, its validated rows)."""
     src = read_source_day(spark, settings, name, spec, ds)
     if spec.kind == "text":
         rows, shape_rules = formats.parse(src.df, contract, spec)
-        return src.location, formats.describe(spec), validated_fields(rows, contract, shape_rules)
+        return src, formats.describe(spec), validated_fields(rows, contract, shape_rules)
     extra = check_drift(name, ds.isoformat(), src.df.schema, contract)
     if extra:
         log.warning("source %s ds=%s: ignoring new column(s) %s (allow_new_columns)", name, ds, extra)
-    return src.location, src.df.schema.simpleString(), validated_typed(src.df, contract)
+    return src, src.df.schema.simpleString(), validated_typed(src.df, contract)
 
 
 def ingest_day(spark, settings: Settings, name: str, ds: dt.date, config_hash: str = "") -> dict:
@@ -58,7 +58,9 @@ def ingest_day(spark, settings: Settings, name: str, ds: dt.date, config_hash: s
     quarantine = tables.table(settings, "stg", f"{name}_quarantine")
     scratch = settings.project.path("_scratch", "ingest", run_id)
 
-    location, observed, rows = _validated(spark, settings, name, spec, contract, ds)
+    src, observed, rows = _validated(spark, settings, name, spec, contract, ds)
+    location = src.location
+    skipped = src.files.summary() if src.files else None
     obs = Observation(f"ingest_{uuid.uuid4().hex[:8]}")
     observed_rows = rows.observe(obs, F.count(F.lit(1)).alias("__input"),
                                  F.sum(F.col("_bad").cast("long")).alias("__bad"),
@@ -70,7 +72,9 @@ def ingest_day(spark, settings: Settings, name: str, ds: dt.date, config_hash: s
         input_rows, bad_rows = int(metrics["__input"]), int(metrics["__bad"] or 0)
         good_rows = input_rows - bad_rows
         if input_rows == 0:
-            raise DataError(f"source {name} ds={day}: the partition is empty ({location})")
+            unread = files.skipped_text(skipped)
+            raise DataError(f"source {name} ds={day}: the partition is empty ({location}{'; ' if unread else ''}"
+                            f"{unread})")
         checked = spark.read.parquet(scratch)
         bad = checked.where("_bad")
         reasons = catalog.top_reasons(bad) if bad_rows else []
@@ -99,11 +103,11 @@ def ingest_day(spark, settings: Settings, name: str, ds: dt.date, config_hash: s
                 "column_stats": catalog.column_stats(tables.commit_file_stats(spark, stg, s_write.version),
                                                      metrics, columns),
                 "sample": [r.asDict() for r in good.limit(spec.sample_rows).collect()],
-                "config_hash": config_hash,
+                "config_hash": config_hash, "skipped_files": skipped,
             }
             catalog.record(spark, settings, entry)
     finally:
         tables.delete_path(spark, scratch)
-    return {"source": name, "ds": day, "stg_table": stg, "stg_version": s_write.version, "input_rows": input_rows,
-            "staged_rows": s_write.rows, "quarantined_rows": q_write.rows, "top_reasons": reasons,
-            "quarantine_table": quarantine}
+    return {"source": name, "ds": day, "run_id": run_id, "stg_table": stg, "stg_version": s_write.version,
+            "input_rows": input_rows, "staged_rows": s_write.rows, "quarantined_rows": q_write.rows,
+            "top_reasons": reasons, "quarantine_table": quarantine, "skipped_files": skipped}

@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import logging
 
 import pytest
 
@@ -16,6 +17,8 @@ from pipelines.common.errors import DataError
 from pipelines.ingest.catalog import last_ingests
 from pipelines.ingest.contract import validated_typed
 from pipelines.ingest.describe import describe_sources
+from pipelines.ingest.files import account
+from pipelines.ingest.formats import read_lines
 from pipelines.ingest.load import ingest_day
 from pipelines.ingest.settings import SourcesSettings
 
@@ -97,3 +100,88 @@ def test_a_typed_value_that_does_not_convert_is_not_missing(spark, settings):
         '{"Label":"2","Count":3,"Cat":"a"}': ("Label: 2 > max 1", ["Label: above max"]),
         '{"Cat":"a"}': ("Label: missing required value", ["Label: missing required value"]),
     }
+
+
+HIDDEN = "hidden file (name starts with '_' or '.')"
+
+
+def test_every_file_under_a_text_day_path_is_read_or_reported_skipped(spark, settings, tmp_path, caplog):
+    spec = _csv(tmp_path, "acct", ["1,1,a"])
+    d = tmp_path / "acct" / f"ds={DAY}"
+    (d / "part-1.csv").write_text("Label,Count,Cat\n0,2,b\n")
+    (d / "_SUCCESS").write_text("")
+    (d / "_hidden.csv").write_text("Label,Count,Cat\n1,3,c\n")  # data Spark leaves out by its name
+    (d / "copy.csv._COPYING_").write_text("Label,Count,Cat\n1,4,c\n")
+    (d / "sub").mkdir()
+    (d / "sub" / "extra.csv").write_text("Label,Count,Cat\n1,5,d\n")
+    (d / "_temporary" / "0").mkdir(parents=True)
+    (d / "_temporary" / "0" / "part-9.csv").write_text("x\n")
+    s = _settings(settings, acct=spec)
+    with caplog.at_level(logging.INFO, logger="ctrflow.ingest"):
+        res = ingest_day(spark, s, "acct", DAY)
+    assert (res["input_rows"], res["staged_rows"]) == (2, 2)
+    assert res["skipped_files"] == {"count": 5, "first": [
+        {"path": "_SUCCESS", "reason": "marker"},
+        {"path": "_hidden.csv", "reason": HIDDEN},
+        {"path": "_temporary/", "reason": "hidden directory (name starts with '_' or '.')"},
+        {"path": "copy.csv._COPYING_", "reason": "copy in progress (name ends with '._COPYING_')"},
+        {"path": "sub/extra.csv", "reason": "subdirectory not read"},
+    ]}
+    [line] = [r for r in caplog.records if "not read" in r.getMessage()]
+    assert line.levelno == logging.WARNING
+    assert line.getMessage() == (
+        f"source acct ds=2026-11-01: under {d}, 2 file(s) read, 5 file(s) not read: _SUCCESS (marker), "
+        f"_hidden.csv ({HIDDEN}), _temporary/ (hidden directory (name starts with '_' or '.')), "
+        "copy.csv._COPYING_ (copy in progress (name ends with '._COPYING_')), sub/extra.csv (subdirectory not read)")
+    assert last_ingests(spark, s, "acct")[0]["skipped_files"] == res["skipped_files"]
+    assert "      5 file(s) not read: _SUCCESS (marker), _hidden.csv" in describe_sources(spark, s)
+    # past the first few: the whole list (the local file system hides its own .crc files from listings)
+    (d / "sub" / "more.csv").write_text("1,6,e\n")
+    files = account(spark, read_lines(spark, [str(d)], True), [str(d)])
+    assert files.read == 2 and files.skipped[-2:] == [("sub/extra.csv", "subdirectory not read"),
+                                                      ("sub/more.csv", "subdirectory not read")]
+
+
+def test_glob_matches_hidden_ones_included_and_spark_written_parquet(spark, settings, tmp_path, caplog):
+    day = tmp_path / "hours" / f"dt={DAY}"
+    for hour in ("h01", "h02"):
+        (day / hour).mkdir(parents=True)
+        (day / hour / "p.csv").write_text(f"1,{hour[1:]},a\n")
+    (day / "_SUCCESS").write_text("")  # matched by the glob, left out by Spark's rule: reported
+    (day / "h01" / ".p.csv.swp").write_text("")
+    spark.createDataFrame([(1, 2, "ab")], "Label int, Count int, Cat string").coalesce(1).write.parquet(
+        str(tmp_path / "pq" / f"ds={DAY}"))
+    s = _settings(settings,
+                  hours={"kind": "text", "format": "csv", "path": str(tmp_path / "hours" / "dt={ds}" / "*"),
+                         "contract": "t"},
+                  pq_acct={"kind": "parquet", "path": str(tmp_path / "pq"), "contract": "t"})
+    res = ingest_day(spark, s, "hours", DAY)
+    assert res["input_rows"] == 2
+    assert res["skipped_files"] == {"count": 2, "first": [{"path": "_SUCCESS", "reason": "marker"},
+                                                          {"path": "h01/.p.csv.swp", "reason": HIDDEN}]}
+    with caplog.at_level(logging.INFO, logger="ctrflow.ingest"):
+        res = ingest_day(spark, s, "pq_acct", DAY)
+    # what a Spark write leaves beside its data: bookkeeping, reported at INFO
+    assert res["skipped_files"] == {"count": 1, "first": [{"path": "_SUCCESS", "reason": "marker"}]}
+    [line] = [r for r in caplog.records if "source pq_acct" in r.getMessage() and "not read" in r.getMessage()]
+    assert line.levelno == logging.INFO and "1 file(s) read" in line.getMessage()
+
+
+OLD_CATALOG_DDL = (  # the catalog's columns before skipped files and run status were recorded
+    "source string, ds string, run_id string, ingested_at timestamp, location string, input_rows bigint, "
+    "staged_rows bigint, quarantined_rows bigint, top_reasons string, observed_schema string, "
+    "stg_table string, stg_version bigint, column_stats string, sample string, config_hash string")
+
+
+def test_a_catalog_table_of_the_older_shape_takes_new_entries(spark, settings, tmp_path):
+    old = (("old_cat", str(DAY), "old_cat-2026-11-01-0", dt.datetime(2026, 11, 2), "x", 3, 2, 1,
+            json.dumps({"a: pattern": 1, "b: below min": 4}, sort_keys=True), "s", "stg.old_cat", 0, "{}", "[]", ""),)
+    spark.sql("CREATE DATABASE IF NOT EXISTS stg")
+    spark.createDataFrame(old, OLD_CATALOG_DDL).write.format("delta").saveAsTable("stg.old_shape_catalog")
+    s = _settings(settings, catalog="old_shape_catalog", old_cat=_csv(tmp_path, "old_cat", ["1,1,a", "1"]))
+    res = ingest_day(spark, s, "old_cat", DAY)
+    new, older = last_ingests(spark, s, "old_cat")
+    assert new["run_id"] == res["run_id"] and new["skipped_files"] == {"count": 0, "first": []}
+    assert older["skipped_files"] is None
+    assert older["top_reasons"] == [{"reason": "b: below min", "rows": 4}, {"reason": "a: pattern", "rows": 1}]
+    assert "ingested ds=2026-11-01 at 2026-11-02 00:00: 3 rows" in describe_sources(spark, s)
