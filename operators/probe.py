@@ -46,8 +46,10 @@ def quality(spark, settings, source: str, pipeline: str, ds: dt.date) -> dict:
     ingest = None
     catalog = catalog_table(settings)
     if tables.table_exists(spark, catalog):
-        rows = (spark.table(catalog).where((F.col("source") == F.lit(source)) & (F.col("ds") == F.lit(day)))
-                .orderBy("ingested_at", ascending=False).limit(1).collect())
+        entries = spark.table(catalog).where((F.col("source") == F.lit(source)) & (F.col("ds") == F.lit(day)))
+        if "status" in entries.columns:  # the run whose rows stg holds, not a later rejected one
+            entries = entries.where(F.col("status").isNull() | (F.col("status") == "staged"))
+        rows = entries.orderBy("ingested_at", ascending=False).limit(1).collect()
         if rows:
             r = rows[0]
             ingest = {"run_id": r["run_id"], "input_rows": r["input_rows"], "staged_rows": r["staged_rows"],

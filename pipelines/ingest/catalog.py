@@ -1,4 +1,5 @@
-"""The ingest catalog: one row per ingest run with counts, reasons, schema, stats and a sample.
+"""The ingest catalog: one row per ingest run with counts, reasons, schema, stats and a sample, and its
+status: `staged`, or `rejected` (above max_bad_fraction: its quarantine was committed, stg was not).
 
 Stored as the Delta table stg.<sources.catalog_table>; later jobs and reports read it with
 `last_ingests`. Statistics come from that pass and the Delta commit; the sample is a few rows.
@@ -6,6 +7,7 @@ Stored as the Delta table stg.<sources.catalog_table>; later jobs and reports re
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 from pipelines.common import tables
@@ -15,8 +17,9 @@ CATALOG_DDL = (
     "source string, ds string, run_id string, ingested_at timestamp, location string, input_rows bigint, "
     "staged_rows bigint, quarantined_rows bigint, top_reasons string, observed_schema string, "
     "stg_table string, stg_version bigint, column_stats string, sample string, config_hash string, "
-    "skipped_files string"
+    "skipped_files string, status string"
 )
+_COLUMNS = [part.split()[0] for part in CATALOG_DDL.split(", ")]
 # JSON-valued columns; columns added after a catalog table was created are merged into it on append
 _JSON = ("top_reasons", "column_stats", "sample", "skipped_files")
 
@@ -74,16 +77,20 @@ def reasons_text(value, limit: int, unit: str = "") -> str:
 
 
 def record(spark, settings: Settings, entry: dict) -> None:
-    """Append one run's entry to the catalog table (created on first use)."""
+    """Append one run's entry to the catalog table (created on first use); `ingested_at` is now, and
+    columns the entry does not have (a rejected run has no stg version) are null."""
     name = catalog_table(settings)
     tables.ensure_database(spark, name)
-    row = {**entry, **{k: json.dumps(entry.get(k), default=str, sort_keys=True) for k in _JSON}}
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    row = {**dict.fromkeys(_COLUMNS), "ingested_at": now, **entry,
+           **{k: json.dumps(entry.get(k), default=str, sort_keys=True) for k in _JSON}}
     (spark.createDataFrame([row], CATALOG_DDL).write.format("delta").mode("append")
      .option("mergeSchema", "true").saveAsTable(name))
 
 
 def last_ingests(spark, settings: Settings, source: str | None = None, limit: int = 20) -> list[dict]:
-    """The latest catalog entries, newest first (optionally of one source)."""
+    """The latest catalog entries, newest first (optionally of one source): staged and rejected runs
+    (`status`; entries written before runs had a status are staged ones)."""
     from pyspark.sql import functions as F
 
     name = catalog_table(settings)
@@ -99,5 +106,6 @@ def last_ingests(spark, settings: Settings, source: str | None = None, limit: in
         for k in _JSON:
             d[k] = json.loads(d[k]) if d.get(k) else None
         d["top_reasons"] = ranked_reasons(d["top_reasons"])
+        d["status"] = d.get("status") or "staged"
         out.append(d)
     return out

@@ -19,7 +19,7 @@ from pipelines.common import tables
 from pipelines.common.errors import ConfigError, DataError
 from pipelines.common.settings import Settings
 from pipelines.common.timing import stage
-from pipelines.ingest import catalog, files, formats
+from pipelines.ingest import catalog, files, formats, runs
 from pipelines.ingest.contract import check_drift, validated_fields, validated_typed
 from pipelines.ingest.sources import read_source_day
 
@@ -82,12 +82,17 @@ def ingest_day(spark, settings: Settings, name: str, ds: dt.date, config_hash: s
             q = bad.select(F.col("_raw").alias("raw"), F.col("_reason").alias("reason"),
                            F.col("_reason_keys").alias("reason_keys"), F.lit(run_id).alias("run_id"))
             q_write = tables.write_delta_partition(q, quarantine, ds)
+        entry = {"source": name, "ds": day, "run_id": run_id, "location": location, "input_rows": input_rows,
+                 "quarantined_rows": q_write.rows, "top_reasons": reasons, "observed_schema": observed,
+                 "stg_table": stg, "config_hash": config_hash, "skipped_files": skipped}
         fraction = bad_rows / input_rows
         if fraction > spec.max_bad_fraction:
+            with stage("recording the rejected run in the catalog"):
+                catalog.record(spark, settings, {**entry, "status": runs.REJECTED, "staged_rows": 0})
             top = catalog.reasons_text(reasons, 5, " rows")
             raise DataError(f"source {name} ds={day}: {bad_rows:,} of {input_rows:,} rows ({fraction:.2%}) break "
                             f"contract {spec.contract}, above max_bad_fraction {spec.max_bad_fraction:.2%}; "
-                            f"top reasons: {top}; rows kept in {quarantine}")
+                            f"top reasons: {top}; rows kept in {quarantine}, run {run_id} recorded as rejected")
         good = checked.where(~F.col("_bad")).select(*columns)
         with stage(f"writing {good_rows:,} rows to {stg} ds={day}"):
             s_write = tables.write_delta_partition(good, stg, ds, properties=STG_PROPERTIES)
@@ -95,17 +100,11 @@ def ingest_day(spark, settings: Settings, name: str, ds: dt.date, config_hash: s
             raise DataError(f"source {name} ds={day}: {input_rows:,} input rows but {s_write.rows:,} staged + "
                             f"{q_write.rows:,} quarantined were committed")
         with stage("recording the catalog entry"):
-            entry = {
-                "source": name, "ds": day, "run_id": run_id, "ingested_at": dt.datetime.now(dt.UTC).replace(
-                    tzinfo=None), "location": location, "input_rows": input_rows,
-                "staged_rows": s_write.rows, "quarantined_rows": q_write.rows, "top_reasons": reasons,
-                "observed_schema": observed, "stg_table": stg, "stg_version": s_write.version,
+            catalog.record(spark, settings, {
+                **entry, "status": runs.STAGED, "staged_rows": s_write.rows, "stg_version": s_write.version,
                 "column_stats": catalog.column_stats(tables.commit_file_stats(spark, stg, s_write.version),
                                                      metrics, columns),
-                "sample": [r.asDict() for r in good.limit(spec.sample_rows).collect()],
-                "config_hash": config_hash, "skipped_files": skipped,
-            }
-            catalog.record(spark, settings, entry)
+                "sample": [r.asDict() for r in good.limit(spec.sample_rows).collect()]})
     finally:
         tables.delete_path(spark, scratch)
     return {"source": name, "ds": day, "run_id": run_id, "stg_table": stg, "stg_version": s_write.version,

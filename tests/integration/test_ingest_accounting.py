@@ -182,6 +182,45 @@ def test_a_catalog_table_of_the_older_shape_takes_new_entries(spark, settings, t
     res = ingest_day(spark, s, "old_cat", DAY)
     new, older = last_ingests(spark, s, "old_cat")
     assert new["run_id"] == res["run_id"] and new["skipped_files"] == {"count": 0, "first": []}
-    assert older["skipped_files"] is None
+    assert older["skipped_files"] is None and (older["status"], new["status"]) == ("staged", "staged")
     assert older["top_reasons"] == [{"reason": "b: below min", "rows": 4}, {"reason": "a: pattern", "rows": 1}]
     assert "ingested ds=2026-11-01 at 2026-11-02 00:00: 3 rows" in describe_sources(spark, s)
+
+
+def test_a_rejected_run_is_recorded_and_describe_says_which_run_each_partition_holds(spark, settings, tmp_path):
+    from operators.probe import quality
+    from pipelines.common import tables
+
+    spec = _csv(tmp_path, "recon", ["1,1,a", "0,2,b", "x,1,a"], max_bad_fraction=0.5)
+    s = _settings(settings, recon=spec)
+    staged = ingest_day(spark, s, "recon", DAY)["run_id"]
+    assert "    ! " not in describe_sources(spark, s)
+    (tmp_path / "recon" / f"ds={DAY}" / "part-0.csv").write_text("Label,Count,Cat\nx,1,a\ny,1,a\n1,1,a\n")
+    with pytest.raises(DataError, match=r"rows kept in stg.recon_quarantine, run recon-2026-11-01-\w+ recorded as "
+                                        r"rejected$") as e:
+        ingest_day(spark, s, "recon", DAY)
+    rejected = str(e.value).split(", run ")[-1].split()[0]
+    entries = last_ingests(spark, s, "recon")
+    assert [(x["run_id"], x["status"], x["staged_rows"], x["quarantined_rows"]) for x in entries] == [
+        (rejected, "rejected", 0, 2), (staged, "staged", 2, 1)]
+    assert entries[0]["stg_version"] is None and entries[0]["top_reasons"] == [
+        {"reason": "Label: not a valid int", "rows": 2}]
+    assert {r.run_id for r in spark.table("stg.recon_quarantine").collect()} == {rejected}
+    assert spark.table("stg.recon").count() == 2  # the staged run's rows
+    out = describe_sources(spark, s)
+    assert (f"    rejected ds=2026-11-01 at {entries[0]['ingested_at']:%Y-%m-%d %H:%M}: 3 rows, 2 quarantined "
+            f"(Label: not a valid int (2)): above max_bad_fraction, stg not touched (run {rejected})") in out
+    assert f"    ! ds=2026-11-01: quarantine from run {rejected} (rejected, 2 rows); stg from run {staged}" in out
+    # the quality probe reads the run stg holds, not the rejected one
+    assert quality(spark, s, "recon", "ctr_default", DAY)["ingest"]["run_id"] == staged
+    # a run killed between its two commits: quarantine rows of a run the catalog does not know
+    killed = "recon-2026-11-01-0000dead"
+    tables.write_delta_partition(spark.createDataFrame([("z", "r", ["k"], killed)],
+                                                       "raw string, reason string, reason_keys array<string>, "
+                                                       "run_id string"), "stg.recon_quarantine", DAY)
+    assert (f"    ! ds=2026-11-01: quarantine from run {killed} (not in the catalog: the run stopped before "
+            f"recording, 1 rows); stg from run {staged}") in describe_sources(spark, s)
+    (tmp_path / "recon" / f"ds={DAY}" / "part-0.csv").write_text("Label,Count,Cat\n1,1,a\n")
+    ingest_day(spark, s, "recon", DAY)
+    assert "    ! " not in describe_sources(spark, s)  # a staged rerun makes the day whole again
+
