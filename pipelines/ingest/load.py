@@ -21,6 +21,7 @@ from pipelines.common.settings import Settings
 from pipelines.common.timing import stage
 from pipelines.ingest import catalog, files, formats, runs
 from pipelines.ingest.contract import check_drift, validated_fields, validated_typed
+from pipelines.ingest.scratch import clean_leftovers, scratch_dir
 from pipelines.ingest.sources import read_source_day
 
 log = logging.getLogger("ctrflow.ingest")
@@ -56,7 +57,8 @@ def ingest_day(spark, settings: Settings, name: str, ds: dt.date, config_hash: s
     run_id = f"{name}-{day}-{uuid.uuid4().hex[:8]}"
     stg = tables.table(settings, "stg", name)
     quarantine = tables.table(settings, "stg", f"{name}_quarantine")
-    scratch = settings.project.path("_scratch", "ingest", run_id)
+    clean_leftovers(spark, settings, name, day)
+    scratch = scratch_dir(settings, run_id)
 
     src, observed, rows = _validated(spark, settings, name, spec, contract, ds)
     location = src.location

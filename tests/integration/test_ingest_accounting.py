@@ -224,3 +224,28 @@ def test_a_rejected_run_is_recorded_and_describe_says_which_run_each_partition_h
     ingest_day(spark, s, "recon", DAY)
     assert "    ! " not in describe_sources(spark, s)  # a staged rerun makes the day whole again
 
+
+def test_scratch_data_of_dead_runs_is_removed_on_start(spark, settings, tmp_path, caplog):
+    import os
+    import time
+    from pathlib import Path
+
+    from pipelines.ingest.scratch import scratch_dir
+
+    s = _settings(settings, scr=_csv(tmp_path, "scr", ["1,1,a"]))
+    same = Path(scratch_dir(s, "scr-2026-11-01-0badc0de"))  # a killed run of this source and day
+    old = Path(scratch_dir(s, "other-2026-10-01-12345678"))  # another source's, two days old
+    young = Path(scratch_dir(s, "other-2026-11-01-aaaaaaaa"))  # another source's, maybe running
+    for d in (same, old, young):
+        d.mkdir(parents=True)
+        (d / "part-0.parquet").write_text("x")
+    two_days_ago = time.time() - 48 * 3600
+    os.utime(old, (two_days_ago, two_days_ago))
+    with caplog.at_level(logging.WARNING, logger="ctrflow.ingest"):
+        ingest_day(spark, s, "scr", DAY)
+    assert not same.exists() and not old.exists() and young.exists()
+    assert sorted(p.name for p in same.parent.iterdir()) == [young.name]  # the run's own scratch is gone too
+    removed = [r.getMessage() for r in caplog.records if "removed leftover scratch" in r.getMessage()]
+    assert sorted(removed) == [
+        f"removed leftover scratch {same.parent}/{old.name} (48 h old, more than 24 h)",
+        f"removed leftover scratch {same.parent}/{same.name} (left by an earlier run of source scr ds=2026-11-01)"]
