@@ -40,7 +40,7 @@ def quality(spark, settings, source: str, pipeline: str, ds: dt.date) -> dict:
 
     from pipelines.common import tables
     from pipelines.features.flow import stats_table
-    from pipelines.ingest.catalog import catalog_table, ranked_reasons
+    from pipelines.ingest.catalog import STAGED, catalog_table, ranked_reasons
 
     day = ds.isoformat()
     ingest = None
@@ -48,7 +48,7 @@ def quality(spark, settings, source: str, pipeline: str, ds: dt.date) -> dict:
     if tables.table_exists(spark, catalog):
         entries = spark.table(catalog).where((F.col("source") == F.lit(source)) & (F.col("ds") == F.lit(day)))
         if "status" in entries.columns:  # the run whose rows stg holds, not a later rejected one
-            entries = entries.where(F.col("status").isNull() | (F.col("status") == "staged"))
+            entries = entries.where(F.col("status").isNull() | (F.col("status") == STAGED))
         rows = entries.orderBy("ingested_at", ascending=False).limit(1).collect()
         if rows:
             r = rows[0]

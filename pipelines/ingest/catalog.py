@@ -20,6 +20,7 @@ CATALOG_DDL = (
     "skipped_files string, status string"
 )
 _COLUMNS = [part.split()[0] for part in CATALOG_DDL.split(", ")]
+STAGED, REJECTED = "staged", "rejected"  # a run's status (entries written before statuses were staged runs)
 # JSON-valued columns; columns added after a catalog table was created are merged into it on append
 _JSON = ("top_reasons", "column_stats", "sample", "skipped_files")
 
@@ -106,6 +107,6 @@ def last_ingests(spark, settings: Settings, source: str | None = None, limit: in
         for k in _JSON:
             d[k] = json.loads(d[k]) if d.get(k) else None
         d["top_reasons"] = ranked_reasons(d["top_reasons"])
-        d["status"] = d.get("status") or "staged"
+        d["status"] = d.get("status") or STAGED
         out.append(d)
     return out

@@ -1,12 +1,14 @@
 """Ingest one day of a declared source into stg.<source>, with quarantine, count check and catalog.
 
-One pass reads the source, validates every row against its contract and writes the typed rows, good
-and bad, to a scratch Parquet dataset of the run, while input/bad counts and the good rows' column
-statistics are observed in that same pass. From the scratch data: the quarantine partition is
-replaced with the bad rows; above the bad-row limit the job fails naming the top reasons (stg is not
-touched); otherwise the stg partition is replaced in one Delta commit and the committed row counts
-are checked against the input (input = staged + quarantined). A catalog entry is appended, and the
-scratch data is deleted whatever happens.
+On start, scratch data left by killed runs is removed (pipelines.ingest.scratch). One pass reads the
+source, validates every row against its contract and writes the typed rows, good and bad, to a scratch
+Parquet dataset of the run, while input/bad counts and the good rows' column statistics are observed in
+that same pass; the files of the day path that Spark does not read are reported (pipelines.ingest.files).
+From the scratch data: the quarantine partition is replaced with the bad rows (tagged with the run id);
+above the bad-row limit the run is recorded in the catalog as rejected and the job fails naming the top
+reasons (stg is not touched); otherwise the stg partition is replaced in one Delta commit, the committed
+row counts are checked against the input (input = staged + quarantined) and a staged catalog entry is
+appended. The scratch data is deleted whatever happens.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from pipelines.common import tables
 from pipelines.common.errors import ConfigError, DataError
 from pipelines.common.settings import Settings
 from pipelines.common.timing import stage
-from pipelines.ingest import catalog, files, formats, runs
+from pipelines.ingest import catalog, files, formats
 from pipelines.ingest.contract import check_drift, validated_fields, validated_typed
 from pipelines.ingest.scratch import clean_leftovers, scratch_dir
 from pipelines.ingest.sources import read_source_day
@@ -90,7 +92,8 @@ def ingest_day(spark, settings: Settings, name: str, ds: dt.date, config_hash: s
         fraction = bad_rows / input_rows
         if fraction > spec.max_bad_fraction:
             with stage("recording the rejected run in the catalog"):
-                catalog.record(spark, settings, {**entry, "status": runs.REJECTED, "staged_rows": 0})
+                catalog.record(spark, settings, {**entry, "status": catalog.REJECTED, "staged_rows": 0,
+                                                 "column_stats": {}, "sample": []})
             top = catalog.reasons_text(reasons, 5, " rows")
             raise DataError(f"source {name} ds={day}: {bad_rows:,} of {input_rows:,} rows ({fraction:.2%}) break "
                             f"contract {spec.contract}, above max_bad_fraction {spec.max_bad_fraction:.2%}; "
@@ -103,7 +106,7 @@ def ingest_day(spark, settings: Settings, name: str, ds: dt.date, config_hash: s
                             f"{q_write.rows:,} quarantined were committed")
         with stage("recording the catalog entry"):
             catalog.record(spark, settings, {
-                **entry, "status": runs.STAGED, "staged_rows": s_write.rows, "stg_version": s_write.version,
+                **entry, "status": catalog.STAGED, "staged_rows": s_write.rows, "stg_version": s_write.version,
                 "column_stats": catalog.column_stats(tables.commit_file_stats(spark, stg, s_write.version),
                                                      metrics, columns),
                 "sample": [r.asDict() for r in good.limit(spec.sample_rows).collect()]})

@@ -5,22 +5,22 @@ cannot share one), and appends its catalog entry: `staged`, or `rejected` when i
 max_bad_fraction (its quarantine is committed, stg is not touched). Quarantine rows carry their run_id,
 so a day is consistent when its latest catalog entry is staged and the quarantine holds exactly that
 run's quarantined rows. Otherwise `day_notes` says where each partition comes from: a rejected run, or
-a run not in the catalog (it stopped between its commits or before recording its entry).
+a run not in the catalog (it stopped between its commits or before recording its entry; if after its
+stg commit, stg holds its rows too, which the catalog cannot tell).
 """
 
 from __future__ import annotations
 
 from pipelines.common import tables
 from pipelines.common.settings import Settings
-from pipelines.ingest.catalog import catalog_table
+from pipelines.ingest.catalog import STAGED, catalog_table
 
-STAGED, REJECTED = "staged", "rejected"
 UNRECORDED = "not in the catalog: the run stopped before recording"
 
 
-def status_of(entry) -> str:
+def status_of(entry: dict) -> str:
     """A catalog entry's status; entries written before statuses were recorded are all staged runs."""
-    return entry["status"] if "status" in entry and entry["status"] else STAGED
+    return entry.get("status") or STAGED
 
 
 def _note(day: str, runs: list, held: dict[str, int]) -> str | None:
@@ -32,10 +32,14 @@ def _note(day: str, runs: list, held: dict[str, int]) -> str | None:
     if staged is latest and held == expected:
         return None
     q = ", ".join(f"run {r} ({status.get(r, UNRECORDED)}, {n:,} rows)" for r, n in sorted(held.items()))
+    unrecorded = sorted(r for r in held if r not in status)
     if not q:
         q = (f"empty (replaced by a run not in the catalog: run {latest['run_id']} quarantined "
              f"{latest['quarantined_rows']:,} rows)" if latest["quarantined_rows"] else "empty")
+        unrecorded = ["that run"] if latest["quarantined_rows"] else []
     stg = f"run {staged['run_id']}" if staged else "no staged run in the catalog"
+    if unrecorded:  # a run killed after its stg commit, before its catalog entry, holds stg too
+        stg += f", or {unrecorded[-1]} if it was killed after committing stg"
     return f"ds={day}: quarantine from {q}; stg from {stg}"
 
 
