@@ -2,9 +2,10 @@
 
 Rows are checked against the source's schema contract; rows that break it go to
 stg.<source>_quarantine with the raw line and the reason (never dropped); input = staged + quarantined
-is checked; above the source's max_bad_fraction the job fails naming the top reasons. A rerun replaces
-the day's partitions; every run appends an entry (counts, reasons, schema, stats, sample) to
-stg.ingest_catalog.
+is checked; above the source's max_bad_fraction the job fails naming the top reasons (most rows first)
+and the run is recorded as rejected. A rerun replaces the day's partitions; every run that commits its
+quarantine appends an entry (status, counts, reasons, files not read, schema, stats, sample) to
+stg.ingest_catalog. See docs/ingest.md.
 """
 
 from __future__ import annotations

@@ -40,18 +40,21 @@ def quality(spark, settings, source: str, pipeline: str, ds: dt.date) -> dict:
 
     from pipelines.common import tables
     from pipelines.features.flow import stats_table
-    from pipelines.ingest.catalog import catalog_table
+    from pipelines.ingest.catalog import STAGED, catalog_table, ranked_reasons
 
     day = ds.isoformat()
     ingest = None
     catalog = catalog_table(settings)
     if tables.table_exists(spark, catalog):
-        rows = (spark.table(catalog).where((F.col("source") == F.lit(source)) & (F.col("ds") == F.lit(day)))
-                .orderBy("ingested_at", ascending=False).limit(1).collect())
+        entries = spark.table(catalog).where((F.col("source") == F.lit(source)) & (F.col("ds") == F.lit(day)))
+        if "status" in entries.columns:  # the run whose rows stg holds, not a later rejected one
+            entries = entries.where(F.col("status").isNull() | (F.col("status") == STAGED))
+        rows = entries.orderBy("ingested_at", ascending=False).limit(1).collect()
         if rows:
             r = rows[0]
             ingest = {"run_id": r["run_id"], "input_rows": r["input_rows"], "staged_rows": r["staged_rows"],
-                      "quarantined_rows": r["quarantined_rows"], "top_reasons": json.loads(r["top_reasons"] or "{}")}
+                      "quarantined_rows": r["quarantined_rows"],
+                      "top_reasons": ranked_reasons(json.loads(r["top_reasons"] or "[]"))}
     stats = stats_table(settings, pipeline)
     drift, model_version = None, None
     if tables.table_exists(spark, stats):

@@ -16,6 +16,7 @@ from airflow.sdk.exceptions import AirflowFailException
 
 from operators._runconf import resolve, run_probe
 from operators.probe import probe_command
+from pipelines.ingest.catalog import reasons_text
 
 
 def quality_problems(metrics: dict, *, max_quarantine_fraction: float, max_psi: float,
@@ -32,7 +33,7 @@ def quality_problems(metrics: dict, *, max_quarantine_fraction: float, max_psi: 
         if not total:
             problems.append(f"ingest run {ingest.get('run_id')} read no rows")
         elif fraction > max_quarantine_fraction:
-            reasons = ", ".join(f"{k} ({v})" for k, v in list((ingest.get("top_reasons") or {}).items())[:3])
+            reasons = reasons_text(ingest.get("top_reasons"), 3)
             problems.append(f"{bad} of {total} rows quarantined ({fraction:.2%} > {max_quarantine_fraction:.2%})"
                             + (f": {reasons}" if reasons else ""))
     psi = metrics.get("psi")

@@ -114,13 +114,30 @@ def _assemble(typed_df, out_names: list[str], rules: list):
 
 
 def validated_typed(df, contract: Contract):
-    """A Hive/Parquet day (after check_drift) -> contract columns + _raw/_reason/_reason_keys/_bad."""
+    """A Hive/Parquet day (after check_drift) -> contract columns + _raw/_reason/_reason_keys/_bad.
+
+    A column of another type than the contract's is cast with try_cast: after check_drift only widening
+    casts remain, but a value that still does not convert is quarantined as not of the type (naming the
+    column and the value), not taken for a missing one; only a null in the source is missing."""
     from pyspark.sql import functions as F
 
-    names = {f.name.lower(): f.name for f in df.schema.fields}
-    typed = df.select(*[F.col(f"`{names[c.name.lower()]}`").cast(c.type).alias(c.out_name) for c in contract.columns],
-                      F.to_json(F.struct(*[F.col(f"`{n}`") for n in df.columns])).alias("_in"))
-    rules = [r for c in contract.columns for r in _checks(c, F.col(c.out_name), F.lit(True))]
+    fields = {f.name.lower(): f for f in df.schema.fields}
+    cols, rules = [], []
+    for c in contract.columns:
+        field = fields[c.name.lower()]
+        src = F.col(f"`{field.name}`")
+        if field.dataType.simpleString() == c.type:
+            cols.append(src.alias(c.out_name))
+            rules += _checks(c, F.col(c.out_name), F.lit(True))
+            continue
+        cols.extend([src.try_cast(c.type).alias(c.out_name), src.isNotNull().alias(f"_present_{c.out_name}"),
+                     src.cast("string").alias(f"_text_{c.out_name}")])
+        value, present = F.col(c.out_name), F.col(f"_present_{c.out_name}")
+        rules.append((present & value.isNull(),
+                      F.concat(F.lit(f"{c.name}: not a valid {c.type}: '"), F.col(f"_text_{c.out_name}"), F.lit("'")),
+                      f"{c.name}: not a valid {c.type}"))
+        rules += _checks(c, value, F.when(present, value.isNotNull()).otherwise(F.lit(True)))
+    typed = df.select(*cols, F.to_json(F.struct(*[F.col(f"`{n}`") for n in df.columns])).alias("_in"))
     return _assemble(typed, [c.out_name for c in contract.columns], rules)
 
 

@@ -18,6 +18,7 @@ from urllib.parse import unquote
 
 from pipelines.common.errors import DataError
 from pipelines.common.settings import Settings, resolve_path
+from pipelines.ingest.files import FileAccount, account, log_skipped
 from pipelines.ingest.formats import read_lines
 from pipelines.ingest.layout import DayMatcher, PartitionFormat, glob_all_days, has_day, has_glob, render
 from pipelines.ingest.settings import SourceSpec
@@ -30,11 +31,13 @@ _DAY_NAMES = ("ds", "dt", "date", "day", "event_date", "partition_date")
 @dataclass(frozen=True)
 class SourceDay:
     """What a source holds for a day: a DataFrame (typed columns, or one `_in` line per row for text
-    sources) and where it came from."""
+    sources), where it came from and, for a file source, which files under the day path are read and
+    which are skipped (with why)."""
 
     df: object
     location: str
     partition_column: str | None
+    files: FileAccount | None = None
 
 
 def _ident(name: str) -> str:
@@ -195,6 +198,13 @@ def _hive_day(spark, settings: Settings, name: str, spec: SourceSpec, ds: dt.dat
     return SourceDay(rows, f"{table}/{where}", col)
 
 
+def _accounted(spark, name: str, ds: dt.date, df, where: str, patterns: list[str], base: str | None = None):
+    """The day's files read and skipped (logged when some are skipped)."""
+    files = account(spark, df, patterns, base)
+    log_skipped(name, ds, where, files)
+    return files
+
+
 def _parquet_day(spark, settings: Settings, name: str, spec: SourceSpec, ds: dt.date) -> SourceDay:
     from pyspark.sql import functions as F
 
@@ -206,19 +216,21 @@ def _parquet_day(spark, settings: Settings, name: str, spec: SourceSpec, ds: dt.
             raise DataError(f"source {name}: path {base} does not exist")
         df = spark.read.parquet(*paths)
         return SourceDay(df.where(_day_of_column(spec) == F.lit(day).cast("date")),
-                         f"{base} where {spec.date_column}={day}", None)
+                         f"{base} where {spec.date_column}={day}", None, _accounted(spark, name, ds, df, base, [base]))
     col = spec.partition_column or "ds"
     if has_day(spec.path or ""):
         paths, what = _existing(spark, base), base
-        found, fmt = paths, None
+        found, fmt, patterns, rel_base = paths, None, [base], None
     else:
         fmt = PartitionFormat(spec.partition_format)
         paths, what = _parquet_day_paths(spark, base, col, fmt, ds)
         found = [unquote(p.rsplit(f"{col}=", 1)[-1]) for p in paths]
+        patterns, rel_base = ([what], None) if fmt.daily else (paths, base)
     if not paths:
         raise DataError(f"source {name}: no partition at {what}")
     _log_found(name, ds, what, found, fmt)
-    return SourceDay(spark.read.parquet(*paths), what, col)
+    df = spark.read.parquet(*paths)
+    return SourceDay(df, what, col, _accounted(spark, name, ds, df, what, patterns, rel_base))
 
 
 def _text_day(spark, settings: Settings, name: str, spec: SourceSpec, ds: dt.date) -> SourceDay:
@@ -227,7 +239,8 @@ def _text_day(spark, settings: Settings, name: str, spec: SourceSpec, ds: dt.dat
     if not paths:
         raise DataError(f"source {name}: no files at {path}")
     _log_found(name, ds, path, paths)
-    return SourceDay(read_lines(spark, paths, spec.header), path, None)
+    df = read_lines(spark, paths, spec.header)
+    return SourceDay(df, path, None, _accounted(spark, name, ds, df, path, [path]))
 
 
 def read_source_day(spark, settings: Settings, name: str, spec: SourceSpec, ds: dt.date) -> SourceDay:
