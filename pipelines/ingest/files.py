@@ -28,6 +28,7 @@ HIDDEN_DIR = "hidden directory (name starts with '_' or '.')"
 COPYING = "copy in progress (name ends with '._COPYING_')"
 SUBDIR = "subdirectory not read"
 NOT_READ = "not read by Spark"
+UNREADABLE = "unreadable (a broken link, or a file that cannot be opened)"
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,16 @@ def _by_name(name: str, is_dir: bool) -> str | None:
     return None
 
 
+def _local_names(path: str) -> list[str]:
+    """The names in a local directory, by the OS (Hadoop's local listing skips what it cannot stat)."""
+    import os
+
+    try:
+        return os.listdir(path)
+    except OSError:
+        return []
+
+
 def _glob_base(path: str) -> str:
     """The directory a pattern's names are relative to: its leading segments without glob characters."""
     parts = path.split("/")
@@ -79,6 +90,7 @@ def account(spark, df, patterns: list[str], base: str | None = None) -> FileAcco
     fs, base_path = _fs(spark, base or _glob_base(patterns[0]))
     prefix = fs.makeQualified(base_path).toUri().getPath().rstrip("/") + "/"
     read, skipped = 0, []
+    local = fs.getUri().getScheme() == "file"
 
     def rel(st) -> str:
         path = st.getPath().toUri().getPath()
@@ -92,8 +104,14 @@ def account(spark, df, patterns: list[str], base: str | None = None) -> FileAcco
             if why:
                 skipped.append((rel(st) + "/", why))
                 return
-            for child in sorted(fs.listStatus(st.getPath()), key=lambda c: c.getPath().getName()):
+            children = sorted(fs.listStatus(st.getPath()), key=lambda c: c.getPath().getName())
+            for child in children:
                 visit(child, False, at_root)
+            if local:  # what Hadoop's local listing drops without a word: broken links, entries it cannot stat
+                listed = {c.getPath().getName() for c in children}
+                here = st.getPath().toUri().getPath().rstrip("/") + "/"
+                for n in sorted(set(_local_names(here)) - listed):
+                    skipped.append(((here + n)[len(prefix):] if (here + n).startswith(prefix) else n, UNREADABLE))
             return
         if st.getPath().toUri().getPath() in read_paths:
             read += 1

@@ -17,7 +17,7 @@ from pipelines.common.errors import DataError
 from pipelines.ingest.catalog import last_ingests
 from pipelines.ingest.contract import validated_typed
 from pipelines.ingest.describe import describe_sources
-from pipelines.ingest.files import account
+from pipelines.ingest.files import UNREADABLE, account
 from pipelines.ingest.formats import read_lines
 from pipelines.ingest.load import ingest_day
 from pipelines.ingest.settings import SourcesSettings
@@ -140,6 +140,12 @@ def test_every_file_under_a_text_day_path_is_read_or_reported_skipped(spark, set
     files = account(spark, read_lines(spark, [str(d)], True), [str(d)])
     assert files.read == 2 and files.skipped[-2:] == [("sub/extra.csv", "subdirectory not read"),
                                                       ("sub/more.csv", "subdirectory not read")]
+    # a broken link (a landing file gone under its name): Hadoop's local listing drops it without a word
+    (d / "part-2.csv").symlink_to(tmp_path / "gone.csv")
+    (d / "sub" / "part-3.csv").symlink_to(tmp_path / "gone.csv")
+    files = account(spark, read_lines(spark, [str(d)], True), [str(d)])
+    unreadable = [f for f in files.skipped if f[1].startswith("unreadable")]
+    assert unreadable == [("part-2.csv", UNREADABLE), ("sub/part-3.csv", UNREADABLE)]
 
 
 def test_glob_matches_hidden_ones_included_and_spark_written_parquet(spark, settings, tmp_path, caplog):
