@@ -6,17 +6,12 @@ operator's own (a test or a one-off run on tiny data), so the same DAG runs anyw
 
 from __future__ import annotations
 
-import json
-import subprocess
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from airflow.sdk.exceptions import AirflowFailException
 
 from pipelines.common.errors import ConfigError
-
-_ROOT = Path(__file__).resolve().parents[1]  # `python -m operators.probe` resolves from here
 
 
 def run_conf(context: Any) -> dict:
@@ -76,20 +71,9 @@ def load_settings(env: str, overrides: Sequence[str]):
     return load(env, overrides).settings
 
 
-def run_probe(cmd: Sequence[str], timeout_s: float) -> dict:
-    """Run an `operators.probe` command; its last stdout line is the JSON answer."""
-    try:
-        done = subprocess.run(list(cmd), capture_output=True, text=True, timeout=timeout_s, cwd=_ROOT)
-    except subprocess.TimeoutExpired as e:
-        raise TimeoutError(f"probe did not answer in {timeout_s:.0f} s: {' '.join(cmd[2:6])}") from e
-    if done.returncode != 0:
-        tail = (done.stderr.strip().splitlines() or ["(no output)"])[-1]
-        raise RuntimeError(f"probe failed (exit {done.returncode}): {tail}")
-    return parse_probe_output(done.stdout)
+def run_check(cmd: Sequence[str], timeout_s: float) -> dict:
+    """Run a check job (`check_command`) through the job hook: its result line is the answer; its error
+    line, or a timeout, raises."""
+    from operators.hooks.spark_job import SparkJobHook
 
-
-def parse_probe_output(stdout: str) -> dict:
-    lines = [line for line in stdout.strip().splitlines() if line.startswith("{")]
-    if not lines:
-        raise RuntimeError(f"probe printed no JSON answer: {stdout[-300:]!r}")
-    return json.loads(lines[-1])
+    return SparkJobHook(timeout_s=timeout_s).run(list(cmd))

@@ -1,8 +1,8 @@
 """DataQualityOperator: fail the run when the day's input is not fit to train or publish on.
 
-Reads, through a probe process (`operators.probe quality`), the day's last ingest of the source in the
-ingest catalog (input / quarantined rows) and the per-feature PSI against the training window in
-feat.<pipeline>_stats, and fails (without retrying: the data will not change by itself) when the
+Reads, through the job `check_quality` (a short process run by the job hook), the day's last ingest of
+the source in the ingest catalog (input / quarantined rows) and the per-feature PSI against the training
+window in feat.<pipeline>_stats, and fails (without retrying: the data will not change by itself) when the
 quarantined fraction, or the number of features whose PSI is above `max_psi`, is over its threshold.
 """
 
@@ -14,8 +14,8 @@ from typing import Any
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException
 
-from operators._runconf import resolve, run_probe
-from operators.probe import probe_command
+from operators._runconf import resolve, run_check
+from operators.hooks.spark_job import check_command
 from pipelines.ingest.catalog import reasons_text
 
 
@@ -68,11 +68,11 @@ class DataQualityOperator(BaseOperator):
 
     def command(self, context: Any = None) -> list[str]:
         env, overrides = resolve(context, self.env, self.overrides)
-        return probe_command("quality", self.ds, env=env, overrides=overrides, source=self.source,
+        return check_command("quality", self.ds, env=env, overrides=overrides, source=self.source,
                              pipeline=self.pipeline)
 
     def execute(self, context: Any) -> dict:
-        metrics = run_probe(self.command(context), self.probe_timeout_s)
+        metrics = run_check(self.command(context), self.probe_timeout_s)
         ingest = metrics.get("ingest") or {}
         psi = metrics.get("psi") or {}
         self.log.info("ds=%s %s: %s input rows, %s quarantined; %d features, max PSI %s", self.ds, self.source,

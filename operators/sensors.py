@@ -1,7 +1,7 @@
 """SourcePartitionSensor: wait until a declared source has the run's day (metadata only, no data read).
 
-Each poke runs `pipelines.ingest.sources.partition_available` in a short probe process
-(`operators.probe`), so the worker never holds a JVM. Reschedule mode by default (the worker slot is
+Each poke runs the job `check_partition` (`pipelines.ingest.sources.partition_available`) in a short
+process through the job hook, so the worker never holds a JVM. Reschedule mode by default (the worker slot is
 free between pokes); `deferrable=True` waits in the triggerer instead (`operators.triggers`).
 """
 
@@ -14,8 +14,8 @@ from typing import Any
 from airflow.sdk import BaseSensorOperator, PokeReturnValue
 from airflow.sdk.exceptions import AirflowException
 
-from operators._runconf import resolve, run_probe
-from operators.probe import probe_command
+from operators._runconf import resolve, run_check
+from operators.hooks.spark_job import check_command
 
 
 class SourcePartitionSensor(BaseSensorOperator):
@@ -35,7 +35,7 @@ class SourcePartitionSensor(BaseSensorOperator):
 
     def command(self, context: Any = None) -> list[str]:
         env, overrides = resolve(context, self.env, self.overrides)
-        return probe_command("partition", self.ds, env=env, overrides=overrides, source=self.source)
+        return check_command("partition", self.ds, env=env, overrides=overrides, source=self.source)
 
     def execute(self, context: Any) -> Any:
         if self.deferrable:
@@ -48,7 +48,7 @@ class SourcePartitionSensor(BaseSensorOperator):
         return super().execute(context)
 
     def poke(self, context: Any) -> PokeReturnValue:
-        answer = run_probe(self.command(context), self.probe_timeout_s)
+        answer = run_check(self.command(context), self.probe_timeout_s)
         self.log.info("%s", answer["detail"])
         return PokeReturnValue(is_done=bool(answer["available"]), xcom_value=answer)
 

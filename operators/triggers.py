@@ -8,7 +8,7 @@ from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from operators._runconf import parse_probe_output
+from pipelines.common import protocol
 
 
 class PartitionTrigger(BaseTrigger):
@@ -36,11 +36,16 @@ class PartitionTrigger(BaseTrigger):
                 self.log.warning("partition probe did not answer in %.0f s; trying again", self.probe_timeout_s)
                 await asyncio.sleep(self.poke_interval_s)
                 continue
+            lines = (out + err).decode(errors="replace").splitlines()
             if proc.returncode != 0:
-                tail = (err.decode().strip().splitlines() or ["(no output)"])[-1]
-                yield TriggerEvent({"status": "error", "detail": f"probe failed (exit {proc.returncode}): {tail}"})
+                errors = [ln for ln in lines if protocol.is_error_line(ln)] or lines[-1:] or ["(no output)"]
+                yield TriggerEvent({"status": "error", "detail": f"{errors[-1].strip()} (exit {proc.returncode})"})
                 return
-            answer = parse_probe_output(out.decode())
+            answers = [a for a in map(protocol.parse_result, lines) if a is not None]
+            if not answers:
+                yield TriggerEvent({"status": "error", "detail": "check_partition printed no result line"})
+                return
+            answer = answers[-1]
             self.log.info("%s", answer["detail"])
             if answer["available"]:
                 yield TriggerEvent({"status": "available", **answer})

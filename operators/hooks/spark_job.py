@@ -16,6 +16,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -25,6 +26,7 @@ from airflow.providers.apache.spark.hooks.spark_submit import SparkSubmitHook, _
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 from pipelines.common import protocol
+from pipelines.common.config import PROJECT_ROOT
 from pipelines.common.errors import ConfigError, GateRefused
 from pipelines.common.names import is_secret_key, mask_assignment
 
@@ -80,6 +82,15 @@ def job_command(settings, job: str, ds: str, *, env: str, args: Sequence[str] = 
                                 spark_submit=spark_submit or default_spark_submit(), extra_conf=extra)
 
 
+def check_command(kind: str, ds: str, *, env: str, overrides: Sequence[str] = (), python: str | None = None,
+                  **options: str) -> list[str]:
+    """The argv of a check job (`check_partition`, `check_quality`: metadata the sensor and the data-quality
+    operator read) with the python launcher: a short process, no spark-submit, no connection."""
+    args = [x for key, value in options.items() for x in (f"--{key.replace('_', '-')}", str(value))]
+    return job_command(None, f"check_{kind}", ds, env=env, args=args, overrides=overrides, launcher="python",
+                       python=python)
+
+
 def mask_command(cmd: Sequence[str]) -> str:
     """The command as one line with the values of secret-looking keys masked: `key=value` items whose key
     looks secret (pipelines.common.names.is_secret_key: `fs.azure.account.key.*`, `*secret*`, `*token*`,
@@ -107,12 +118,14 @@ class SparkJobHook(SparkSubmitHook):
     `job_command` (read them from `connection`)."""
 
     def __init__(self, conn_id: str | None = None, *, env_vars: dict[str, str] | None = None,
-                 kill_grace_s: float = 10.0) -> None:
+                 kill_grace_s: float = 10.0, timeout_s: float | None = None) -> None:
         self._use_connection = bool(conn_id)
         self._command: list[str] = []
         self.result: dict[str, Any] | None = None
         self.error_line: str | None = None
         self.kill_grace_s = kill_grace_s
+        self.timeout_s = timeout_s
+        self.timed_out = False
         super().__init__(conn_id=conn_id or "", env_vars=env_vars, name="ctrflow")
         self._env = dict(env_vars) if env_vars else None
 
@@ -164,10 +177,19 @@ class SparkJobHook(SparkSubmitHook):
             self._connection["deploy_mode"] = None
             self._is_yarn = "yarn" in self._connection["master"]
             self._is_kubernetes = "k8s" in self._connection["master"]
+        self.timed_out = False
+        timer = threading.Timer(self.timeout_s, self._time_out) if self.timeout_s else None
         try:
-            # its own session: on_kill can end spark-submit, the JVM and the Python driver under it together
-            self.submit(start_new_session=True)
+            if timer:
+                timer.daemon = True
+                timer.start()
+            # its own session: on_kill can end spark-submit, the JVM and the Python driver under it together;
+            # from the project root, where `python -m jobs` resolves whatever the worker's directory
+            self.submit(start_new_session=True, cwd=str(PROJECT_ROOT))
         except AirflowException as e:
+            if self.timed_out:
+                raise TimeoutError(f"{mask_command(self._command[2:6])} did not finish in {self.timeout_s:.0f} s "
+                                   "(its process group was ended)") from e
             code = self._submit_sp.returncode if self._submit_sp is not None else None
             if self.error_line is None:
                 raise
@@ -175,7 +197,14 @@ class SparkJobHook(SparkSubmitHook):
             if code in NO_RETRY_EXITS:
                 raise AirflowFailException(message) from e
             raise AirflowException(message) from e
+        finally:
+            if timer:
+                timer.cancel()
         return self.result or {}
+
+    def _time_out(self) -> None:
+        self.timed_out = True
+        self.on_kill()
 
     def on_kill(self) -> None:
         """Stop the job: cluster-side driver / application first (the provider's kill), then the local

@@ -18,13 +18,13 @@ from operators.callbacks import failure_summary
 from operators.gate import ModelGateOperator
 from operators.hooks.spark_job import (
     SparkJobHook,
+    check_command,
     default_spark_submit,
     job_command,
     mask_command,
     sensitive_values,
     spark_env,
 )
-from operators.probe import probe_command
 from operators.quality import quality_problems
 from operators.sensors import SourcePartitionSensor
 from operators.spark_job import SparkJobOperator
@@ -187,13 +187,39 @@ def _alive(pid: int) -> bool:
     return not (status.exists() and "zombie" in status.read_text())
 
 
-def test_sensor_and_quality_probe_commands(sets):
+def test_sensor_and_quality_check_commands(sets):
     sensor = SourcePartitionSensor(task_id="wait", source="click_logs", ds=DS, overrides=sets[:1])
     assert sensor.mode == "reschedule" and not sensor.deferrable
-    assert sensor.command(_run({"env": "local", "overrides": ["synth.seed=3"]})) == probe_command(
+    assert sensor.command(_run({"env": "local", "overrides": ["synth.seed=3"]})) == check_command(
         "partition", DS, env="local", overrides=[sets[0], "synth.seed=3"], source="click_logs")
-    assert probe_command("quality", DS, env="local", source="s", pipeline="p")[2:] == [
-        "operators.probe", "quality", "--ds", DS, "--env", "local", "--source", "s", "--pipeline", "p"]
+    assert check_command("quality", DS, env="local", source="s", pipeline="p")[1:] == [
+        "-m", "jobs", "check_quality", "--ds", DS, "--env", "local", "--source", "s", "--pipeline", "p"]
+
+
+@pytest.mark.parametrize("script, event", [
+    ("print('ctrflow: result {\"available\": true, \"detail\": \"source s: ds=x present\"}', file=sys.stderr)",
+     {"status": "available", "available": True, "detail": "source s: ds=x present"}),
+    ("print('ctrflow check_partition: error: source s: bad', file=sys.stderr); sys.exit(2)",
+     {"status": "error", "detail": "ctrflow check_partition: error: source s: bad (exit 2)"}),
+    ("print('no result')", {"status": "error", "detail": "check_partition printed no result line"}),
+], ids=["available", "error line", "no result line"])
+def test_the_deferrable_sensors_trigger_reads_the_check_jobs_lines(script, event):
+    import asyncio
+
+    from operators.triggers import PartitionTrigger
+
+    trigger = PartitionTrigger([sys.executable, "-c", f"import sys; {script}"], 0.1, 30)
+    first = asyncio.run(anext(aiter(trigger.run())))
+    assert first.payload == event
+
+
+def test_a_check_that_runs_past_its_timeout_is_ended_with_its_process_group():
+    from operators._runconf import run_check
+
+    t0 = time.monotonic()
+    with pytest.raises(TimeoutError, match=r"did not finish in 1 s"):
+        run_check([sys.executable, "-c", "import time; time.sleep(60)"], timeout_s=1)
+    assert time.monotonic() - t0 < 30
 
 
 QUALITY = {"max_quarantine_fraction": 0.01, "max_psi": 0.25, "max_drifted_features": 0}

@@ -194,8 +194,8 @@ def test_a_catalog_table_of_the_older_shape_takes_new_entries(spark, settings, t
 
 
 def test_a_rejected_run_is_recorded_and_describe_says_which_run_each_partition_holds(spark, settings, tmp_path):
-    from operators.probe import quality
     from pipelines.common import tables
+    from pipelines.features.day_quality import day_quality
 
     spec = _csv(tmp_path, "recon", ["1,1,a", "0,2,b", "x,1,a"], max_bad_fraction=0.5)
     s = _settings(settings, recon=spec)
@@ -218,7 +218,7 @@ def test_a_rejected_run_is_recorded_and_describe_says_which_run_each_partition_h
             f"(Label: not a valid int (2)): above max_bad_fraction, stg not touched (run {rejected})") in out
     assert f"    ! ds=2026-11-01: quarantine from run {rejected} (rejected, 2 rows); stg from run {staged}" in out
     # the quality probe reads the run stg holds, not the rejected one
-    assert quality(spark, s, "recon", "ctr_default", DAY)["ingest"]["run_id"] == staged
+    assert day_quality(spark, s, "recon", "ctr_default", DAY)["ingest"]["run_id"] == staged
     # a run killed between its two commits: quarantine rows of a run the catalog does not know
     killed = "recon-2026-11-01-0000dead"
     tables.write_delta_partition(spark.createDataFrame([("z", "r", ["k"], killed)],

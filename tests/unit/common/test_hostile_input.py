@@ -11,7 +11,6 @@ import pytest
 
 from jobs import cli
 from jobs._harness import run_job
-from operators import probe
 from pipelines.common import config
 from pipelines.common.errors import ConfigError
 from pipelines.common.names import check_name, check_table, mask_secrets, quote_ident, sql_literal
@@ -30,8 +29,8 @@ def _job(name: str, *args: str) -> int:
     return run_job(name, ["--ds", DS, *args])
 
 
-def _probe(*args: str) -> int:
-    return probe.main(["quality", "--ds", DS, *args])
+def _check(*args: str) -> int:
+    return run_job("check_quality", ["--ds", DS, *args])
 
 
 # (id, command, what the one-line error must contain)
@@ -78,10 +77,10 @@ CASES = [
      "--model-name: model_name: 'a;b' is not a valid name"),
     ("score --table injection", lambda: _job("score", "--model", "m", "--table", "feat.x; DROP"),
      "--table: table: 'feat.x; DROP' is not a valid table name"),
-    ("probe --source injection", lambda: _probe("--source", "x' OR '1'='1", "--pipeline", "ctr_default"),
-     "--source: \"x' OR '1'='1\" is not a valid name"),
-    ("probe --pipeline path", lambda: _probe("--source", "click_logs", "--pipeline", "../x"),
-     "--pipeline: '../x' is not a valid name"),
+    ("check_quality --source injection", lambda: _check("--source", "x' OR '1'='1", "--pipeline", "ctr_default"),
+     "--source: source: \"x' OR '1'='1\" is not a valid name"),
+    ("check_quality --pipeline path", lambda: _check("--source", "click_logs", "--pipeline", "../x"),
+     "--pipeline: pipeline: '../x' is not a valid name"),
 ]
 
 
