@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 DS ?= 2026-11-03
 ENV ?= local
 
-.PHONY: setup run test lint lock clean-state airflow-ui
+.PHONY: setup run test test-fast lint lock clean-state airflow-ui
 
 setup:
 	@scripts/setup.sh
@@ -22,6 +22,10 @@ airflow-ui: setup
 
 test: setup
 	@$(PY) -m pytest -q tests
+
+# The edit-test loop: everything but the slow and cluster tests (tests/conftest.py SLOW_MODULES).
+test-fast: setup
+	@$(PY) -m pytest -q -m "not slow and not cluster" tests
 
 lint: setup
 	@$(VENV)/bin/ruff check pipelines jobs operators dags tests bench

@@ -20,6 +20,29 @@ ROOT = Path(__file__).resolve().parents[1]
 for noisy in ("py4j", "py4j.clientserver", "py4j.java_gateway"):
     logging.getLogger(noisy).setLevel(logging.WARNING)
 
+# Test modules that run whole jobs or DAGs on Spark, or start JVMs of their own: marked `slow`, so that
+# `make test-fast` (the edit-test loop) leaves them out. `make test` (CI) runs everything.
+SLOW_MODULES = {
+    "tests/airflow/test_ctr_daily_run.py",
+    "tests/integration/test_ann_jobs.py",
+    "tests/integration/test_failure_table.py",
+    "tests/integration/test_features_job.py",
+    "tests/integration/test_gbdt_lr.py",
+    "tests/integration/test_generate_job.py",
+    "tests/integration/test_harness.py",
+    "tests/integration/test_ingest.py",
+    "tests/integration/test_ingest_accounting.py",
+    "tests/integration/test_ingest_formats.py",
+    "tests/integration/test_own_data.py",
+    "tests/integration/test_train_ctr.py",
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if Path(item.fspath).resolve().relative_to(ROOT).as_posix() in SLOW_MODULES:
+            item.add_marker(pytest.mark.slow)
+
 
 def test_overrides(state_dir: Path) -> list[str]:
     """--set overrides every test run uses: private state, small shuffles, tiny synthetic days."""
