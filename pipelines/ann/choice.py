@@ -17,8 +17,8 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 
-from pipelines.ann.settings import AnnSettings, ChoiceSettings
 from pipelines.common.errors import ConfigError
+from pipelines.settings.ann import AnnSettings, ChoiceSettings
 
 _ID_BYTES = 8
 _MB = 1 << 20

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pipelines.common.names import check_table, quote_ident
-from pipelines.common.settings import Settings
+from pipelines.settings import Settings
 
 
 def describe_tables(spark, settings: Settings) -> str:

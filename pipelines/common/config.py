@@ -30,7 +30,7 @@ import yaml
 from pipelines.common import schema
 from pipelines.common.errors import ConfigError
 from pipelines.common.names import check_name
-from pipelines.common.settings import Settings
+from pipelines.settings import Settings
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_ENV = "local"
@@ -215,7 +215,7 @@ def _check_env(root: Path, env: str) -> None:
 # a --set is given (a model's config pulls torch).
 NAMED_KINDS = {
     "features": "pipelines.features.builder:load_spec",
-    "models": "pipelines.common.config:_load_model_config",
+    "models": "pipelines.ctr.models:load_config",
 }
 
 
@@ -237,12 +237,6 @@ def named_exists(kind: str, name: str, env: str = DEFAULT_ENV, root: Path | None
     """Whether conf/base/<kind>/<name>.yml (or the env's overlay of it) exists; `name` must be a name."""
     root = root or conf_root()
     return bool(_layer_files(root, env, f"{kind}/{check_named(kind, name)}.yml"))
-
-
-def _load_model_config(name: str, env: str, root: Path | None, overrides: Sequence[str]) -> Any:
-    from pipelines.ctr.models import load_config
-
-    return load_config(name, env=env, root=root, overrides=overrides)
 
 
 @dataclass(frozen=True)

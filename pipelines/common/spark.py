@@ -19,7 +19,7 @@ import os
 import sys
 
 from pipelines.common.errors import ConfigError, CtrflowError
-from pipelines.common.settings import Settings
+from pipelines.settings import Settings
 
 log = logging.getLogger("ctrflow.spark")
 

@@ -11,8 +11,8 @@ import os
 from collections.abc import Sequence
 
 from pipelines.common.config import PROJECT_ROOT
-from pipelines.common.settings import Settings
 from pipelines.common.spark import session_conf
+from pipelines.settings import Settings
 
 _FLAGS = {"spark.master": "--master", "spark.app.name": "--name", "spark.jars": "--jars"}
 

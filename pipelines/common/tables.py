@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from pipelines.common.errors import ConfigError, DataError
 from pipelines.common.names import check_name, quote_ident, sql_literal
-from pipelines.common.settings import Settings
+from pipelines.settings import Settings
 
 log = logging.getLogger("ctrflow.tables")
 

@@ -42,8 +42,8 @@ from pipelines.ctr.data import (
     worker_batches,
 )
 from pipelines.ctr.models.base import FeatureSpec
-from pipelines.ctr.settings import CtrSettings
 from pipelines.eval.metrics import DEFAULT_BINS, metrics_from_array_bins, score_bins_of_arrays
+from pipelines.settings.ctr import CtrSettings
 
 log = logging.getLogger("ctrflow.ctr")
 

@@ -25,7 +25,7 @@ from pipelines.eval.metrics import (
     roc_from_bins,
     score_bins,
 )
-from pipelines.registry.settings import GateSettings
+from pipelines.settings.registry import GateSettings
 
 log = logging.getLogger("ctrflow")
 

@@ -27,7 +27,7 @@ from pipelines.common.errors import DataError
 from pipelines.gbdt import split as splits
 from pipelines.gbdt.fit_trees import fit_booster
 from pipelines.gbdt.leaf_encoder import GBDTLeafEncoderModel, HasLeafEncoderParams
-from pipelines.gbdt.settings import TreeSettings
+from pipelines.settings.gbdt import TreeSettings
 
 log = logging.getLogger("ctrflow")
 

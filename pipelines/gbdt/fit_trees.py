@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from pipelines.gbdt.settings import TreeSettings
+from pipelines.settings.gbdt import TreeSettings
 
 log = logging.getLogger("ctrflow")
 

@@ -16,8 +16,8 @@ import logging
 import time
 
 from pipelines.common.errors import DataError
-from pipelines.gbdt.settings import LrSettings
 from pipelines.gbdt.split import row_unit
+from pipelines.settings.gbdt import LrSettings
 
 log = logging.getLogger("ctrflow")
 

@@ -18,7 +18,7 @@ from pipelines.common.timing import stage
 from pipelines.gbdt.estimator import GBDTLeafEncoder
 from pipelines.gbdt.lr import fit_lr
 from pipelines.gbdt.onehot import OneHotAssembler
-from pipelines.gbdt.settings import GbdtSettings
+from pipelines.settings.gbdt import GbdtSettings
 
 log = logging.getLogger("ctrflow")
 

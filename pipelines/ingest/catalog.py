@@ -11,7 +11,7 @@ import datetime as dt
 import json
 
 from pipelines.common import tables
-from pipelines.common.settings import Settings
+from pipelines.settings import Settings
 
 CATALOG_DDL = (
     "source string, ds string, run_id string, ingested_at timestamp, location string, input_rows bigint, "

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 from pipelines.common.errors import DataError
-from pipelines.ingest.settings import ColumnContract, Contract
+from pipelines.settings.sources import ColumnContract, Contract
 
 _INTEGRAL = ["tinyint", "smallint", "int", "bigint"]
 _FRACTIONAL = ["float", "double"]

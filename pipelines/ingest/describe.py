@@ -3,11 +3,11 @@ rejected runs, files not read), and a note for a day whose quarantine and stg co
 
 from __future__ import annotations
 
-from pipelines.common.settings import Settings
 from pipelines.ingest.catalog import REJECTED, last_ingests, reasons_text
 from pipelines.ingest.files import skipped_text
 from pipelines.ingest.runs import day_notes
 from pipelines.ingest.sources import available_partitions, source_path
+from pipelines.settings import Settings
 
 
 def _where(settings: Settings, spec) -> str:

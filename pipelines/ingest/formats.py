@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 
-from pipelines.ingest.settings import Contract, SourceSpec
+from pipelines.settings.sources import Contract, SourceSpec
 
 # Spark's CSV reader drops the first line of each file (header=true); reading the whole line as the one
 # field of a one-column CSV keeps that behaviour and nothing else: quoting is off and the separator is a

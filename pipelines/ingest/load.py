@@ -19,12 +19,12 @@ import uuid
 
 from pipelines.common import tables
 from pipelines.common.errors import ConfigError, DataError
-from pipelines.common.settings import Settings
 from pipelines.common.timing import stage
 from pipelines.ingest import catalog, files, formats
 from pipelines.ingest.contract import check_drift, validated_fields, validated_typed
 from pipelines.ingest.scratch import clean_leftovers, scratch_dir
 from pipelines.ingest.sources import read_source_day
+from pipelines.settings import Settings
 
 log = logging.getLogger("ctrflow.ingest")
 

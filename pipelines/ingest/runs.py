@@ -12,8 +12,8 @@ stg commit, stg holds its rows too, which the catalog cannot tell).
 from __future__ import annotations
 
 from pipelines.common import tables
-from pipelines.common.settings import Settings
 from pipelines.ingest.catalog import STAGED, catalog_table
+from pipelines.settings import Settings
 
 UNRECORDED = "not in the catalog: the run stopped before recording"
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 import logging
 import time
 
-from pipelines.common.settings import Settings
 from pipelines.common.tables import _fs
+from pipelines.settings import Settings
 
 log = logging.getLogger("ctrflow.ingest")
 

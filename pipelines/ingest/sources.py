@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from urllib.parse import unquote
 
 from pipelines.common.errors import DataError
-from pipelines.common.settings import Settings, resolve_path
+from pipelines.common.layout import DayMatcher, PartitionFormat, glob_all_days, has_day, has_glob, render
 from pipelines.ingest.files import FileAccount, account, log_skipped
 from pipelines.ingest.formats import read_lines
-from pipelines.ingest.layout import DayMatcher, PartitionFormat, glob_all_days, has_day, has_glob, render
-from pipelines.ingest.settings import SourceSpec
+from pipelines.settings import Settings, resolve_path
+from pipelines.settings.sources import SourceSpec
 
 log = logging.getLogger("ctrflow.ingest")
 

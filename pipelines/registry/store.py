@@ -38,7 +38,7 @@ from pyarrow import fs as pafs
 from pipelines.common.errors import ConfigError, DataError
 from pipelines.common.names import check_name
 from pipelines.registry import manifest
-from pipelines.registry.settings import METRIC_DIRECTIONS, GateSettings, RegistrySettings
+from pipelines.settings.registry import METRIC_DIRECTIONS, GateSettings, RegistrySettings
 
 _VERSION = re.compile(r"^v(\d{4,})$")
 
@@ -151,7 +151,7 @@ class Registry:
     @classmethod
     def from_settings(cls, settings) -> Registry:
         reg: RegistrySettings = settings.registry
-        from pipelines.common.settings import resolve_path
+        from pipelines.settings import resolve_path
 
         root = resolve_path(reg.root) if reg.root else settings.project.path("models")
         return cls(root, reg.gate)

@@ -16,9 +16,9 @@ from collections.abc import Iterator
 import numpy as np
 import pyarrow as pa
 
+from pipelines.settings.synth import N_CAT, N_INT, SynthSettings
 from pipelines.synth.codes import hex8_array, parse_hex8
 from pipelines.synth.planted import PlantedModel, generate_features
-from pipelines.synth.settings import N_CAT, N_INT, SynthSettings
 
 LABEL = "label"
 INT_COLS = [f"I{i}" for i in range(1, N_INT + 1)]

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pipelines.settings.synth import N_CAT, N_INT, SynthSettings
 from pipelines.synth.codes import hashed_normal, mix64
-from pipelines.synth.settings import N_CAT, N_INT, SynthSettings
 
 _INT32_MAX = 2**31 - 2
 PLANTED_POSITIVE_RATE = 0.2  # synth.positive_rate when it is null

@@ -15,8 +15,8 @@ from pipelines.common import schema, tables
 from pipelines.common.errors import DataError
 from pipelines.ingest.catalog import last_ingests
 from pipelines.ingest.load import ingest_day
-from pipelines.ingest.settings import SourcesSettings
 from pipelines.ingest.sources import partition_available
+from pipelines.settings.sources import SourcesSettings
 
 DAY = dt.date(2026, 11, 1)
 CONTRACT = {"columns": [

@@ -20,7 +20,7 @@ from pipelines.ingest.describe import describe_sources
 from pipelines.ingest.files import UNREADABLE, account
 from pipelines.ingest.formats import read_lines
 from pipelines.ingest.load import ingest_day
-from pipelines.ingest.settings import SourcesSettings
+from pipelines.settings.sources import SourcesSettings
 
 DAY = dt.date(2026, 11, 1)
 CONTRACT = {"columns": [

@@ -14,8 +14,8 @@ import pytest
 from pipelines.common import schema, tables
 from pipelines.common.errors import DataError
 from pipelines.ingest.load import ingest_day
-from pipelines.ingest.settings import SourcesSettings
 from pipelines.ingest.sources import available_partitions, partition_available
+from pipelines.settings.sources import SourcesSettings
 
 DAY = dt.date(2026, 11, 1)
 CONTRACTS = {

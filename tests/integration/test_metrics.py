@@ -76,7 +76,7 @@ def test_report_flags_the_models_the_gate_guards_refuse(spark, tmp_path):
     import json
 
     from pipelines.eval.report import evaluate_and_report
-    from pipelines.registry.settings import GateSettings
+    from pipelines.settings.registry import GateSettings
 
     rng = np.random.default_rng(1)
     p = rng.beta(0.5, 1.5, 5_000)  # a strong signal: halved, it still beats the base rate (NE 0.83)

@@ -7,8 +7,8 @@ import dataclasses
 import pytest
 
 from pipelines.ann.choice import choose_index, family_of, nlist_for, resolve
-from pipelines.ann.settings import AnnSettings
 from pipelines.common.errors import ConfigError
+from pipelines.settings.ann import AnnSettings
 
 
 def _cfg(budget_mb: int, **kw) -> AnnSettings:

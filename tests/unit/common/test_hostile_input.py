@@ -14,7 +14,7 @@ from jobs._harness import run_job
 from pipelines.common import config
 from pipelines.common.errors import ConfigError
 from pipelines.common.names import check_name, check_table, mask_secrets, quote_ident, sql_literal
-from pipelines.common.settings import ProjectSettings
+from pipelines.settings import ProjectSettings
 
 ROOT = Path(__file__).resolve().parents[3]
 DS = "2026-11-01"

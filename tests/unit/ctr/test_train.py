@@ -14,7 +14,7 @@ import torch
 
 from pipelines.ctr import data, train
 from pipelines.ctr.models import build_model, load_config, model_names
-from pipelines.ctr.settings import CtrSettings
+from pipelines.settings.ctr import CtrSettings
 from tests.unit.ctr import _tiny
 
 CTR_MODELS = [m for m in model_names() if m != "two_tower"]

@@ -13,7 +13,7 @@ from pipelines.features.feature_map import FeatureMap, Field
 from pipelines.gbdt import estimator as estimator_mod
 from pipelines.gbdt import train as train_mod
 from pipelines.gbdt.estimator import GBDTLeafEncoder
-from pipelines.gbdt.settings import GbdtSettings
+from pipelines.settings.gbdt import GbdtSettings
 
 CATS, NUMS, VOCAB = ["c1", "c2"], ["n1"], 6
 DAYS = ["2026-09-01", "2026-09-02", "2026-09-03"]

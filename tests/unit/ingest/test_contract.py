@@ -8,7 +8,7 @@ from pyspark.sql.types import DecimalType, IntegerType, StructField, StructType
 
 from pipelines.common.errors import DataError
 from pipelines.ingest.contract import check_drift
-from pipelines.ingest.settings import ColumnContract, Contract
+from pipelines.settings.sources import ColumnContract, Contract
 
 SCHEMA = StructType([StructField("id", DecimalType(20, 0)), StructField("click", IntegerType())])
 

@@ -6,7 +6,7 @@ import pytest
 
 from pipelines.common import config
 from pipelines.common.errors import ConfigError
-from pipelines.ingest.settings import normalise
+from pipelines.settings.sources import normalise
 
 
 def test_declared_sources_validate():

@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 import multiprocessing as mp
 
-from pipelines.registry.settings import GateSettings
 from pipelines.registry.store import Registry
+from pipelines.settings.registry import GateSettings
 
 WRITERS = 8
 

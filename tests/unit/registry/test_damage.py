@@ -12,8 +12,8 @@ from jobs.cli import main as cli
 from jobs.publish import candidate
 from pipelines.common.errors import DataError
 from pipelines.registry.describe import describe_models
-from pipelines.registry.settings import GateSettings
 from pipelines.registry.store import Registry, RegistryDamaged
+from pipelines.settings.registry import GateSettings
 
 
 @pytest.fixture

@@ -10,8 +10,8 @@ import pytest
 
 from pipelines.common import config
 from pipelines.common.errors import ConfigError
-from pipelines.registry.settings import GateSettings
 from pipelines.registry.store import Registry
+from pipelines.settings.registry import GateSettings
 
 
 def _register(reg, tmp_path, **metrics):

@@ -8,8 +8,8 @@ import uuid
 import pytest
 
 from pipelines.common.errors import DataError
-from pipelines.registry.settings import GateSettings
 from pipelines.registry.store import Registry
+from pipelines.settings.registry import GateSettings
 
 
 @pytest.fixture

@@ -12,10 +12,10 @@ import scipy.sparse as sp
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 
+from pipelines.settings.synth import SynthSettings
 from pipelines.synth.codes import hex8_array, mix64, parse_hex8
 from pipelines.synth.generator import ARROW_SCHEMA, CAT_COLS, INT_COLS, block_batch, features_from_batch
 from pipelines.synth.planted import PlantedModel
-from pipelines.synth.settings import SynthSettings
 
 DAY = dt.date(2026, 11, 1)
 

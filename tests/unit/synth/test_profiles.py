@@ -12,9 +12,9 @@ import pyarrow.compute as pc
 import pytest
 from sklearn.metrics import roc_auc_score
 
+from pipelines.settings.synth import SynthSettings
 from pipelines.synth import avazu_like, criteo_like
 from pipelines.synth.generator import make_profile
-from pipelines.synth.settings import SynthSettings
 from pipelines.synth.shapes import expected_counts, fit_tail
 
 DAY = dt.date(2026, 11, 1)

@@ -6,8 +6,8 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
+from pipelines.common.layout import PartitionFormat, check_template
 from pipelines.common.names import Name, TableName
-from pipelines.ingest.layout import PartitionFormat, check_template
 
 ColumnType = Literal["int", "bigint", "double", "float", "string", "boolean", "date", "timestamp"]
 TextFormat = Literal["delimited", "csv", "libsvm"]
