@@ -16,6 +16,7 @@ from airflow.sdk import DAG
 from operators.callbacks import log_failure
 from operators.dag_defaults import default_args, job_kwargs, parse_settings, start
 from operators.spark_job import SparkJobOperator
+from pipelines.common import table_names
 
 settings = parse_settings()
 cfg = settings.dags.ann_weekly
@@ -35,8 +36,10 @@ with DAG(
     tags=["ctrflow", "ann"],
 ) as dag:
     train = SparkJobOperator(task_id=f"train_{cfg.model}", job="train_ctr", args=["--model", cfg.model], **jobs)
+    items = cfg.embeddings or table_names.embeddings(settings, cfg.model, "item")
+    users = cfg.queries or table_names.embeddings(settings, cfg.model, "user")
     build = SparkJobOperator(task_id="build_index", job="build_index",
-                             args=["--embeddings", cfg.embeddings, "--name", cfg.index], **jobs)
+                             args=["--embeddings", items, "--name", cfg.index], **jobs)
     retrieve = SparkJobOperator(task_id="retrieve", job="retrieve",
-                                args=["--index", cfg.index, "--queries", cfg.queries, "--k", str(cfg.k)], **jobs)
+                                args=["--index", cfg.index, "--queries", users, "--k", str(cfg.k)], **jobs)
     train >> build >> retrieve

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from jobs._harness import JobConfig, main
-from pipelines.common import tables
+from pipelines.common import table_names, tables
 from pipelines.common.timing import stage
 from pipelines.eval.metrics import binary_metrics
 from pipelines.synth.generator import generate, make_profile, score_with_truth
@@ -46,7 +46,7 @@ def write_landing(spark, day, profile, final: str) -> None:
 
 def run(spark, cfg: Config) -> dict:
     s = cfg.settings.synth
-    raw = tables.table(cfg.settings, "raw", s.table_name)
+    raw = table_names.raw(cfg.settings, s.table_name)
     with stage(f"calibrating the planted model of profile {s.profile}"):
         profile = make_profile(s)
     rows = generate(spark, s, cfg.ds, profile)
@@ -67,7 +67,7 @@ def run(spark, cfg: Config) -> dict:
         raise DataError(f"{raw} ds={cfg.ds} holds {m.rows} rows, expected {s.rows_per_day}")
     ceiling = spark.createDataFrame([{**m.as_dict(), "seed": s.seed, "intercept": float(profile.intercept)}])
     with stage("recording the ceiling"):
-        out["ceiling_table"] = tables.table(cfg.settings, "raw", f"{s.table_name}_ceiling")
+        out["ceiling_table"] = table_names.ceiling(cfg.settings, s.table_name)
         out["ceiling_version"] = tables.write_delta_partition(ceiling, out["ceiling_table"], cfg.ds).version
     out.update(positive_rate=round(m.ctr, 5), ceiling_auc=round(m.auc, 5), ceiling_logloss=round(m.logloss, 5),
                ceiling_ne=round(m.ne, 5))

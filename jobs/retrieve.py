@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from jobs._harness import JobConfig, main
 from pipelines.ann import artifacts, vectors
 from pipelines.ann.retrieve import retrieve
-from pipelines.common import tables
+from pipelines.common import table_names, tables
 from pipelines.common.errors import DataError
 from pipelines.common.names import Name, TableName
 from pipelines.common.timing import stage
@@ -76,7 +76,7 @@ def run(spark, cfg: Config) -> dict:
     if stats.dim != int(meta["dim"]):
         raise DataError(f"{cfg.queries} ds={cfg.ds}: query vectors have dimension {stats.dim}, index {mv.name} "
                         f"{mv.version} has {meta['dim']}")
-    out = tables.table(cfg.settings, "out", "candidates")
+    out = table_names.candidates(cfg.settings)
     with stage(f"top-{k} of {stats.rows} queries from {mv.name} {mv.version} into {out}"):
         candidates = retrieve(spark, mv.artifacts, meta, queries, k, qid, ann.vector_col,
                               ann.retrieve.batch_size, ann.build.threads_per_task)
@@ -84,7 +84,7 @@ def run(spark, cfg: Config) -> dict:
     result = {"index": mv.name, "version": mv.version, "queries": stats.rows, "k": k, "table": out,
               "rows": written.rows, "delta_version": written.version}
     if cfg.ranker:
-        recs = tables.table(cfg.settings, "out", "recs")
+        recs = table_names.recs(cfg.settings)
         with stage(f"ranking the candidates with {cfg.ranker} into {recs}"):
             day = spark.table(out).where(f"ds = '{cfg.ds.isoformat()}' AND index = '{mv.name}'").drop("ds", "index")
             ranked = _rank(spark, cfg, day, reg)

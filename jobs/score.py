@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from jobs._harness import JobConfig, main
-from pipelines.common import tables
+from pipelines.common import table_names, tables
 from pipelines.common.errors import DataError
 from pipelines.common.names import Name, TableName, quote_ident
 from pipelines.common.timing import stage
@@ -98,7 +98,7 @@ def run(spark, cfg: Config) -> dict:
     # the label when the day has one (a serving day may not), then the pipeline's and --keep's columns
     columns = list(dict.fromkeys([*[c for c in (label, *kept) if c in day.columns], *cfg.keep]))
     columns = [c for c in columns if c not in ("probability", "model_version", *_PARTITIONS)]
-    out_table = tables.table(cfg.settings, "out", "scores")
+    out_table = table_names.scores(cfg.settings)
     with stage(f"scoring {source} ds={cfg.ds} with {mv.name} {mv.version} into {out_table}"):
         scored = score(spark, mv, day).select(*[F.col(f"`{c}`") for c in columns], "probability").withColumn(
             "model_version", F.lit(mv.version))

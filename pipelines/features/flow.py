@@ -8,7 +8,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
-from pipelines.common import tables
+from pipelines.common import table_names, tables
 from pipelines.common.errors import ConfigError, DataError
 from pipelines.common.timing import stage
 from pipelines.features import artifacts
@@ -32,15 +32,15 @@ _CAST = {CATEGORICAL_KIND: "int", MULTI_VALUED_KIND: "array<int>"}
 
 def source_table(settings, plan_or_spec) -> str:
     spec = plan_or_spec.spec if isinstance(plan_or_spec, Plan) else plan_or_spec
-    return tables.table(settings, "stg", spec.source)
+    return table_names.staged(settings, spec.source)
 
 
 def feat_table(settings, pipeline: str) -> str:
-    return tables.table(settings, "feat", pipeline)
+    return table_names.features(settings, pipeline)
 
 
 def stats_table(settings, pipeline: str) -> str:
-    return tables.table(settings, "feat", f"{pipeline}_stats")
+    return table_names.feature_stats(settings, pipeline)
 
 
 def load_plan(spark, settings, pipeline: str, env: str, overrides: Sequence[str] = (),

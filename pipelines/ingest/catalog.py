@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from pipelines.common import tables
+from pipelines.common import table_names, tables
 from pipelines.settings import Settings
 
 CATALOG_DDL = (
@@ -26,7 +26,7 @@ _JSON = ("top_reasons", "column_stats", "sample", "skipped_files")
 
 
 def catalog_table(settings: Settings) -> str:
-    return tables.table(settings, "stg", settings.sources.catalog_table)
+    return table_names.ingest_catalog(settings)
 
 
 def distinct_exprs(columns: list[str], good) -> list:

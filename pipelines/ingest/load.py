@@ -17,7 +17,7 @@ import datetime as dt
 import logging
 import uuid
 
-from pipelines.common import tables
+from pipelines.common import table_names, tables
 from pipelines.common.errors import ConfigError, DataError
 from pipelines.common.timing import stage
 from pipelines.ingest import catalog, files, formats
@@ -57,8 +57,8 @@ def ingest_day(spark, settings: Settings, name: str, ds: dt.date, config_hash: s
     columns = [c.out_name for c in contract.columns]
     day = ds.isoformat()
     run_id = f"{name}-{day}-{uuid.uuid4().hex[:8]}"
-    stg = tables.table(settings, "stg", name)
-    quarantine = tables.table(settings, "stg", f"{name}_quarantine")
+    stg = table_names.staged(settings, name)
+    quarantine = table_names.quarantine(settings, name)
     clean_leftovers(spark, settings, name, day)
     scratch = scratch_dir(settings, run_id)
 

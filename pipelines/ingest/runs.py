@@ -11,7 +11,7 @@ stg commit, stg holds its rows too, which the catalog cannot tell).
 
 from __future__ import annotations
 
-from pipelines.common import tables
+from pipelines.common import table_names, tables
 from pipelines.ingest.catalog import STAGED, catalog_table
 from pipelines.settings import Settings
 
@@ -53,7 +53,7 @@ def day_notes(spark, settings: Settings, source: str, days: list[str]) -> dict[s
         return {}
     entries = (spark.table(catalog).where((F.col("source") == source) & F.col("ds").isin(days))
                .orderBy(F.desc("ingested_at")).collect())
-    quarantine = tables.table(settings, "stg", f"{source}_quarantine")
+    quarantine = table_names.quarantine(settings, source)
     held: dict[str, dict[str, int]] = {}
     if tables.table_exists(spark, quarantine):
         for r in spark.table(quarantine).where(F.col("ds").isin(days)).groupBy("ds", "run_id").count().collect():

@@ -86,8 +86,8 @@ class AnnWeeklySettings:
     max_active_runs: int = 1
     dagrun_timeout_s: int = 24 * 3600
     model: Name = "two_tower"
-    embeddings: TableName = "out.two_tower_item_embeddings"  # what train_ctr writes for a two-tower model
-    queries: TableName = "out.two_tower_user_embeddings"
+    embeddings: TableName | None = None  # None: what train_ctr writes, out.<model>_item_embeddings
+    queries: TableName | None = None  # None: out.<model>_user_embeddings (pipelines.common.table_names)
     index: Name = "items_two_tower"
     k: int = 100
 
