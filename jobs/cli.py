@@ -41,7 +41,7 @@ def _config(args: list[str]) -> int:
 def _tables(args: list[str]) -> int:
     """[--env ENV] [--set K=V]: the tables of each data layer in the metastore, with their ds partitions"""
     settings = _settings(_tables, args).settings
-    from pipelines.common.catalog import describe_tables
+    from pipelines.common.describe_tables import describe_tables
 
     print(describe_tables(_session(settings), settings))
     return 0

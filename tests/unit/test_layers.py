@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[2]
 LAYERS = [
     {"common.errors", "common.names", "common.protocol", "common.timing", "common.layout"},  # plain Python
     {"settings"},  # the typed config tree (a leaf: only the layer below)
-    {"common.schema", "common.config", "common.catalog", "common.spark", "common.tables", "common.submit",
+    {"common.schema", "common.config", "common.describe_tables", "common.spark", "common.tables", "common.submit",
      "common.table_names"},
     {"synth", "ingest", "eval", "registry"},
     {"features"},
