@@ -48,6 +48,22 @@ def test_hive_table_round_trip(spark, settings):
     assert len(os.listdir(day_dir)) == 1 and spark.table(name).where("ds = '2026-11-01'").count() == 2
 
 
+def test_ctrflow_tables_lists_each_layer_with_format_and_partitions(spark, settings):
+    from pipelines.common.describe_tables import describe_tables
+
+    name = tables.table(settings, "raw", "listed_hive")
+    df = spark.createDataFrame([(1, "a")], "id int, v string")
+    for day in (1, 2):
+        tables.overwrite_hive_partition(df, name, dt.date(2026, 11, day), "id int, v string")
+    delta = tables.table(settings, "stg", "listed_delta")
+    tables.write_delta_partition(df, delta, dt.date(2026, 11, 3))
+    text = describe_tables(spark, settings)
+    lines = {ln.split()[0]: ln for ln in text.splitlines() if ln.startswith("  ")}
+    assert "2 partition(s) [2026-11-01 .. 2026-11-02]" in lines[name]
+    assert " delta " in lines[delta] and "1 partition(s) [2026-11-03]" in lines[delta]
+    assert text.splitlines()[0].startswith("metastore: hive, warehouse ")
+
+
 def test_delta_table_round_trip_replaces_one_partition(spark, settings):
     from delta.tables import DeltaTable
 
