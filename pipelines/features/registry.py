@@ -64,6 +64,44 @@ class StageSpec:
         raise NotImplementedError
 
 
+def output_names(inputs: list[str], suffix: str) -> list[str]:
+    """Default output column names: the input name plus the stage's suffix (`c1` -> `c1_idx`)."""
+    return [f"{c}{suffix}" for c in inputs]
+
+
+class MultiColumnSpec(StageSpec):
+    """A stage that maps each of its `inputs` to one output: `outputs` (one name per input) or
+    `<input><suffix>`.
+
+    Subclasses are frozen dataclasses with the fields `inputs: list[str]` and `outputs: list[str] | None =
+    None`; they set `suffix` (their Transformer's) and `output_type` (the Spark type and kind of every
+    output), pass `self.column_params()` to their Transformer, and call `super().validate()` after their
+    own checks. A spec with a true `indicator` field also writes a 0/1 `<output>_missing` per output.
+    """
+
+    inputs: list[str]  # declared again by each subclass: annotations here make no dataclass fields
+    outputs: list[str] | None
+    suffix: ClassVar[str] = ""
+    output_type: ClassVar[tuple[str, str]] = ("double", NUMERIC_KIND)
+
+    def validate(self) -> None:
+        if self.outputs is not None and len(self.outputs) != len(self.inputs):
+            raise ValueError(f"outputs: {len(self.outputs)} names for {len(self.inputs)} inputs")
+
+    def output_names(self) -> list[str]:
+        return list(self.outputs or output_names(self.inputs, self.suffix))
+
+    def output_columns(self, input_types: dict[str, str]) -> list[OutputColumn]:
+        cols = [OutputColumn(o, *self.output_type) for o in self.output_names()]
+        if getattr(self, "indicator", False):
+            cols += [OutputColumn(f"{o}_missing", "int", CATEGORICAL_KIND) for o in self.output_names()]
+        return cols
+
+    def column_params(self) -> dict[str, list[str]]:
+        """The Transformer's `inputCols` and `outputCols`."""
+        return {"inputCols": self.inputs, "outputCols": self.output_names()}
+
+
 _STAGES: Plugins[type[StageSpec]] = Plugins("stage type", "pipelines.features.stages", name_attr="type_name")
 STAGES: dict[str, type[StageSpec]] = _STAGES.registered
 
