@@ -20,7 +20,7 @@ from pyspark.sql import functions as F
 from pipelines.features.params import HasLabelCol, HasMinCount, HasOutputSuffix, HasWindowCol
 from pipelines.features.persist import StatefulModel
 from pipelines.features.registry import MultiColumnSpec, register
-from pipelines.features.stages._vocab import join_payload, keep_frequent, long_format
+from pipelines.features.vocab import join_payload, keep_frequent, long_format
 
 
 class _TargetParams(HasOutputSuffix, HasLabelCol, HasMinCount, HasWindowCol):
