@@ -9,15 +9,12 @@ from __future__ import annotations
 from pyspark.ml.param import Param, Params, TypeConverters
 from pyspark.ml.param.shared import HasInputCols, HasLabelCol, HasOutputCols, HasRelativeError
 
+from pipelines.features.registry import output_names
+
 __all__ = [
     "HasInputCols", "HasLabelCol", "HasMinCount", "HasNumBuckets", "HasOutputCols", "HasRelativeError",
     "HasTopK", "HasWindowCol", "output_names",
 ]
-
-
-def output_names(inputs: list[str], suffix: str) -> list[str]:
-    """Default output column names: the input name plus the stage's suffix (`c1` -> `c1_idx`)."""
-    return [f"{c}{suffix}" for c in inputs]
 
 
 class HasOutputSuffix(HasInputCols, HasOutputCols):

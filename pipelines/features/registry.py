@@ -1,19 +1,19 @@
 """The stage registry: a YAML `type:` name -> a spec dataclass that knows its stage class.
 
 A stage file in pipelines/features/stages/ defines its Transformer/Estimator and a spec dataclass
-decorated with `@register("name")`; every module of that package is imported on first use, so adding
-a stage is one file. The spec's fields are the YAML params (validated strictly by
-pipelines.common.schema); its methods tell the builder which columns it reads and writes, with
-which types, before any data is touched.
+decorated with `@register("name")`; every module of that package not starting with `_` is imported on
+first use (the plugin rule of pipelines/common/plugins.py), so adding a stage is one file. The spec's
+fields are the YAML params (validated strictly by pipelines.common.schema); its methods tell the
+builder which columns it reads and writes, with which types, before any data is touched.
 """
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 import re
 from dataclasses import dataclass
 from typing import ClassVar
+
+from pipelines.common.plugins import Plugins
 
 # Spark simpleString types grouped the way stages accept them.
 INTEGRAL = {"tinyint", "smallint", "int", "bigint"}
@@ -64,34 +64,56 @@ class StageSpec:
         raise NotImplementedError
 
 
-STAGES: dict[str, type[StageSpec]] = {}
-_loaded = False
+def output_names(inputs: list[str], suffix: str) -> list[str]:
+    """Default output column names: the input name plus the stage's suffix (`c1` -> `c1_idx`)."""
+    return [f"{c}{suffix}" for c in inputs]
+
+
+class MultiColumnSpec(StageSpec):
+    """A stage that maps each of its `inputs` to one output: `outputs` (one name per input) or
+    `<input><suffix>`.
+
+    Subclasses are frozen dataclasses with the fields `inputs: list[str]` and `outputs: list[str] | None =
+    None`; they set `suffix` (their Transformer's) and `output_type` (the Spark type and kind of every
+    output), pass `self.column_params()` to their Transformer, and call `super().validate()` after their
+    own checks. A spec with a true `indicator` field also writes a 0/1 `<output>_missing` per output.
+    """
+
+    inputs: list[str]  # declared again by each subclass: annotations here make no dataclass fields
+    outputs: list[str] | None
+    suffix: ClassVar[str] = ""
+    output_type: ClassVar[tuple[str, str]] = ("double", NUMERIC_KIND)
+
+    def validate(self) -> None:
+        if self.outputs is not None and len(self.outputs) != len(self.inputs):
+            raise ValueError(f"outputs: {len(self.outputs)} names for {len(self.inputs)} inputs")
+
+    def output_names(self) -> list[str]:
+        return list(self.outputs or output_names(self.inputs, self.suffix))
+
+    def output_columns(self, input_types: dict[str, str]) -> list[OutputColumn]:
+        cols = [OutputColumn(o, *self.output_type) for o in self.output_names()]
+        if getattr(self, "indicator", False):
+            cols += [OutputColumn(f"{o}_missing", "int", CATEGORICAL_KIND) for o in self.output_names()]
+        return cols
+
+    def column_params(self) -> dict[str, list[str]]:
+        """The Transformer's `inputCols` and `outputCols`."""
+        return {"inputCols": self.inputs, "outputCols": self.output_names()}
+
+
+_STAGES: Plugins[type[StageSpec]] = Plugins("stage type", "pipelines.features.stages", name_attr="type_name")
+STAGES: dict[str, type[StageSpec]] = _STAGES.registered
 
 
 def register(name: str):
     """Class decorator: make a spec dataclass usable as `type: <name>` in pipeline YAML."""
-
-    def deco(cls: type[StageSpec]) -> type[StageSpec]:
-        if name in STAGES and STAGES[name] is not cls:
-            raise ValueError(f"stage type '{name}' registered twice ({STAGES[name].__module__}, {cls.__module__})")
-        cls.type_name = name
-        STAGES[name] = cls
-        return cls
-
-    return deco
+    return _STAGES.register(name)
 
 
 def stages() -> dict[str, type[StageSpec]]:
     """All registered stage types (imports every module of pipelines.features.stages once)."""
-    global _loaded
-    if not _loaded:
-        from pipelines.features import stages as pkg
-
-        for mod in pkgutil.iter_modules(pkg.__path__):
-            if not mod.name.startswith("_"):
-                importlib.import_module(f"{pkg.__name__}.{mod.name}")
-        _loaded = True
-    return STAGES
+    return _STAGES.load()
 
 
 _RANGE = re.compile(r"\{(\d+)\.\.(\d+)\}")

@@ -20,7 +20,7 @@ import pytest
 from pipelines.common import tables
 from pipelines.ctr import data, train
 from pipelines.ctr.models import load_config
-from tests.unit.ctr import _tiny
+from tests.unit.ctr import tiny
 
 D1, D2 = dt.date(2026, 7, 1), dt.date(2026, 7, 2)
 
@@ -29,7 +29,7 @@ D1, D2 = dt.date(2026, 7, 1), dt.date(2026, 7, 2)
 def plans(spark, settings):
     name = tables.table(settings, "feat", "ctr_train_it")
     for i, day in enumerate((D1, D2)):
-        tables.write_delta_partition(spark.createDataFrame(_tiny.frame(3000, seed=i)).repartition(2), name, day)
+        tables.write_delta_partition(spark.createDataFrame(tiny.frame(3000, seed=i)).repartition(2), name, day)
     return data.plan_days(spark, name, [D1], None), data.plan_days(spark, name, [D2], None)
 
 
@@ -37,7 +37,7 @@ def _spec(settings, plans, tmp_path, backend: str, params=(), **over) -> train.T
     ctr = dataclasses.replace(settings.ctr, **{"backend": backend, "num_workers": 2, "epochs": 2, "batch_size": 256,
                                                "shuffle_buffer": 1000, "log_every_steps": 1000, **over})
     cfg = load_config("deepfm", "test", overrides=params)
-    return train.TrainSpec.on_window(plans[0], ctr, model="deepfm", model_config=cfg, features=_tiny.spec(),
+    return train.TrainSpec.on_window(plans[0], ctr, model="deepfm", model_config=cfg, features=tiny.spec(),
                                      checkpoint_dir=str(tmp_path / "ckpt"), out_dir=str(tmp_path / "out"))
 
 

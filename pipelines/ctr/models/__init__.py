@@ -1,4 +1,5 @@
-"""The model zoo: one module per model, each registering its class with `@register("<name>")`.
+"""The model zoo: one module per model, each registering its class with `@register("<name>")` (every
+module here but base, blocks and optim, found by the plugin rule of pipelines/common/plugins.py).
 
 `model_class(name)` finds a model; `load_config(name, variant)` reads conf/base/models/<name>.yml
 (+ env overlay, + `--set`-style overrides) strictly into the model's config dataclass and applies a
@@ -7,49 +8,37 @@ named variant (e.g. `test`); `build_model(name, fm_or_spec, cfg)` instantiates i
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from collections.abc import Sequence
 
 from pipelines.common.errors import ConfigError
+from pipelines.common.plugins import Plugins
 from pipelines.ctr.models.base import CtrModel, FeatureSpec, ModelConfig, load_model, save_model
 
 __all__ = ["CtrModel", "FeatureSpec", "ModelConfig", "build_model", "load_config", "load_model", "model_class",
            "model_names", "register", "save_model"]
 
-_MODELS: dict[str, type[CtrModel]] = {}
-_NOT_MODELS = {"base", "blocks"}
+_MODELS: Plugins[type[CtrModel]] = Plugins("CTR model", __name__, skip={"base", "blocks", "optim"},
+                                          name_attr="name")
 
 
 def register(name: str):
-    def deco(cls: type[CtrModel]) -> type[CtrModel]:
-        cls.name = name
-        _MODELS[name] = cls
-        return cls
-    return deco
-
-
-def _load_all() -> None:
-    if not _MODELS:
-        for mod in pkgutil.iter_modules(__path__):
-            if mod.name not in _NOT_MODELS:
-                importlib.import_module(f"{__name__}.{mod.name}")
+    """Class decorator: the model class is `--model <name>` (its config: conf/base/models/<name>.yml)."""
+    return _MODELS.register(name)
 
 
 def model_names() -> list[str]:
-    _load_all()
-    return sorted(_MODELS)
+    return _MODELS.names()
 
 
 def model_class(name: str) -> type[CtrModel]:
-    _load_all()
-    if name not in _MODELS:
+    models = _MODELS.load()
+    if name not in models:
         import difflib
 
-        close = difflib.get_close_matches(name, list(_MODELS), n=1)
+        close = difflib.get_close_matches(name, list(models), n=1)
         hint = f" (did you mean '{close[0]}'?)" if close else ""
-        raise ConfigError(f"unknown CTR model '{name}'{hint}; models: {', '.join(sorted(_MODELS))}")
-    return _MODELS[name]
+        raise ConfigError(f"unknown CTR model '{name}'{hint}; models: {', '.join(sorted(models))}")
+    return models[name]
 
 
 def _merge(base: dict, over: dict) -> dict:

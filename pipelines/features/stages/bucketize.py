@@ -13,9 +13,9 @@ from pyspark.ml import Estimator, Model
 from pyspark.ml.util import DefaultParamsReadable, DefaultParamsWritable
 from pyspark.sql import functions as F
 
-from pipelines.features.params import HasNumBuckets, HasOutputSuffix, HasRelativeError, output_names
+from pipelines.features.params import HasNumBuckets, HasOutputSuffix, HasRelativeError
 from pipelines.features.persist import StatefulModel
-from pipelines.features.registry import CATEGORICAL_KIND, OutputColumn, StageSpec, register
+from pipelines.features.registry import CATEGORICAL_KIND, MultiColumnSpec, register
 
 
 class _BucketParams(HasOutputSuffix, HasNumBuckets, HasRelativeError):
@@ -74,9 +74,11 @@ class QuantileBucketizerModel(Model, _BucketParams, StatefulModel):
 
 @register("bucketize")
 @dataclass(frozen=True)
-class BucketizeSpec(StageSpec):
+class BucketizeSpec(MultiColumnSpec):
     """numeric inputs -> int bucket outputs (0 = missing, 1..num_buckets)."""
 
+    suffix = _BucketParams.suffix
+    output_type = ("int", CATEGORICAL_KIND)
     inputs: list[str]
     outputs: list[str] | None = None
     num_buckets: int = 10
@@ -87,18 +89,11 @@ class BucketizeSpec(StageSpec):
             raise ValueError(f"num_buckets must be at least 2, got {self.num_buckets}")
         if not 0 < self.relative_error < 1:
             raise ValueError(f"relative_error must be in (0, 1), got {self.relative_error}")
-        if self.outputs is not None and len(self.outputs) != len(self.inputs):
-            raise ValueError(f"outputs: {len(self.outputs)} names for {len(self.inputs)} inputs")
-
-    def _outs(self) -> list[str]:
-        return list(self.outputs or output_names(self.inputs, _BucketParams.suffix))
+        super().validate()
 
     def reserved_indices(self):
         return {"missing": 0}
 
-    def output_columns(self, input_types):
-        return [OutputColumn(o, "int", CATEGORICAL_KIND) for o in self._outs()]
-
     def build(self, label):
-        return QuantileBucketizer(inputCols=self.inputs, outputCols=self._outs(), numBuckets=self.num_buckets,
+        return QuantileBucketizer(**self.column_params(), numBuckets=self.num_buckets,
                                   relativeError=self.relative_error)

@@ -1,7 +1,7 @@
 """Clip numeric columns to [lower, upper] (`type: clip`).
 
 The smallest complete stage: a Transformer with Params, a spec that the YAML validates, registered
-under its type name. docs/features.md walks through it as the template for a new stage.
+under its type name. docs/adding-a-stage.md explains writing one.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from pyspark.ml.param import Param, Params, TypeConverters
 from pyspark.ml.util import DefaultParamsReadable, DefaultParamsWritable
 from pyspark.sql import functions as F
 
-from pipelines.features.params import HasOutputSuffix, output_names
-from pipelines.features.registry import NUMERIC_KIND, OutputColumn, StageSpec, register
+from pipelines.features.params import HasOutputSuffix
+from pipelines.features.registry import MultiColumnSpec, register
 
 
 class ClipTransform(Transformer, HasOutputSuffix, DefaultParamsReadable, DefaultParamsWritable):
@@ -50,9 +50,10 @@ class ClipTransform(Transformer, HasOutputSuffix, DefaultParamsReadable, Default
 
 @register("clip")
 @dataclass(frozen=True)
-class ClipSpec(StageSpec):
+class ClipSpec(MultiColumnSpec):
     """numeric inputs -> double outputs within [lower, upper]."""
 
+    suffix = ClipTransform.suffix
     inputs: list[str]
     outputs: list[str] | None = None
     lower: float | None = None
@@ -63,14 +64,7 @@ class ClipSpec(StageSpec):
             raise ValueError("set lower, upper or both")
         if self.lower is not None and self.upper is not None and self.lower > self.upper:
             raise ValueError(f"lower {self.lower} is above upper {self.upper}")
-        if self.outputs is not None and len(self.outputs) != len(self.inputs):
-            raise ValueError(f"outputs: {len(self.outputs)} names for {len(self.inputs)} inputs")
-
-    def _outs(self) -> list[str]:
-        return list(self.outputs or output_names(self.inputs, ClipTransform.suffix))
-
-    def output_columns(self, input_types):
-        return [OutputColumn(o, "double", NUMERIC_KIND) for o in self._outs()]
+        super().validate()
 
     def build(self, label):
-        return ClipTransform(inputCols=self.inputs, outputCols=self._outs(), lower=self.lower, upper=self.upper)
+        return ClipTransform(**self.column_params(), lower=self.lower, upper=self.upper)

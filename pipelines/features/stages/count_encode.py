@@ -15,10 +15,10 @@ from pyspark.ml.param import Param, Params, TypeConverters
 from pyspark.ml.util import DefaultParamsReadable, DefaultParamsWritable
 from pyspark.sql import functions as F
 
-from pipelines.features.params import HasMinCount, HasOutputSuffix, HasTopK, output_names
+from pipelines.features.params import HasMinCount, HasOutputSuffix, HasTopK
 from pipelines.features.persist import StatefulModel
-from pipelines.features.registry import NUMERIC_KIND, OutputColumn, StageSpec, register
-from pipelines.features.stages._vocab import fit_vocabulary, join_payload
+from pipelines.features.registry import MultiColumnSpec, register
+from pipelines.features.vocab import fit_vocabulary, join_payload
 
 
 class _CountParams(HasOutputSuffix, HasMinCount, HasTopK):
@@ -62,9 +62,10 @@ class CountEncoderModel(Model, _CountParams, StatefulModel):
 
 @register("count_encode")
 @dataclass(frozen=True)
-class CountEncodeSpec(StageSpec):
+class CountEncodeSpec(MultiColumnSpec):
     """string/int inputs -> double counts (log1p by default); unseen and missing -> 0."""
 
+    suffix = _CountParams.suffix
     accepts = frozenset({"string", "numeric"})
     inputs: list[str]
     outputs: list[str] | None = None
@@ -75,15 +76,7 @@ class CountEncodeSpec(StageSpec):
     def validate(self) -> None:
         if self.min_count < 1 or self.top_k < 0:
             raise ValueError("min_count must be >= 1 and top_k >= 0 (0: no cap)")
-        if self.outputs is not None and len(self.outputs) != len(self.inputs):
-            raise ValueError(f"outputs: {len(self.outputs)} names for {len(self.inputs)} inputs")
-
-    def _outs(self) -> list[str]:
-        return list(self.outputs or output_names(self.inputs, _CountParams.suffix))
-
-    def output_columns(self, input_types):
-        return [OutputColumn(o, "double", NUMERIC_KIND) for o in self._outs()]
+        super().validate()
 
     def build(self, label):
-        return CountEncoder(inputCols=self.inputs, outputCols=self._outs(), minCount=self.min_count,
-                            topK=self.top_k, logScale=self.log)
+        return CountEncoder(**self.column_params(), minCount=self.min_count, topK=self.top_k, logScale=self.log)

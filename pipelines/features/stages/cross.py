@@ -18,14 +18,14 @@ from pyspark.sql import functions as F
 from pipelines.features.params import HasMinCount, HasNumBuckets, HasTopK
 from pipelines.features.persist import StatefulModel
 from pipelines.features.registry import CATEGORICAL_KIND, OutputColumn, StageSpec, register
-from pipelines.features.stages._vocab import (
+from pipelines.features.stages.hashing import hash_bucket
+from pipelines.features.vocab import (
     FIRST_INDEX,
     MISSING_INDEX,
     UNKNOWN_INDEX,
     fit_vocabulary,
     join_payload,
 )
-from pipelines.features.stages.hashing import hash_bucket
 
 _SEP, _NULL = "\u0001", "\u0000"
 

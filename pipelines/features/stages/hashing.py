@@ -14,12 +14,12 @@ from pyspark.ml.param import Param, Params, TypeConverters
 from pyspark.ml.util import DefaultParamsReadable, DefaultParamsWritable
 from pyspark.sql import functions as F
 
-from pipelines.features.params import HasNumBuckets, HasOutputSuffix, output_names
+from pipelines.features.params import HasNumBuckets, HasOutputSuffix
 from pipelines.features.registry import (
     CATEGORICAL_KIND,
     MULTI_VALUED_KIND,
+    MultiColumnSpec,
     OutputColumn,
-    StageSpec,
     register,
     type_group,
 )
@@ -64,9 +64,10 @@ class HashEncoder(Transformer, HasOutputSuffix, HasNumBuckets, DefaultParamsRead
 
 @register("hash")
 @dataclass(frozen=True)
-class HashSpec(StageSpec):
+class HashSpec(MultiColumnSpec):
     """string/int/array inputs -> int bucket ids 0..num_buckets (0 = missing)."""
 
+    suffix = HashEncoder.suffix
     accepts = frozenset({"string", "numeric", "array"})
     inputs: list[str]
     num_buckets: int
@@ -76,19 +77,15 @@ class HashSpec(StageSpec):
     def validate(self) -> None:
         if self.num_buckets < 1:
             raise ValueError(f"num_buckets must be positive, got {self.num_buckets}")
-        if self.outputs is not None and len(self.outputs) != len(self.inputs):
-            raise ValueError(f"outputs: {len(self.outputs)} names for {len(self.inputs)} inputs")
-
-    def _outs(self) -> list[str]:
-        return list(self.outputs or output_names(self.inputs, HashEncoder.suffix))
+        super().validate()
 
     def reserved_indices(self):
         return {"missing": 0}
 
     def output_columns(self, input_types):
         return [OutputColumn(o, "array<int>", MULTI_VALUED_KIND) if type_group(input_types.get(i, "")) == "array"
-                else OutputColumn(o, "int", CATEGORICAL_KIND) for i, o in zip(self.inputs, self._outs(), strict=True)]
+                else OutputColumn(o, "int", CATEGORICAL_KIND)
+                for i, o in zip(self.inputs, self.output_names(), strict=True)]
 
     def build(self, label):
-        return HashEncoder(inputCols=self.inputs, outputCols=self._outs(), numBuckets=self.num_buckets,
-                           salt=self.salt)
+        return HashEncoder(**self.column_params(), numBuckets=self.num_buckets, salt=self.salt)

@@ -11,9 +11,9 @@ from pyspark.ml.param import Param, Params, TypeConverters
 from pyspark.ml.util import DefaultParamsReadable, DefaultParamsWritable
 from pyspark.sql import functions as F
 
-from pipelines.features.params import HasOutputSuffix, HasRelativeError, output_names
+from pipelines.features.params import HasOutputSuffix, HasRelativeError
 from pipelines.features.persist import StatefulModel
-from pipelines.features.registry import CATEGORICAL_KIND, NUMERIC_KIND, OutputColumn, StageSpec, register
+from pipelines.features.registry import MultiColumnSpec, register
 
 
 class _ImputerParams(HasOutputSuffix, HasRelativeError):
@@ -92,28 +92,16 @@ class NumericImputerModel(Model, _ImputerParams, StatefulModel):
 
 @register("impute")
 @dataclass(frozen=True)
-class ImputeSpec(StageSpec):
+class ImputeSpec(MultiColumnSpec):
     """inputs -> double outputs without nulls (+ `<output>_missing` 0/1 if indicator)."""
 
+    suffix = _ImputerParams.suffix
     inputs: list[str]
     outputs: list[str] | None = None
     strategy: Literal["mean", "median", "constant"] = "median"
     fill_value: float = 0.0
     indicator: bool = False
 
-    def validate(self) -> None:
-        if self.outputs is not None and len(self.outputs) != len(self.inputs):
-            raise ValueError(f"outputs: {len(self.outputs)} names for {len(self.inputs)} inputs")
-
-    def _outs(self) -> list[str]:
-        return list(self.outputs or output_names(self.inputs, _ImputerParams.suffix))
-
-    def output_columns(self, input_types):
-        cols = [OutputColumn(o, "double", NUMERIC_KIND) for o in self._outs()]
-        if self.indicator:
-            cols += [OutputColumn(f"{o}_missing", "int", CATEGORICAL_KIND) for o in self._outs()]
-        return cols
-
     def build(self, label):
-        return NumericImputer(inputCols=self.inputs, outputCols=self._outs(), strategy=self.strategy,
+        return NumericImputer(**self.column_params(), strategy=self.strategy,
                               fillValue=self.fill_value, addIndicator=self.indicator)

@@ -16,10 +16,10 @@ from pyspark.ml import Estimator, Model
 from pyspark.ml.util import DefaultParamsReadable, DefaultParamsWritable
 from pyspark.sql import functions as F
 
-from pipelines.features.params import HasMinCount, HasOutputSuffix, HasTopK, output_names
+from pipelines.features.params import HasMinCount, HasOutputSuffix, HasTopK
 from pipelines.features.persist import StatefulModel
-from pipelines.features.registry import CATEGORICAL_KIND, OutputColumn, StageSpec, register
-from pipelines.features.stages._vocab import (
+from pipelines.features.registry import CATEGORICAL_KIND, MultiColumnSpec, register
+from pipelines.features.vocab import (
     FIRST_INDEX,
     MISSING_INDEX,
     UNKNOWN_INDEX,
@@ -78,9 +78,11 @@ class FrequencyIndexerModel(Model, _IndexerParams, StatefulModel):
 
 @register("index")
 @dataclass(frozen=True)
-class IndexSpec(StageSpec):
+class IndexSpec(MultiColumnSpec):
     """string or int inputs -> int indices (0 = missing, 1 = unknown, 2.. by frequency)."""
 
+    suffix = _IndexerParams.suffix
+    output_type = ("int", CATEGORICAL_KIND)
     accepts = frozenset({"string", "numeric"})
     inputs: list[str]
     outputs: list[str] | None = None
@@ -90,18 +92,10 @@ class IndexSpec(StageSpec):
     def validate(self) -> None:
         if self.min_count < 1 or self.top_k < 0:
             raise ValueError("min_count must be >= 1 and top_k >= 0 (0: no cap)")
-        if self.outputs is not None and len(self.outputs) != len(self.inputs):
-            raise ValueError(f"outputs: {len(self.outputs)} names for {len(self.inputs)} inputs")
-
-    def _outs(self) -> list[str]:
-        return list(self.outputs or output_names(self.inputs, _IndexerParams.suffix))
+        super().validate()
 
     def reserved_indices(self):
         return {"missing": MISSING_INDEX, "unknown": UNKNOWN_INDEX}
 
-    def output_columns(self, input_types):
-        return [OutputColumn(o, "int", CATEGORICAL_KIND) for o in self._outs()]
-
     def build(self, label):
-        return FrequencyIndexer(inputCols=self.inputs, outputCols=self._outs(), minCount=self.min_count,
-                                topK=self.top_k)
+        return FrequencyIndexer(**self.column_params(), minCount=self.min_count, topK=self.top_k)

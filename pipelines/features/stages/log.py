@@ -9,8 +9,8 @@ from pyspark.ml import Transformer
 from pyspark.ml.util import DefaultParamsReadable, DefaultParamsWritable
 from pyspark.sql import functions as F
 
-from pipelines.features.params import HasOutputSuffix, output_names
-from pipelines.features.registry import NUMERIC_KIND, OutputColumn, StageSpec, register
+from pipelines.features.params import HasOutputSuffix
+from pipelines.features.registry import MultiColumnSpec, register
 
 
 class LogTransform(Transformer, HasOutputSuffix, DefaultParamsReadable, DefaultParamsWritable):
@@ -37,21 +37,12 @@ class LogTransform(Transformer, HasOutputSuffix, DefaultParamsReadable, DefaultP
 
 @register("log")
 @dataclass(frozen=True)
-class LogSpec(StageSpec):
+class LogSpec(MultiColumnSpec):
     """numeric inputs -> double outputs."""
 
+    suffix = LogTransform.suffix
     inputs: list[str]
     outputs: list[str] | None = None
 
-    def validate(self) -> None:
-        if self.outputs is not None and len(self.outputs) != len(self.inputs):
-            raise ValueError(f"outputs: {len(self.outputs)} names for {len(self.inputs)} inputs")
-
-    def _outs(self) -> list[str]:
-        return list(self.outputs or output_names(self.inputs, LogTransform.suffix))
-
-    def output_columns(self, input_types):
-        return [OutputColumn(o, "double", NUMERIC_KIND) for o in self._outs()]
-
     def build(self, label):
-        return LogTransform(inputCols=self.inputs, outputCols=self._outs())
+        return LogTransform(**self.column_params())

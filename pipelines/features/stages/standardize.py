@@ -17,9 +17,9 @@ from pyspark.ml.param import Param, Params, TypeConverters
 from pyspark.ml.util import DefaultParamsReadable, DefaultParamsWritable
 from pyspark.sql import functions as F
 
-from pipelines.features.params import HasOutputSuffix, output_names
+from pipelines.features.params import HasOutputSuffix
 from pipelines.features.persist import StatefulModel
-from pipelines.features.registry import CATEGORICAL_KIND, NUMERIC_KIND, OutputColumn, StageSpec, register
+from pipelines.features.registry import MultiColumnSpec, register
 
 
 class _StandardizeParams(HasOutputSuffix):
@@ -102,9 +102,10 @@ class StandardizerModel(Model, _StandardizeParams, StatefulModel):
 
 @register("standardize")
 @dataclass(frozen=True)
-class StandardizeSpec(StageSpec):
+class StandardizeSpec(MultiColumnSpec):
     """numeric inputs -> double (x - mean) / std within [-clip, clip], missing -> 0 (+ `<output>_missing`)."""
 
+    suffix = _StandardizeParams.suffix
     inputs: list[str]
     outputs: list[str] | None = None
     clip: float | None = 5.0  # null: no clipping
@@ -113,18 +114,7 @@ class StandardizeSpec(StageSpec):
     def validate(self) -> None:
         if self.clip is not None and self.clip <= 0:
             raise ValueError(f"clip must be > 0 (or null: no clipping), got {self.clip}")
-        if self.outputs is not None and len(self.outputs) != len(self.inputs):
-            raise ValueError(f"outputs: {len(self.outputs)} names for {len(self.inputs)} inputs")
-
-    def _outs(self) -> list[str]:
-        return list(self.outputs or output_names(self.inputs, _StandardizeParams.suffix))
-
-    def output_columns(self, input_types):
-        cols = [OutputColumn(o, "double", NUMERIC_KIND) for o in self._outs()]
-        if self.indicator:
-            cols += [OutputColumn(f"{o}_missing", "int", CATEGORICAL_KIND) for o in self._outs()]
-        return cols
+        super().validate()
 
     def build(self, label):
-        return Standardizer(inputCols=self.inputs, outputCols=self._outs(), clip=self.clip or 0.0,
-                            addIndicator=self.indicator)
+        return Standardizer(**self.column_params(), clip=self.clip or 0.0, addIndicator=self.indicator)

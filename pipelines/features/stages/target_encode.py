@@ -17,10 +17,10 @@ from pyspark.ml.param import Param, Params, TypeConverters
 from pyspark.ml.util import DefaultParamsReadable, DefaultParamsWritable
 from pyspark.sql import functions as F
 
-from pipelines.features.params import HasLabelCol, HasMinCount, HasOutputSuffix, HasWindowCol, output_names
+from pipelines.features.params import HasLabelCol, HasMinCount, HasOutputSuffix, HasWindowCol
 from pipelines.features.persist import StatefulModel
-from pipelines.features.registry import NUMERIC_KIND, OutputColumn, StageSpec, register
-from pipelines.features.stages._vocab import join_payload, keep_frequent, long_format
+from pipelines.features.registry import MultiColumnSpec, register
+from pipelines.features.vocab import join_payload, keep_frequent, long_format
 
 
 class _TargetParams(HasOutputSuffix, HasLabelCol, HasMinCount, HasWindowCol):
@@ -107,9 +107,10 @@ class TargetEncoderModel(Model, _TargetParams, StatefulModel):
 
 @register("target_encode")
 @dataclass(frozen=True)
-class TargetEncodeSpec(StageSpec):
+class TargetEncodeSpec(MultiColumnSpec):
     """string/int inputs -> double smoothed label means, out-of-fold on the training window."""
 
+    suffix = _TargetParams.suffix
     accepts = frozenset({"string", "numeric"})
     inputs: list[str]
     outputs: list[str] | None = None
@@ -123,16 +124,9 @@ class TargetEncodeSpec(StageSpec):
             raise ValueError(f"num_folds must be at least 2 (out-of-fold needs other folds), got {self.num_folds}")
         if self.smoothing < 0 or self.min_count < 1:
             raise ValueError("smoothing must be >= 0 and min_count >= 1")
-        if self.outputs is not None and len(self.outputs) != len(self.inputs):
-            raise ValueError(f"outputs: {len(self.outputs)} names for {len(self.inputs)} inputs")
-
-    def _outs(self) -> list[str]:
-        return list(self.outputs or output_names(self.inputs, _TargetParams.suffix))
-
-    def output_columns(self, input_types):
-        return [OutputColumn(o, "double", NUMERIC_KIND) for o in self._outs()]
+        super().validate()
 
     def build(self, label):
-        return TargetEncoder(inputCols=self.inputs, outputCols=self._outs(), labelCol=label,
+        return TargetEncoder(**self.column_params(), labelCol=label,
                              numFolds=self.num_folds, smoothing=self.smoothing, minCount=self.min_count,
                              windowCol=self.window_column)

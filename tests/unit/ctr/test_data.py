@@ -11,7 +11,7 @@ import pytest
 
 from pipelines.common import tables
 from pipelines.ctr import data
-from tests.unit.ctr import _tiny
+from tests.unit.ctr import tiny
 
 D1, D2 = dt.date(2026, 8, 1), dt.date(2026, 8, 2)
 
@@ -22,7 +22,7 @@ def feat(spark, settings):
     name = tables.table(settings, "feat", "ctr_data_it")
     start = 0
     for day, rows in ((D1, 500), (D1, 1234), (D2, 777)):
-        df = _tiny.frame(rows, seed=rows)
+        df = tiny.frame(rows, seed=rows)
         df["n2"] = np.arange(start, start + rows, dtype=np.float64)  # a row id
         start += rows
         tables.write_delta_partition(spark.createDataFrame(df).repartition(3), name, day)
@@ -41,7 +41,7 @@ def test_live_files_come_from_the_delta_log(spark, feat):
 
 @pytest.mark.parametrize("size", [1, 2, 3])
 def test_ranks_together_see_every_row_once(spark, feat, size):
-    spec = _tiny.spec()
+    spec = tiny.spec()
     plan = data.plan_days(spark, feat, [D1, D2], None)
     steps = data.steps_per_epoch(plan, size, batch_size=64)
     for epoch in (0, 1):
@@ -64,7 +64,7 @@ def test_ranks_together_see_every_row_once(spark, feat, size):
 def test_arrays_carry_offsets_and_fill_nulls():
     import pyarrow as pa
 
-    spec = _tiny.spec()
+    spec = tiny.spec()
     df = pd.DataFrame({"label": [1, 0], "u_idx": [3, 0], "c_idx": [0, 9], "it_idx": [1, 2], "n1": [0.5, None],
                        "n2": [1.0, 2.0]})
     cat, num, y = data.to_arrays(pa.Table.from_pandas(df).to_batches()[0], spec)

@@ -11,7 +11,7 @@ import torch
 from pipelines.common import config
 from pipelines.common.errors import ConfigError
 from pipelines.ctr.models import build_model, load_config, load_model, model_class, model_names, save_model
-from tests.unit.ctr import _tiny
+from tests.unit.ctr import tiny
 
 MODELS = ["lr", "fm", "ffm", "wide_deep", "deepfm", "dcn", "dcn_v2", "two_tower"]
 TOWERS = ["user_fields=[u_idx, n2]", "item_fields=[it_idx, c_idx, n1]", "user_id_field=u_idx",
@@ -28,9 +28,9 @@ def test_the_zoo_is_complete():
 
 @pytest.mark.parametrize("name", MODELS)
 def test_one_epoch_lowers_the_loss_and_round_trips(name, tmp_path):
-    model = build_model(name, _tiny.spec(), _cfg(name))
-    cat, num, y = _tiny.tensors(4000, seed=1)
-    vcat, vnum, vy = _tiny.tensors(1000, seed=2)
+    model = build_model(name, tiny.spec(), _cfg(name))
+    cat, num, y = tiny.tensors(4000, seed=1)
+    vcat, vnum, vy = tiny.tensors(1000, seed=2)
     opt = model.make_optimizer()
 
     def val_loss():
@@ -79,7 +79,7 @@ def test_config_rules():
         load_config("deepfm", overrides=["warmup_steps=-1"])
     with pytest.raises(ConfigError, match="unknown CTR model 'deepfn'.*did you mean 'deepfm'"):
         load_config("deepfn")
-    spec = _tiny.spec()
+    spec = tiny.spec()
     with pytest.raises(ConfigError, match=r"fields \['nope'\] are not in feature map"):
         build_model("two_tower", spec, load_config("two_tower", "test", overrides=[
             "user_fields=[u_idx, nope]", "item_fields=[it_idx]", "user_id_field=u_idx", "item_id_field=it_idx"]))

@@ -15,7 +15,7 @@ import torch
 from pipelines.ctr import data, train
 from pipelines.ctr.models import build_model, load_config, model_names
 from pipelines.settings.ctr import CtrSettings
-from tests.unit.ctr import _tiny
+from tests.unit.ctr import tiny
 
 CTR_MODELS = [m for m in model_names() if m != "two_tower"]
 
@@ -26,7 +26,7 @@ def window(tmp_path_factory) -> data.DataPlan:
     root = tmp_path_factory.mktemp("feat")
     files, start = [], 0
     for i, (rows, group) in enumerate(((1700, 500), (1300, 64))):
-        df = _tiny.frame(rows, seed=i)
+        df = tiny.frame(rows, seed=i)
         df["n2"] = np.arange(start, start + rows, dtype=np.float64) / 3000
         start += rows
         path = str(root / f"part-{i}.parquet")
@@ -40,7 +40,7 @@ def _ids(batches) -> np.ndarray:
 
 
 def _plan_ids(plan: data.DataPlan) -> np.ndarray:
-    return _ids(data.eval_chunks(plan, _tiny.spec(), 0, 1, read_rows=100))
+    return _ids(data.eval_chunks(plan, tiny.spec(), 0, 1, read_rows=100))
 
 
 def test_holdout_is_the_tail_of_every_row_group_disjoint_from_training(window):
@@ -53,7 +53,7 @@ def test_holdout_is_the_tail_of_every_row_group_disjoint_from_training(window):
     for t, h in zip(trainp.pieces, holdout.pieces, strict=False):  # the holdout rows follow the training rows
         assert (t.path, t.row_group) == (h.path, h.row_group) and h.start == t.start + t.rows
     # a training epoch over two ranks reads the training rows only, each once
-    spec = _tiny.spec()
+    spec = tiny.spec()
     epoch = np.concatenate([_ids(data.worker_batches(trainp, spec, r, 2, epoch=0, batch_size=128, shuffle_buffer=500,
                                                      read_rows=100)) for r in (0, 1)])
     assert sorted(epoch) == sorted(seen_train)
@@ -71,10 +71,10 @@ def test_batch_size_follows_the_window():
 
 @pytest.mark.parametrize("name", CTR_MODELS)
 def test_a_fresh_model_predicts_the_base_rate_on_any_input(name):
-    model = build_model(name, _tiny.spec(), load_config(name), base_rate=0.03).eval()
+    model = build_model(name, tiny.spec(), load_config(name), base_rate=0.03).eval()
     gen = torch.Generator().manual_seed(0)
-    cat = torch.randint(0, _tiny.VOCAB, (512, len(_tiny.CATS)), generator=gen) + torch.arange(len(_tiny.CATS)) * 10
-    num = (torch.rand(512, len(_tiny.NUMS), generator=gen) - 0.5) * 10  # standardised values reach +-5
+    cat = torch.randint(0, tiny.VOCAB, (512, len(tiny.CATS)), generator=gen) + torch.arange(len(tiny.CATS)) * 10
+    num = (torch.rand(512, len(tiny.NUMS), generator=gen) - 0.5) * 10  # standardised values reach +-5
     p = model.predict(cat, num)
     assert float(p.min()) > 0.028 and float(p.max()) < 0.032, (float(p.min()), float(p.max()))
 
@@ -83,7 +83,7 @@ def _spec(window, tmp_path, model="deepfm", params=(), **ctr) -> train.TrainSpec
     settings = dataclasses.replace(CtrSettings(), **{"backend": "local", "epochs": 2, "shuffle_buffer": 1000,
                                                      "log_every_steps": 10**6, **ctr})
     cfg = load_config(model, "test", overrides=list(params))
-    return train.TrainSpec.on_window(window, settings, model=model, model_config=cfg, features=_tiny.spec(),
+    return train.TrainSpec.on_window(window, settings, model=model, model_config=cfg, features=tiny.spec(),
                                      checkpoint_dir=str(tmp_path / "ckpt"), out_dir=str(tmp_path / "out"))
 
 
