@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 # lowest first; a unit is `common.<module>` for pipelines/common, else the package under pipelines/
 LAYERS = [
-    {"common.errors", "common.names", "common.protocol", "common.timing", "common.layout"},  # plain Python
+    {"common.errors", "common.names", "common.protocol", "common.timing", "common.layout", "common.plugins"},  # plain
     {"settings"},  # the typed config tree (a leaf: only the layer below)
     {"common.schema", "common.config", "common.describe_tables", "common.spark", "common.tables", "common.submit",
      "common.table_names"},
