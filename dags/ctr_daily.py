@@ -17,8 +17,8 @@ from airflow.sdk import DAG, TaskGroup, TriggerRule
 
 from operators.callbacks import log_failure
 from operators.dag_defaults import default_args, job_kwargs, parse_settings, start
+from operators.data_quality import DataQualityOperator
 from operators.gate import ModelGateOperator
-from operators.quality import DataQualityOperator
 from operators.sensors import SourcePartitionSensor
 from operators.spark_job import SparkJobOperator
 

@@ -14,7 +14,7 @@ from pyspark.ml.util import DefaultParamsReadable, DefaultParamsWritable
 from pyspark.sql import functions as F
 
 from pipelines.features.params import HasOutputSuffix
-from pipelines.features.registry import CATEGORICAL_KIND, MultiColumnSpec, register
+from pipelines.features.stage_types import CATEGORICAL_KIND, MultiColumnSpec, register
 
 
 class SignTransform(Transformer, HasOutputSuffix, DefaultParamsReadable, DefaultParamsWritable):

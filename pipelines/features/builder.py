@@ -19,7 +19,7 @@ from typing import Any
 from pipelines.common import config, schema
 from pipelines.common.errors import ConfigError
 from pipelines.common.names import Name, check_name
-from pipelines.features.registry import (
+from pipelines.features.stage_types import (
     CATEGORICAL_KIND,
     NUMERIC,
     RAW_KIND,

@@ -1,7 +1,7 @@
 """What the data-quality check of a day reads: the day's last staged ingest of a source (counts and ranked
 quarantine reasons, from the ingest catalog) and the per-feature PSI of the day against the fitted
 pipeline's window (from feat.<pipeline>_stats). Metadata and small tables only; the job `check_quality`
-returns it and the Airflow DataQualityOperator judges it (operators/quality.py)."""
+returns it and the Airflow DataQualityOperator judges it (operators/data_quality.py)."""
 
 from __future__ import annotations
 

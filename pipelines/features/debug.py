@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from pipelines.features.builder import Plan
-from pipelines.features.registry import CATEGORICAL_KIND, NUMERIC_KIND
+from pipelines.features.stage_types import CATEGORICAL_KIND, NUMERIC_KIND
 
 
 def _stage_stats(df, kinds: dict[str, str], rows: int) -> dict[str, dict]:

@@ -16,7 +16,7 @@ import json
 from dataclasses import asdict, dataclass, field
 
 from pipelines.common.errors import DataError
-from pipelines.features.registry import CATEGORICAL_KIND, MULTI_VALUED_KIND
+from pipelines.features.stage_types import CATEGORICAL_KIND, MULTI_VALUED_KIND
 
 FORMAT_VERSION = 1
 

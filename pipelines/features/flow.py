@@ -14,7 +14,7 @@ from pipelines.common.timing import stage
 from pipelines.features import artifacts
 from pipelines.features.builder import PipelineSpec, Plan, load_spec, validate
 from pipelines.features.feature_map import FeatureMap, build_feature_map
-from pipelines.features.registry import CATEGORICAL_KIND, MULTI_VALUED_KIND
+from pipelines.features.stage_types import CATEGORICAL_KIND, MULTI_VALUED_KIND
 from pipelines.features.stats import (
     FeatureDrift,
     FeatureStats,

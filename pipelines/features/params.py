@@ -9,7 +9,7 @@ from __future__ import annotations
 from pyspark.ml.param import Param, Params, TypeConverters
 from pyspark.ml.param.shared import HasInputCols, HasLabelCol, HasOutputCols, HasRelativeError
 
-from pipelines.features.registry import output_names
+from pipelines.features.stage_types import output_names
 
 __all__ = [
     "HasInputCols", "HasLabelCol", "HasMinCount", "HasNumBuckets", "HasOutputCols", "HasRelativeError",

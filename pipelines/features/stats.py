@@ -14,7 +14,7 @@ import datetime as dt
 import math
 from dataclasses import asdict, dataclass
 
-from pipelines.features.registry import MULTI_VALUED_KIND, NUMERIC_KIND
+from pipelines.features.stage_types import MULTI_VALUED_KIND, NUMERIC_KIND
 
 CAT_BINS = 32
 NUMERIC_QUANTILES = [i / 10 for i in range(1, 10)]

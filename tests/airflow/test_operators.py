@@ -15,6 +15,7 @@ from airflow.sdk import DAG
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 from operators.callbacks import failure_summary
+from operators.data_quality import quality_problems
 from operators.gate import ModelGateOperator
 from operators.hooks.spark_job import (
     SparkJobHook,
@@ -25,7 +26,6 @@ from operators.hooks.spark_job import (
     sensitive_values,
     spark_env,
 )
-from operators.quality import quality_problems
 from operators.sensors import SourcePartitionSensor
 from operators.spark_job import SparkJobOperator
 from pipelines.common.config import PROJECT_ROOT, load

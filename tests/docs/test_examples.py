@@ -82,16 +82,16 @@ def test_sign_stage_through_the_real_registry(spark, tmp_path):
 
     from pipelines.common import schema
     from pipelines.common.errors import ConfigError
-    from pipelines.features import registry
+    from pipelines.features import stage_types
     from pipelines.features.builder import PipelineSpec, validate
     from pipelines.features.feature_map import build_feature_map
 
-    with registered_example(registry._STAGES, "docs.examples.sign_stage") as example:
-        assert registry.stages()["sign"] is example.SignSpec and "clip" in registry.stages()
+    with registered_example(stage_types._STAGES, "docs.examples.sign_stage") as example:
+        assert stage_types.stages()["sign"] is example.SignSpec and "clip" in stage_types.stages()
         spec = schema.build(PipelineSpec, _yaml_block("adding-a-stage.md", "# conf/base/features/"))
         plan = validate(spec, {"label": "int", "x": "double", "n": "int"}, name="signs")
         assert plan.features == ["x_sign", "n_signed"]
-        assert plan.columns["x_sign"].column == registry.OutputColumn("x_sign", "int", "categorical")
+        assert plan.columns["x_sign"].column == stage_types.OutputColumn("x_sign", "int", "categorical")
         assert plan.columns["x_sign"].reserved == {"missing": 0}
 
         df = spark.createDataFrame([(0, -2.5, 3), (1, 0.0, None), (0, float("nan"), -1), (1, None, 0)],
@@ -107,7 +107,7 @@ def test_sign_stage_through_the_real_registry(spark, tmp_path):
             {"name": "sgn", "type": "sign", "params": {"inputs": ["x", "n"], "outputs": ["a"]}}]})
         with pytest.raises(ConfigError, match="stage 'sgn'.*outputs: 1 names for 2 inputs"):
             validate(wrong, {"label": "int", "x": "double", "n": "int"})
-    assert "sign" not in registry.stages()
+    assert "sign" not in stage_types.stages()
 
 
 def test_mean_mlp_model_through_the_real_registry(tmp_path):

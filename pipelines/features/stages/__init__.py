@@ -1,1 +1,1 @@
-"""One stage per module; each registers its spec with pipelines.features.registry.register."""
+"""One stage per module; each registers its spec with pipelines.features.stage_types.register."""

@@ -15,7 +15,7 @@ from pyspark.sql import functions as F
 
 from pipelines.features.params import HasNumBuckets, HasOutputSuffix, HasRelativeError
 from pipelines.features.persist import StatefulModel
-from pipelines.features.registry import CATEGORICAL_KIND, MultiColumnSpec, register
+from pipelines.features.stage_types import CATEGORICAL_KIND, MultiColumnSpec, register
 
 
 class _BucketParams(HasOutputSuffix, HasNumBuckets, HasRelativeError):

@@ -17,7 +17,7 @@ from pyspark.sql import functions as F
 
 from pipelines.features.params import HasMinCount, HasOutputSuffix, HasTopK
 from pipelines.features.persist import StatefulModel
-from pipelines.features.registry import MultiColumnSpec, register
+from pipelines.features.stage_types import MultiColumnSpec, register
 from pipelines.features.vocab import fit_vocabulary, join_payload
 
 

@@ -17,7 +17,7 @@ from pyspark.sql import functions as F
 
 from pipelines.features.params import HasMinCount, HasNumBuckets, HasTopK
 from pipelines.features.persist import StatefulModel
-from pipelines.features.registry import CATEGORICAL_KIND, OutputColumn, StageSpec, register
+from pipelines.features.stage_types import CATEGORICAL_KIND, OutputColumn, StageSpec, register
 from pipelines.features.stages.hashing import hash_bucket
 from pipelines.features.vocab import (
     FIRST_INDEX,

@@ -15,7 +15,7 @@ from pyspark.ml.util import DefaultParamsReadable, DefaultParamsWritable
 from pyspark.sql import functions as F
 
 from pipelines.features.params import HasNumBuckets, HasOutputSuffix
-from pipelines.features.registry import (
+from pipelines.features.stage_types import (
     CATEGORICAL_KIND,
     MULTI_VALUED_KIND,
     MultiColumnSpec,

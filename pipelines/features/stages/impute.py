@@ -13,7 +13,7 @@ from pyspark.sql import functions as F
 
 from pipelines.features.params import HasOutputSuffix, HasRelativeError
 from pipelines.features.persist import StatefulModel
-from pipelines.features.registry import MultiColumnSpec, register
+from pipelines.features.stage_types import MultiColumnSpec, register
 
 
 class _ImputerParams(HasOutputSuffix, HasRelativeError):

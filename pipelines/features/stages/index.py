@@ -18,7 +18,7 @@ from pyspark.sql import functions as F
 
 from pipelines.features.params import HasMinCount, HasOutputSuffix, HasTopK
 from pipelines.features.persist import StatefulModel
-from pipelines.features.registry import CATEGORICAL_KIND, MultiColumnSpec, register
+from pipelines.features.stage_types import CATEGORICAL_KIND, MultiColumnSpec, register
 from pipelines.features.vocab import (
     FIRST_INDEX,
     MISSING_INDEX,

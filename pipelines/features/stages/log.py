@@ -10,7 +10,7 @@ from pyspark.ml.util import DefaultParamsReadable, DefaultParamsWritable
 from pyspark.sql import functions as F
 
 from pipelines.features.params import HasOutputSuffix
-from pipelines.features.registry import MultiColumnSpec, register
+from pipelines.features.stage_types import MultiColumnSpec, register
 
 
 class LogTransform(Transformer, HasOutputSuffix, DefaultParamsReadable, DefaultParamsWritable):

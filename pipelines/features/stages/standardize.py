@@ -19,7 +19,7 @@ from pyspark.sql import functions as F
 
 from pipelines.features.params import HasOutputSuffix
 from pipelines.features.persist import StatefulModel
-from pipelines.features.registry import MultiColumnSpec, register
+from pipelines.features.stage_types import MultiColumnSpec, register
 
 
 class _StandardizeParams(HasOutputSuffix):

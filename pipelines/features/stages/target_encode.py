@@ -19,7 +19,7 @@ from pyspark.sql import functions as F
 
 from pipelines.features.params import HasLabelCol, HasMinCount, HasOutputSuffix, HasWindowCol
 from pipelines.features.persist import StatefulModel
-from pipelines.features.registry import MultiColumnSpec, register
+from pipelines.features.stage_types import MultiColumnSpec, register
 from pipelines.features.vocab import join_payload, keep_frequent, long_format
 
 

@@ -18,7 +18,7 @@ from pyspark.ml.param.shared import HasInputCols
 from pyspark.ml.util import DefaultParamsReadable, DefaultParamsWritable
 from pyspark.sql import functions as F
 
-from pipelines.features.registry import CATEGORICAL_KIND, OutputColumn, StageSpec, register
+from pipelines.features.stage_types import CATEGORICAL_KIND, OutputColumn, StageSpec, register
 
 _SIZES = {"hour": 25, "weekday": 8}  # reserved 0 (missing) + the values
 

@@ -65,7 +65,7 @@ def test_jobs_are_the_modules_of_jobs():
 
 
 def test_a_second_stage_type_of_a_name_is_refused_naming_both_modules():
-    from pipelines.features.registry import StageSpec, register, stages
+    from pipelines.features.stage_types import StageSpec, register, stages
 
     assert stages()["clip"].__module__ == "pipelines.features.stages.clip"
 

@@ -8,7 +8,7 @@ from pipelines.common import schema
 from pipelines.common.config import load_named
 from pipelines.common.errors import ConfigError
 from pipelines.features.builder import PipelineSpec, validate
-from pipelines.features.registry import expand, stages
+from pipelines.features.stage_types import expand, stages
 
 SOURCE = {"label": "int", "ds": "string", **{f"i{i}": "int" for i in range(1, 14)},
           **{f"c{i}": "string" for i in range(1, 27)}}
