@@ -53,20 +53,20 @@ with DAG(
         max_drifted_features=cfg.quality.max_drifted_features, **context_kwargs)
     wait >> ingest >> features
 
-    models: list[str] = []
+    models: list[tuple[str, str]] = []  # (registry name, its training task: its XCom names the candidate)
     if cfg.gbdt_lr:
-        model_name = settings.gbdt.model_name
         features >> SparkJobOperator(task_id="train_gbdt_lr", job="train_gbdt_lr", **jobs) >> evaluate
-        models.append(model_name)
+        models.append((settings.gbdt.model_name, "train_gbdt_lr"))
     for name in cfg.deep_models:
         features >> SparkJobOperator(task_id=f"train_{name}", job="train_ctr", args=["--model", name],
                                      **jobs) >> evaluate
-        models.append(name)
+        models.append((name, f"train_{name}"))
 
-    for name in models:
+    for name, train_task in models:
         with TaskGroup(group_id=name):
             gate = ModelGateOperator(task_id="gate", model=name, publish_task_id=f"{name}.publish",
-                                     skip_task_id=f"{name}.skip_publish", **context_kwargs)
+                                     skip_task_id=f"{name}.skip_publish", candidate_task_id=train_task,
+                                     **context_kwargs)
             publish = SparkJobOperator(
                 task_id="publish", job="publish", launcher="python",
                 args=["--model", name, "--require-accept",

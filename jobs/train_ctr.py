@@ -8,7 +8,7 @@ local), checkpointing every epoch (a rerun after a failure resumes) and stopping
 slice of the training window (ctr.holdout_fraction; --ds is never read by training). The best epoch's
 model is scored on --ds through Spark, evaluated (report with ROC, calibration and loss curves) and
 registered under --model-name (default: the model's name; flavor torch); when that name has a champion
-it is scored on the same day for the publish gate. A two_tower model also writes
+it is scored on the same day for the publish gate (pipelines.registry.candidates). A two_tower model also writes
 out.two_tower_user_embeddings / out.two_tower_item_embeddings for the ds.
 """
 
@@ -31,10 +31,9 @@ from pipelines.ctr.models import FeatureSpec, load_config, model_names
 from pipelines.ctr.models.base import plain_config
 from pipelines.ctr.scoring import score_with_model, tower_embeddings
 from pipelines.ctr.train import MODEL_DIR, TrainSpec, launch
-from pipelines.eval.report import evaluate_and_report
 from pipelines.features import flow
-from pipelines.features.trainset import load_feature_map, training_days
-from pipelines.registry.scoring import score
+from pipelines.features.trainset import open_split
+from pipelines.registry.candidates import register_candidate
 from pipelines.registry.store import Registry
 
 log = logging.getLogger("ctrflow")
@@ -74,17 +73,10 @@ def run(spark, cfg: Config) -> dict:
     # --set models.<model>.key=value, then --param (the job's own option) wins
     model_cfg = load_config(model, cfg.variant, env=cfg.conf.env,
                             overrides=[*cfg.conf.named_overrides("models", model), *cfg.param])
-    feat = flow.feat_table(settings, s.pipeline)
-    if not tables.table_exists(spark, feat):
-        raise DataError(f"feature table {feat} does not exist: run `features --pipeline {s.pipeline}` first")
-    fm = load_feature_map(spark, settings, s.pipeline)
+    split = open_split(spark, settings, s.pipeline, cfg.ds, s.train_days, s.min_train_days, "ctr.min_train_days",
+                       columns=lambda fm: FeatureSpec.from_feature_map(fm).columns())
+    feat, fm, version, days = split.table, split.feature_map, split.version, split.days
     spec = FeatureSpec.from_feature_map(fm)
-    missing = [c for c in spec.columns() if c not in spark.table(feat).columns]
-    if missing:
-        raise DataError(f"{feat} lacks columns {missing} of its feature map version {fm.version}")
-    version = tables.delta_version(spark, feat)
-    days = training_days(spark, feat, version, cfg.ds, s.train_days, s.min_train_days,
-                         "ctr.min_train_days")
     with stage(f"planning reads of {feat} (Delta version {version}) from the Delta log"):
         train_plan = data.plan_days(spark, feat, days, version)
         data.plan_days(spark, feat, [cfg.ds], version)  # --ds must exist before hours of training, not after
@@ -106,37 +98,26 @@ def run(spark, cfg: Config) -> dict:
     reg = Registry.from_settings(settings)
     staged = reg.stage(name)
     _copy_dir(f"{out_dir}/{MODEL_DIR}", f"{staged}/model")
-    val = flow.read_days(spark, feat, [cfg.ds], version)
+    val = split.read(spark, [cfg.ds])
     scored = {name: score_with_model(val, f"{staged}/model").select(fm.label, "probability")}
-    champion = reg.champion(name)
-    if champion is not None:
-        scored[f"champion {champion.version}"] = score(spark, champion, val).select(fm.label, "probability")
-    with stage(f"evaluating {len(scored)} models on {feat} ds={cfg.ds}"):
-        results = evaluate_and_report(
-            scored, f"{staged}/report", f"{name} on {cfg.ds}", label_col=fm.label, history={name: result["history"]},
-            gate=settings.registry.gate,
-            context={"model": model, "train days": ", ".join(map(str, days)),
-                     "train rows": f"{result['train_rows']} (+ {result['holdout_rows']} held out for early stopping)",
-                     "positive rate of the training window": round(base_rate, 5),
-                     "batch per worker": f"{result['batch_size']} ({result['steps_per_epoch']} steps per epoch)",
-                     "validation day": cfg.ds, "feature table": f"{feat} (Delta version {version})",
-                     "backend": f"{s.backend} x {s.num_workers}",
-                     "best epoch": f"{result['best_epoch']} (holdout {s.early_stopping_metric})"})
-    extra = {"history": result["history"], "best_epoch": result["best_epoch"], "stopped_early": result["stopped_early"],
-             "train_days": [d.isoformat() for d in days], "train_rows": result["train_rows"],
-             "holdout_rows": result["holdout_rows"], "base_rate": base_rate, "batch_size": result["batch_size"],
-             "steps_per_epoch": result["steps_per_epoch"], "backend": s.backend, "workers": result["workers"],
-             "variant": cfg.variant}
-    if champion is not None:
-        extra["champion_eval"] = {"version": champion.version, "metrics": results[f"champion {champion.version}"]}
-    mv = reg.register(name, staged=staged, kind=model, flavor="torch", eval_ds=cfg.ds.isoformat(),
-                      metrics=results[name], config={"model": plain_config(model_cfg), "ctr": schema.to_plain(s)},
-                      inputs={feat: version, "feature_pipeline_version": fm.version}, extra=extra)
-    out = {"model": model, "name": name, "version": mv.version, "uri": mv.uri,
-           "report": f"{mv.artifacts}/report/report.md", "eval_ds": cfg.ds.isoformat(),
-           "train_days": extra["train_days"], "epochs_run": result["epochs_run"],
-           "metrics": {k: {m: round(v[m], 5) for m in ("auc", "logloss", "ne", "calibration")}
-                       for k, v in results.items()}}
+    done = register_candidate(
+        spark, reg, name, cfg.ds, scored, val, staged=staged, table=feat, label=fm.label,
+        history={name: result["history"]}, kind=model, flavor="torch", inputs=split.inputs,
+        config={"model": plain_config(model_cfg), "ctr": schema.to_plain(s)},
+        context={"model": model, "train days": ", ".join(map(str, days)),
+                 "train rows": f"{result['train_rows']} (+ {result['holdout_rows']} held out for early stopping)",
+                 "positive rate of the training window": round(base_rate, 5),
+                 "batch per worker": f"{result['batch_size']} ({result['steps_per_epoch']} steps per epoch)",
+                 "validation day": cfg.ds, "feature table": split.described,
+                 "backend": f"{s.backend} x {s.num_workers}",
+                 "best epoch": f"{result['best_epoch']} (holdout {s.early_stopping_metric})"},
+        extra={"history": result["history"], "best_epoch": result["best_epoch"],
+               "stopped_early": result["stopped_early"], "train_days": [d.isoformat() for d in days],
+               "train_rows": result["train_rows"], "holdout_rows": result["holdout_rows"], "base_rate": base_rate,
+               "batch_size": result["batch_size"], "steps_per_epoch": result["steps_per_epoch"],
+               "backend": s.backend, "workers": result["workers"], "variant": cfg.variant})
+    mv = done.mv
+    out = {"model": model, "name": name, **done.result(), "epochs_run": result["epochs_run"]}
     if model == "two_tower" and s.export_embeddings:
         out["embeddings"] = export_embeddings(spark, settings, mv, val, cfg.ds)
     shutil.rmtree(ckpt, ignore_errors=True)  # registered: a rerun trains afresh

@@ -1,7 +1,8 @@
 """ModelGateOperator: branch to the publish task only when the registry gate accepts the day's candidate.
 
-The candidate is the newest version of `model` evaluated on the run's day (what the day's training
-registered). `Registry.evaluate_gate` decides without side effects and without Spark; the decision is
+The candidate is the version the training task `candidate_task_id` returned (its XCom {"version": ...}),
+or without one the newest version of `model` evaluated on the run's day (`Registry.candidate`: what the
+day's training registered). `Registry.evaluate_gate` decides without side effects and without Spark; the decision is
 logged and pushed as XCom `decision` (the publish task pins `--version` to its candidate, so what is
 published is what was judged). Retrying is safe: once published, the candidate is the champion and
 the gate answers "already the champion" -> skip. A refusal while the model has no champion at all
@@ -26,7 +27,7 @@ class ModelGateOperator(BaseBranchOperator):
 
     def __init__(self, *, model: str, publish_task_id: str, skip_task_id: str, ds: str = "{{ ds }}",
                  env: str | None = None, overrides: Sequence[str] = (), metric: str | None = None,
-                 **kwargs: Any) -> None:
+                 candidate_task_id: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.model = model
         self.publish_task_id = publish_task_id
@@ -35,15 +36,21 @@ class ModelGateOperator(BaseBranchOperator):
         self.env = env
         self.overrides = list(overrides)
         self.metric = metric
+        self.candidate_task_id = candidate_task_id
+
+    def trained_version(self, context: Any) -> str | None:
+        """The version the training task registered (its XCom), None without one."""
+        ti = context.get("ti") if context and self.candidate_task_id else None
+        result = ti.xcom_pull(task_ids=self.candidate_task_id) if ti is not None else None
+        return result.get("version") if isinstance(result, dict) else None
 
     def decide(self, context: Any = None) -> dict:
         """The gate's decision on the day's candidate, as a plain dict."""
-        from jobs.publish import candidate
         from pipelines.registry.store import Registry
 
         env, overrides = resolve(context, self.env, self.overrides)
         reg = Registry.from_settings(load_settings(env, overrides))
-        cand = candidate(reg, self.model, self.ds, None)
+        cand = reg.candidate(self.model, self.ds, self.trained_version(context))
         return asdict(reg.evaluate_gate(self.model, cand.version, self.metric))
 
     def choose_branch(self, context: Any) -> str | None:

@@ -1,14 +1,17 @@
 """What a trainer reads from the features job: the pipeline's feature map and the days of a training split.
 
-Shared by train_gbdt_lr and train_ctr: the days before --ds (up to train_days) that have rows in
-feat.<pipeline> at a pinned Delta version train the model, --ds itself validates it.
+Shared by train_gbdt_lr and train_ctr (`open_split`): the days before --ds (up to train_days) that have
+rows in feat.<pipeline> at a pinned Delta version train the model, --ds itself validates it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 
+from pipelines.common import tables
 from pipelines.common.errors import DataError
 from pipelines.features import artifacts, flow
 from pipelines.features.feature_map import FeatureMap
@@ -39,3 +42,43 @@ def training_days(spark, feat: str, version: int | None, ds: dt.date, train_days
     if len(days) < train_days:
         log.warning("training on %d of %d days: %s", len(days), train_days, ", ".join(map(str, days)))
     return days
+
+
+@dataclass(frozen=True)
+class TrainSplit:
+    table: str  # feat.<pipeline>
+    feature_map: FeatureMap
+    version: int  # the Delta version every read is pinned to
+    days: list[dt.date]  # the training days
+    ds: dt.date  # the validation day
+
+    def read(self, spark, days: list[dt.date] | None = None):
+        """The training days (or `days`) of the table at the pinned version."""
+        return flow.read_days(spark, self.table, self.days if days is None else days, self.version)
+
+    @property
+    def inputs(self) -> dict:
+        """The registry's lineage of a model trained on the split."""
+        return {self.table: self.version, "feature_pipeline_version": self.feature_map.version}
+
+    @property
+    def described(self) -> str:
+        return f"{self.table} (Delta version {self.version})"
+
+
+def open_split(spark, settings, pipeline: str, ds: dt.date, train_days: int, min_days: int, min_days_key: str,
+               columns: Callable[[FeatureMap], list[str]]) -> TrainSplit:
+    """feat.<pipeline> checked (it exists and has the `columns` its feature map needs) and pinned to its
+    current Delta version, with the training days before ds (`training_days`)."""
+    feat = flow.feat_table(settings, pipeline)
+    if not tables.table_exists(spark, feat):
+        raise DataError(f"feature table {feat} does not exist: run `features --pipeline {pipeline}` first")
+    fm = load_feature_map(spark, settings, pipeline)
+    present = spark.table(feat).columns
+    missing = [c for c in columns(fm) if c not in present]
+    if missing:
+        raise DataError(f"{feat} lacks columns {missing} of its feature map version {fm.version}: "
+                        f"rerun the features job for the days used")
+    version = tables.delta_version(spark, feat)
+    return TrainSplit(feat, fm, version, training_days(spark, feat, version, ds, train_days, min_days, min_days_key),
+                      ds)

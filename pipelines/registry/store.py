@@ -296,6 +296,25 @@ class Registry:
                 raise RegistryDamaged(str(d))
         raise DataError(f"model '{name}' has no version '{version}' (versions: {_listing(healthy, damaged)})")
 
+    def candidate(self, name: str, ds: str, version: str | None = None) -> ModelVersion:
+        """`version`, or the newest version evaluated on ds (the day's training run registered it). A
+        damaged version that may be the day's newer candidate (evaluated on ds, or its meta.json
+        unreadable) is refused rather than skipped over."""
+        if version is not None:
+            return self.get(name, version)
+        healthy, damaged = self._scan(name)
+        on_day = [v for v in healthy if v.eval_ds == ds]
+        newest = int(on_day[-1].version[1:]) if on_day else 0
+        unsure = [d for d in damaged if int(d.version[1:]) > newest and (d.meta is None or d.meta.eval_ds == ds)]
+        if unsure:
+            newest_healthy = f" (the day's newest healthy version is {on_day[-1].version})" if on_day else ""
+            raise RegistryDamaged(f"{unsure[-1]}; it may be the candidate evaluated on {ds}: repair or remove it, "
+                                  f"or pass --version{newest_healthy}")
+        if not on_day:
+            raise DataError(f"model '{name}' has no version evaluated on {ds} to publish "
+                            f"(versions: {', '.join(f'{v.version}@{v.eval_ds}' for v in healthy) or 'none'})")
+        return on_day[-1]
+
     def stage(self, name: str) -> str:
         """A fresh artifacts directory inside the registry for Spark (or anything) to write a model into;
         pass it to `register(..., staged=...)`. Until then it is invisible to readers."""

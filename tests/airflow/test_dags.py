@@ -61,6 +61,8 @@ def test_ctr_daily_graph(monkeypatch):
     assert dag.get_task(f"{model}.score").trigger_rule == "none_failed_min_one_success"
     publish = dag.get_task(f"{model}.publish")
     assert publish.launcher == "python" and "--require-accept" in publish.args
+    assert dag.get_task(f"{model}.gate").candidate_task_id == "train_gbdt_lr"
+    assert dag.get_task("deepfm.gate").candidate_task_id == "train_deepfm"
 
 
 def test_ctr_daily_trains_the_listed_deep_models_in_parallel(monkeypatch):

@@ -276,6 +276,22 @@ def test_gate_branches_on_the_registry_decision(tmp_path, sets):
     assert flat.choose_branch({"ti": ti, **_run()}) is None and "floor on auc" in pushed["decision"]["reason"]
 
 
+def test_gate_judges_the_version_the_training_task_returned(tmp_path, sets):
+    from pipelines.registry.store import Registry
+
+    reg = Registry.from_settings(load("local", sets).settings)
+    for auc in (0.7, 0.75):
+        reg.register("m2", kind="gbdt_lr", flavor="spark_pipeline", eval_ds=DS, metrics={"auc": auc},
+                     staged=reg.stage("m2"))
+    gate = ModelGateOperator(task_id="gate", model="m2", publish_task_id="m2.publish", skip_task_id="m2.skip",
+                             ds=DS, overrides=sets, candidate_task_id="train_m2")
+    pulled, xcom = [], {"train_m2": {"version": "v0001", "uri": "..."}}
+    ti = SimpleNamespace(xcom_pull=lambda task_ids: pulled.append(task_ids) or xcom.get(task_ids))
+    assert gate.decide({"ti": ti, **_run()})["candidate"] == "v0001" and pulled == ["train_m2"]
+    xcom.clear()  # no XCom (a training task cleared, or run by hand): the day's newest version
+    assert gate.decide({"ti": ti, **_run()})["candidate"] == "v0002"
+
+
 def test_failure_summary_names_task_day_try_and_error():
     ti = SimpleNamespace(task_id="ingest", dag_id="ctr_daily", try_number=1, task=SimpleNamespace(retries=2))
     text = failure_summary({"ti": ti, "ds": DS, "exception": AirflowException("ctrflow ingest: error: x\nmore")})

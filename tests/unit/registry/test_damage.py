@@ -9,7 +9,6 @@ import uuid
 import pytest
 
 from jobs.cli import main as cli
-from jobs.publish import candidate
 from pipelines.common.errors import DataError
 from pipelines.registry.describe import describe_models
 from pipelines.registry.store import Registry, RegistryDamaged
@@ -191,16 +190,16 @@ def test_models_listing_marks_damage_and_keeps_the_healthy(reg, tmp_path):
     assert _vdir(tmp_path, "decisions.jsonl").read_text().splitlines()[-1].startswith('{"name": "ctr"')
 
 
-def test_publish_never_picks_over_a_damaged_newer_candidate(reg, tmp_path):
+def test_candidate_is_never_picked_over_a_damaged_newer_version(reg, tmp_path):
     _register(reg, tmp_path, ds="2026-11-02")
     _register(reg, tmp_path, ds="2026-11-02")
     (_vdir(tmp_path, "v0002") / "meta.json").write_text("{")
     with pytest.raises(RegistryDamaged, match=r"^model ctr v0002: meta.json is not valid JSON.*it may be the "
                                               r"candidate evaluated on 2026-11-02.*newest healthy version is v0001"):
-        candidate(reg, "ctr", "2026-11-02", None)
-    assert candidate(reg, "ctr", "2026-11-02", "v0001").version == "v0001"
+        reg.candidate("ctr", "2026-11-02")
+    assert reg.candidate("ctr", "2026-11-02", "v0001").version == "v0001"
     _register(reg, tmp_path, ds="2026-11-03")  # a later day's version is newer than the damage
-    assert candidate(reg, "ctr", "2026-11-03", None).version == "v0003"
+    assert reg.candidate("ctr", "2026-11-03").version == "v0003"
 
 
 def _cli_env(tmp_path):

@@ -112,6 +112,21 @@ def test_unknown_model_and_version_are_clear_errors(reg, tmp_path):
     assert json.loads(champion_file.read_text())["version"] == "v0001"
 
 
+def test_candidate_is_the_newest_version_evaluated_on_the_day(reg, tmp_path):
+    with pytest.raises(DataError, match=r"^model 'ctr' has no version evaluated on 2026-11-02 to publish "
+                                        r"\(versions: none\)$"):
+        reg.candidate("ctr", "2026-11-02")
+    _register(reg, tmp_path, 0.70)
+    _register(reg, tmp_path, 0.71)
+    _register(reg, tmp_path, 0.72, ds="2026-11-03")
+    assert reg.candidate("ctr", "2026-11-02").version == "v0002"
+    assert reg.candidate("ctr", "2026-11-03").version == "v0003"
+    assert reg.candidate("ctr", "2026-11-03", "v0001").version == "v0001"  # a given version, whatever its day
+    with pytest.raises(DataError, match=r"no version evaluated on 2026-11-04 to publish \(versions: "
+                                        r"v0001@2026-11-02, v0002@2026-11-02, v0003@2026-11-03\)"):
+        reg.candidate("ctr", "2026-11-04")
+
+
 def test_staged_artifacts_are_moved_into_place(reg, tmp_path):
     staged = reg.stage("ctr")
     with open(f"{staged}/model.bin", "w") as f:
