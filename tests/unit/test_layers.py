@@ -15,8 +15,8 @@ LAYERS = [
     {"settings"},  # the typed config tree (a leaf: only the layer below)
     {"common.schema", "common.config", "common.describe_tables", "common.spark", "common.tables", "common.submit",
      "common.table_names"},
-    {"synth", "ingest", "eval", "registry"},
-    {"features"},
+    {"synth", "ingest", "eval"},
+    {"features", "registry"},  # the registry evaluates candidates (eval) and stores what features/trainers make
     {"gbdt", "ctr", "ann"},
 ]
 SHARED = {0, 2}  # layers whose units may import each other (pipelines/common's modules)

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from pipelines.registry import candidates
-from pipelines.registry.settings import GateSettings
 from pipelines.registry.store import Registry
+from pipelines.settings.registry import GateSettings
 
 DS = dt.date(2026, 11, 2)
 
