@@ -54,12 +54,16 @@ with DAG(
     wait >> ingest >> features
 
     models: list[tuple[str, str]] = []  # (registry name, its training task: its XCom names the candidate)
+    # one key, dags.ctr_daily.pipeline, names the features every model of the DAG trains on: the trainers
+    # get it as their own pipeline key, so what `features` built is what they read
+    trains_on = {k: [*jobs["overrides"], f"{k}.pipeline={cfg.pipeline}"] for k in ("gbdt", "ctr")}
     if cfg.gbdt_lr:
-        features >> SparkJobOperator(task_id="train_gbdt_lr", job="train_gbdt_lr", **jobs) >> evaluate
+        features >> SparkJobOperator(task_id="train_gbdt_lr", job="train_gbdt_lr",
+                                     **{**jobs, "overrides": trains_on["gbdt"]}) >> evaluate
         models.append((settings.gbdt.model_name, "train_gbdt_lr"))
     for name in cfg.deep_models:
         features >> SparkJobOperator(task_id=f"train_{name}", job="train_ctr", args=["--model", name],
-                                     **jobs) >> evaluate
+                                     **{**jobs, "overrides": trains_on["ctr"]}) >> evaluate
         models.append((name, f"train_{name}"))
 
     for name, train_task in models:

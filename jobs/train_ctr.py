@@ -22,7 +22,7 @@ import shutil
 from dataclasses import dataclass, field
 
 from jobs._harness import JobConfig, main
-from pipelines.common import schema, tables
+from pipelines.common import schema, table_names, tables
 from pipelines.common.errors import DataError
 from pipelines.common.names import Name
 from pipelines.common.timing import stage
@@ -129,7 +129,7 @@ def export_embeddings(spark, settings, mv, day, ds: dt.date) -> dict:
     written = {}
     model_dir = f"{mv.artifacts}/model"
     for tower in ("user", "item"):
-        table = tables.table(settings, "out", f"{mv.name}_{tower}_embeddings")
+        table = table_names.embeddings(settings, mv.name, tower)
         id_field = mv.config["model"][f"{tower}_id_field"]
         with stage(f"writing {tower} embeddings of {mv.name} {mv.version} into {table}"):
             w = tables.write_delta_partition(tower_embeddings(day, model_dir, tower, id_field), table, ds)

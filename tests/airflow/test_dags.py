@@ -101,3 +101,14 @@ def test_every_task_reads_its_partition_from_the_run(monkeypatch, dag_id):
     for task in dag.tasks:
         if hasattr(task, "ds"):
             assert task.ds == "{{ ds }}", task.task_id
+
+
+def test_ctr_daily_trains_every_model_on_the_dags_one_pipeline(monkeypatch):
+    """dags.ctr_daily.pipeline is what `features` builds and what both trainers read (as their own
+    gbdt.pipeline / ctr.pipeline), whatever gbdt.yml and ctr.yml say."""
+    dag = _dagbag(monkeypatch, "dags.ctr_daily.pipeline=avazu_default dags.ctr_daily.deep_models=[deepfm] "
+                               "gbdt.pipeline=ctr_default ctr.pipeline=ctr_default").dags["ctr_daily"]
+    assert dag.get_task("features").args[:2] == ["--pipeline", "avazu_default"]
+    assert dag.get_task("train_gbdt_lr").overrides[-1] == "gbdt.pipeline=avazu_default"
+    assert dag.get_task("train_deepfm").overrides[-1] == "ctr.pipeline=avazu_default"
+    assert dag.get_task("evaluate").pipeline == "avazu_default"
