@@ -60,7 +60,7 @@ def main() -> None:
     import faiss
 
     from pipelines.ann import artifacts, build, choice, quality, vectors
-    from pipelines.ann.flow import training_rows
+    from pipelines.ann.index_version import training_rows
     from pipelines.common import config
     from pipelines.common.spark import get_session
 

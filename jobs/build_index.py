@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from jobs._harness import JobConfig, main
-from pipelines.ann.flow import build_version
+from pipelines.ann.index_version import build_version
 from pipelines.common.names import Name
 
 

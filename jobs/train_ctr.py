@@ -29,7 +29,7 @@ from pipelines.common.timing import stage
 from pipelines.ctr import data
 from pipelines.ctr.models import FeatureSpec, load_config, model_names
 from pipelines.ctr.models.base import plain_config
-from pipelines.ctr.scoring import score_with_model, tower_embeddings
+from pipelines.ctr.predict import score_with_model, tower_embeddings
 from pipelines.ctr.train import MODEL_DIR, TrainSpec, launch
 from pipelines.features import flow
 from pipelines.features.trainset import open_split

@@ -1,7 +1,7 @@
 """Score a DataFrame with any registered model, whatever trained it: `score(spark, mv, df)`.
 
 The model version's flavor says how: `spark_pipeline` loads the PipelineModel from
-<artifacts>/model (GBDT+LR and its baselines); `torch` hands over to pipelines.ctr.scoring. The result
+<artifacts>/model (GBDT+LR and its baselines); `torch` hands over to pipelines.ctr.predict. The result
 is df with a double column `probability` (a vector probability, as MLlib's classifiers output, becomes
 the positive class's probability).
 """
@@ -16,7 +16,7 @@ from pipelines.registry.store import RegistryDamaged
 # flavor -> "module:function(spark, mv, df) -> DataFrame with a double `probability`"
 FLAVORS = {
     "spark_pipeline": "pipelines.registry.scoring:score_spark_pipeline",
-    "torch": "pipelines.ctr.scoring:score_dataframe",
+    "torch": "pipelines.ctr.predict:score_dataframe",
 }
 
 

@@ -173,7 +173,7 @@ def criteo(spark, settings, job):
 
 
 def test_train_ctr_registers_a_model_that_scores_a_partition(spark, settings, job):
-    from pipelines.ctr.scoring import score_dataframe
+    from pipelines.ctr.predict import score_dataframe
     from pipelines.registry.store import Registry
 
     assert job("train_ctr", "--model", "deepfm", "--variant", "test", "--ds", str(E2)) == 0
