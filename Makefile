@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 DS ?= 2026-11-03
 ENV ?= local
 
-.PHONY: setup run test test-fast lint lock clean-state airflow-ui
+.PHONY: setup run test test-fast lint format lock clean-state airflow-ui
 
 setup:
 	@scripts/setup.sh
@@ -27,8 +27,13 @@ test: setup
 test-fast: setup
 	@$(PY) -m pytest -q -m "not slow and not cluster" tests
 
+# ruff's lint rules and its formatter (`make format` applies it); CI runs this before the tests.
+LINTED := pipelines jobs operators dags tests bench docs/examples scripts
 lint: setup
-	@$(VENV)/bin/ruff check pipelines jobs operators dags tests bench
+	@$(VENV)/bin/ruff check $(LINTED) && $(VENV)/bin/ruff format --check $(LINTED)
+
+format: setup
+	@$(VENV)/bin/ruff format $(LINTED) && $(VENV)/bin/ruff check --fix $(LINTED)
 
 # Re-resolve requirements/runtime.txt into requirements/lock.txt in a throw-away virtualenv.
 lock:

@@ -51,7 +51,7 @@ def _plain_loop(model_cfg, spec, arrays, batch_size: int, threads: int) -> float
     t0 = time.perf_counter()
     for i in range(0, len(y), batch_size):
         opt.zero_grad()
-        model.loss(cat[i:i + batch_size], num[i:i + batch_size], y[i:i + batch_size]).backward()
+        model.loss(cat[i : i + batch_size], num[i : i + batch_size], y[i : i + batch_size]).backward()
         opt.step()
     return len(y) / (time.perf_counter() - t0)
 
@@ -64,14 +64,24 @@ def _first_losses(model_cfg, spec, plan, ctr, base_rate: float, steps: int) -> l
     from pipelines.ctr.models import build_model
 
     train_plan, _ = data.split_holdout(plan, ctr.holdout_fraction)
-    batch = data.fitted_batch_size(train_plan, ctr.num_workers, ctr.batch_size, ctr.min_batch_size,
-                                   ctr.min_steps_per_epoch)
+    batch = data.fitted_batch_size(
+        train_plan, ctr.num_workers, ctr.batch_size, ctr.min_batch_size, ctr.min_steps_per_epoch
+    )
     model = build_model("deepfm", spec, model_cfg, base_rate=base_rate)
     opt, losses = model.make_optimizer(), []
     model.train()
     for epoch in range(steps):
-        batches = data.worker_batches(train_plan, spec, 0, ctr.num_workers, epoch=epoch, batch_size=batch,
-                                      shuffle_buffer=ctr.shuffle_buffer, read_rows=ctr.read_batch_rows, seed=ctr.seed)
+        batches = data.worker_batches(
+            train_plan,
+            spec,
+            0,
+            ctr.num_workers,
+            epoch=epoch,
+            batch_size=batch,
+            shuffle_buffer=ctr.shuffle_buffer,
+            read_rows=ctr.read_batch_rows,
+            seed=ctr.seed,
+        )
         for cat, num, y in batches:
             if len(losses) < model_cfg.warmup_steps:  # as the training loop does
                 for group in opt.param_groups:
@@ -92,9 +102,13 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=0, help="epochs of each quality run (default: ctr.epochs)")
     ap.add_argument("--state", default="/tmp/ctrflow-bench-ctr")
     ap.add_argument("--reuse", action="store_true", help="keep the state directory's data from a previous run")
-    ap.add_argument("--accumulators", type=float, nargs="+",
-                    help="quality step only, once per value of adagrad_initial_accumulator (default: each "
-                         "model's configured value)")
+    ap.add_argument(
+        "--accumulators",
+        type=float,
+        nargs="+",
+        help="quality step only, once per value of adagrad_initial_accumulator (default: each "
+        "model's configured value)",
+    )
     ap.add_argument("--quality-only", action="store_true", help="skip the throughput measures (a), (b), (c)")
     ap.add_argument("--backend", default="torch_distributor", help="ctr.backend of the quality runs")
     ap.add_argument("--models", nargs="+", default=["lr", "fm", "deepfm", "dcn", "dcn_v2"])
@@ -115,8 +129,13 @@ def main() -> None:
     from pipelines.ctr.models import FeatureSpec, load_config
     from pipelines.features.trainset import load_feature_map
 
-    sets = [f"project.state_dir={args.state}", f"synth.rows_per_day={args.rows}", "synth.write_tsv=false",
-            "spark.log_level=ERROR", "spark.profiles.local.master=local[2]"]
+    sets = [
+        f"project.state_dir={args.state}",
+        f"synth.rows_per_day={args.rows}",
+        "synth.write_tsv=false",
+        "spark.log_level=ERROR",
+        "spark.profiles.local.master=local[2]",
+    ]
     settings = config.load(overrides=sets).settings
     spark = get_session(settings)
     flags = [a for s in sets for a in ("--set", s)]
@@ -140,14 +159,28 @@ def main() -> None:
     train_plan, val_plan = data.plan_days(spark, feat, [D1], None), data.plan_days(spark, feat, [D2], None)
     ctr = dataclasses.replace(settings.ctr, epochs=1, patience=1, log_every_steps=10**9, holdout_fraction=0.0)
     deepfm = load_config("deepfm")
-    out = {"rows_per_day": args.rows, "fields": spec.num_fields_total, "total_vocab_size": spec.total_vocab_size,
-           "batch_size": ctr.batch_size}
+    out = {
+        "rows_per_day": args.rows,
+        "fields": spec.num_fields_total,
+        "total_vocab_size": spec.total_vocab_size,
+        "batch_size": ctr.batch_size,
+    }
 
     if not args.quality_only:
         # (a) the loader alone vs DeepFM's consumption of in-memory batches
         t0 = time.perf_counter()
-        parts = list(data.worker_batches(train_plan, spec, 0, 1, epoch=0, batch_size=ctr.batch_size,
-                                         shuffle_buffer=ctr.shuffle_buffer, read_rows=ctr.read_batch_rows))
+        parts = list(
+            data.worker_batches(
+                train_plan,
+                spec,
+                0,
+                1,
+                epoch=0,
+                batch_size=ctr.batch_size,
+                shuffle_buffer=ctr.shuffle_buffer,
+                read_rows=ctr.read_batch_rows,
+            )
+        )
         out["loader_rows_per_s"] = train_plan.rows / (time.perf_counter() - t0)
         arrays = tuple(np.concatenate([p[i] for p in parts]) for i in range(3))
         del parts
@@ -161,9 +194,15 @@ def main() -> None:
         # (b) Horovod on Spark at 1 and 2 workers
         for workers in (1, 2):
             s = dataclasses.replace(ctr, backend="horovod_spark", num_workers=workers, threads_per_worker=1)
-            tspec = train.TrainSpec.on_window(train_plan, s, model="deepfm", model_config=deepfm, features=spec,
-                                              checkpoint_dir=f"{args.state}/bench-ckpt-{workers}",
-                                              out_dir=f"{args.state}/bench-out-{workers}")
+            tspec = train.TrainSpec.on_window(
+                train_plan,
+                s,
+                model="deepfm",
+                model_config=deepfm,
+                features=spec,
+                checkpoint_dir=f"{args.state}/bench-ckpt-{workers}",
+                out_dir=f"{args.state}/bench-out-{workers}",
+            )
             shutil.rmtree(tspec.checkpoint_dir, ignore_errors=True)
             t0 = time.perf_counter()
             result = train.launch(tspec, spark)
@@ -186,10 +225,16 @@ def main() -> None:
         for name in args.models:
             over = [*args.param, *([] if acc is None else [f"adagrad_initial_accumulator={acc}"])]
             suffix = "" if acc is None else f"@{acc:g}"
-            tspec = train.TrainSpec.on_window(train_plan, quality, model=name, features=spec, base_rate=base_rate,
-                                              model_config=load_config(name, None, overrides=over),
-                                              checkpoint_dir=f"{args.state}/bench-ckpt-{name}",
-                                              out_dir=f"{args.state}/bench-out-{name}")
+            tspec = train.TrainSpec.on_window(
+                train_plan,
+                quality,
+                model=name,
+                features=spec,
+                base_rate=base_rate,
+                model_config=load_config(name, None, overrides=over),
+                checkpoint_dir=f"{args.state}/bench-ckpt-{name}",
+                out_dir=f"{args.state}/bench-out-{name}",
+            )
             shutil.rmtree(tspec.checkpoint_dir, ignore_errors=True)
             result = train.launch(tspec, spark)
             m = train.evaluate_saved(f"{tspec.out_dir}/{train.MODEL_DIR}", val_plan)
@@ -197,8 +242,9 @@ def main() -> None:
                 out[f"{key}_{name}{suffix}"] = m[key]
             out[f"epochs_{name}{suffix}"] = f"{result['best_epoch'] + 1}/{result['epochs_run']}"
     out["batch_size_quality"] = result["batch_size"]
-    out["deepfm_first_20_losses"] = _first_losses(load_config("deepfm", None, overrides=args.param), spec, train_plan,
-                                                  quality, base_rate, 20)
+    out["deepfm_first_20_losses"] = _first_losses(
+        load_config("deepfm", None, overrides=args.param), spec, train_plan, quality, base_rate, 20
+    )
 
     print(json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in out.items()}, indent=1))
 

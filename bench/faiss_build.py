@@ -92,8 +92,10 @@ def main() -> None:
 
     staging = str(Path(args.state) / "staging")
     layout = build.add_layout(df, trained, 1, None)
-    added = timed("distributed add (executors)",
-                  lambda: build.distributed_add(spark, layout, trained, stats.dim, "id", "vector", staging))
+    added = timed(
+        "distributed add (executors)",
+        lambda: build.distributed_add(spark, layout, trained, stats.dim, "id", "vector", staging),
+    )
     [merged] = timed("load + merge shards (driver)", lambda: build.merge_shards(build.load_shards(added), 1))
     id_map = spark.read.parquet(f"{staging}/{artifacts.ID_MAP_DIR}").orderBy("faiss_id").toPandas()
     order = id_map["id"].to_numpy()
@@ -103,21 +105,34 @@ def main() -> None:
     same = artifacts.to_bytes(merged) == artifacts.to_bytes(single)
 
     queries = sample[: cfg.quality.queries]
-    _, truth = timed("exact top-10 (executors)", lambda: quality.exact_top_k(
-        layout, queries, 10, "l2", stats.dim, "vector", {s.partition: s.rows for s in added}))
+    _, truth = timed(
+        "exact top-10 (executors)",
+        lambda: quality.exact_top_k(
+            layout, queries, 10, "l2", stats.dim, "vector", {s.partition: s.rows for s in added}
+        ),
+    )
     q = quality.measure(merged, queries, truth, 10, cfg.quality.target_recall, cfg.quality.ef_search_values)
-    dist = t["training sample (Spark)"] + t["train on the driver (shared)"] + t["distributed add (executors)"] \
+    dist = (
+        t["training sample (Spark)"]
+        + t["train on the driver (shared)"]
+        + t["distributed add (executors)"]
         + t["load + merge shards (driver)"]
+    )
     one = t["train on the driver (shared)"] + t["single-process add (all cores)"]
     add_ratio = (t["distributed add (executors)"] + t["load + merge shards (driver)"]) / t[
-        "single-process add (all cores)"]
+        "single-process add (all cores)"
+    ]
     print(f"\nshards: {len(added)}; distributed index == single-process index byte for byte: {same}")
-    print(f"build (sample + train + add + merge) distributed {dist:.1f} s vs single-process (train + add) "
-          f"{one:.1f} s: {dist / one:.2f}x (goal <= 1.3x)")
+    print(
+        f"build (sample + train + add + merge) distributed {dist:.1f} s vs single-process (train + add) "
+        f"{one:.1f} s: {dist / one:.2f}x (goal <= 1.3x)"
+    )
     print(f"add + merge vs add alone: {add_ratio:.2f}x")
-    print(f"recall@10 {q.recall_at_k:.4f} at nprobe={q.search_value} (target {q.target_recall}: "
-          f"{'met' if q.target_met else 'NOT met'}); {q.qps:.0f} queries/s on {cores} cores; curve "
-          + ", ".join(f"{c['value']}:{c['recall_at_k']:.3f}" for c in q.curve))
+    print(
+        f"recall@10 {q.recall_at_k:.4f} at nprobe={q.search_value} (target {q.target_recall}: "
+        f"{'met' if q.target_met else 'NOT met'}); {q.qps:.0f} queries/s on {cores} cores; curve "
+        + ", ".join(f"{c['value']}:{c['recall_at_k']:.3f}" for c in q.curve)
+    )
     spark.stop()
 
 

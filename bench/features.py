@@ -37,8 +37,13 @@ def _session(state: str, driver_memory: str):
     from pipelines.common import config
     from pipelines.common.spark import get_session
 
-    settings = config.load(overrides=[f"project.state_dir={state}", "spark.log_level=ERROR",
-                                      f"spark.profiles.local.conf.spark.driver.memory={driver_memory}"]).settings
+    settings = config.load(
+        overrides=[
+            f"project.state_dir={state}",
+            "spark.log_level=ERROR",
+            f"spark.profiles.local.conf.spark.driver.memory={driver_memory}",
+        ]
+    ).settings
     return get_session(settings), settings
 
 
@@ -80,13 +85,15 @@ def stock_pipeline():
     num = [f"{c}_num" for c in INTS]
     bkt, idx = [f"{c}_bkt" for c in INTS], [f"{c}_idx" for c in CATS]
     ohe = [f"{c}_ohe" for c in bkt + idx]
-    return Pipeline(stages=[
-        Imputer(inputCols=INTS, outputCols=num, strategy="median"),
-        QuantileDiscretizer(inputCols=INTS, outputCols=bkt, numBuckets=20, handleInvalid="keep"),
-        StringIndexer(inputCols=CATS, outputCols=idx, handleInvalid="keep"),
-        OneHotEncoder(inputCols=bkt + idx, outputCols=ohe, handleInvalid="keep"),
-        VectorAssembler(inputCols=num + ohe, outputCol="features", handleInvalid="keep"),
-    ]), ["label", "features"]
+    return Pipeline(
+        stages=[
+            Imputer(inputCols=INTS, outputCols=num, strategy="median"),
+            QuantileDiscretizer(inputCols=INTS, outputCols=bkt, numBuckets=20, handleInvalid="keep"),
+            StringIndexer(inputCols=CATS, outputCols=idx, handleInvalid="keep"),
+            OneHotEncoder(inputCols=bkt + idx, outputCols=ohe, handleInvalid="keep"),
+            VectorAssembler(inputCols=num + ohe, outputCol="features", handleInvalid="keep"),
+        ]
+    ), ["label", "features"]
 
 
 def ctrflow_pipeline():
@@ -98,11 +105,13 @@ def ctrflow_pipeline():
 
     num = [f"{c}_num" for c in INTS]
     bkt, idx = [f"{c}_bkt" for c in INTS], [f"{c}_idx" for c in CATS]
-    return Pipeline(stages=[
-        NumericImputer(inputCols=INTS, outputCols=num, strategy="median"),
-        QuantileBucketizer(inputCols=INTS, outputCols=bkt, numBuckets=20),
-        FrequencyIndexer(inputCols=CATS, outputCols=idx, minCount=5, topK=200_000),
-    ]), ["label", *num, *bkt, *idx]
+    return Pipeline(
+        stages=[
+            NumericImputer(inputCols=INTS, outputCols=num, strategy="median"),
+            QuantileBucketizer(inputCols=INTS, outputCols=bkt, numBuckets=20),
+            FrequencyIndexer(inputCols=CATS, outputCols=idx, minCount=5, topK=200_000),
+        ]
+    ), ["label", *num, *bkt, *idx]
 
 
 def held_vocabulary(model) -> int:
@@ -128,10 +137,16 @@ def run_one(which: str, data: str, state: str, driver_memory: str) -> dict:
         t0 = time.perf_counter()
         model.transform(df).select(*keep).write.mode("overwrite").parquet(out)
         transform_s = time.perf_counter() - t0
-    return {"pipeline": which, "fit_s": round(fit_s, 1), "transform_s": round(transform_s, 1),
-            "total_s": round(fit_s + transform_s, 1), "peak_rss_gb": round(mem.rss / 2**30, 2),
-            "peak_heap_gb": round(mem.heap / 2**30, 2), "vocabulary_on_driver": held_vocabulary(model),
-            "rows": df.count()}
+    return {
+        "pipeline": which,
+        "fit_s": round(fit_s, 1),
+        "transform_s": round(transform_s, 1),
+        "total_s": round(fit_s + transform_s, 1),
+        "peak_rss_gb": round(mem.rss / 2**30, 2),
+        "peak_heap_gb": round(mem.heap / 2**30, 2),
+        "vocabulary_on_driver": held_vocabulary(model),
+        "rows": df.count(),
+    }
 
 
 def generate_data(rows: int, scale: float, state: str) -> str:
@@ -167,28 +182,48 @@ def main() -> None:
     data = generate_data(a.rows, a.cardinality_scale, a.state)
     results = {}
     for which in a.only or ("stock", "ctrflow"):
-        cmd = [sys.executable, __file__, "--one", which, "--data", data, "--state", a.state,
-               "--driver-memory", a.driver_memory]
+        cmd = [
+            sys.executable,
+            __file__,
+            "--one",
+            which,
+            "--data",
+            data,
+            "--state",
+            a.state,
+            "--driver-memory",
+            a.driver_memory,
+        ]
         t0 = time.perf_counter()
         proc = subprocess.run(cmd, capture_output=True, text=True)
         lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
         if proc.returncode or not lines:
             log = f"{a.state}/{which}.stderr.log"
             Path(log).write_text(proc.stderr or "")
-            causes = [ln.strip() for ln in (proc.stderr or "").splitlines()
-                      if re.search(r"(Exception|Error)\b", ln) and not ln.strip().startswith("at ")]
-            results[which] = {"pipeline": which, "failed": True, "after_s": round(time.perf_counter() - t0),
-                              "error": " | ".join(dict.fromkeys(causes[-3:])) or "see " + log, "log": log}
+            causes = [
+                ln.strip()
+                for ln in (proc.stderr or "").splitlines()
+                if re.search(r"(Exception|Error)\b", ln) and not ln.strip().startswith("at ")
+            ]
+            results[which] = {
+                "pipeline": which,
+                "failed": True,
+                "after_s": round(time.perf_counter() - t0),
+                "error": " | ".join(dict.fromkeys(causes[-3:])) or "see " + log,
+                "log": log,
+            }
         else:
-            results[which] = json.loads(lines[-1][len("RESULT "):])
+            results[which] = json.loads(lines[-1][len("RESULT ") :])
         print(json.dumps(results[which]), flush=True)
     s, c = results.get("stock", {"failed": True}), results.get("ctrflow", {"failed": True})
     if not s.get("failed") and not c.get("failed"):
-        print(f"rows {c['rows']:,}: fit {s['fit_s'] / c['fit_s']:.2f}x, "
-              f"transform {s['transform_s'] / c['transform_s']:.2f}x, "
-              f"fit+transform {s['total_s'] / c['total_s']:.2f}x faster; peak driver RSS "
-              f"{s['peak_rss_gb']} GB vs {c['peak_rss_gb']} GB, heap {s['peak_heap_gb']} vs {c['peak_heap_gb']} GB; "
-              f"vocabulary on the driver {s['vocabulary_on_driver']:,} vs {c['vocabulary_on_driver']:,}")
+        print(
+            f"rows {c['rows']:,}: fit {s['fit_s'] / c['fit_s']:.2f}x, "
+            f"transform {s['transform_s'] / c['transform_s']:.2f}x, "
+            f"fit+transform {s['total_s'] / c['total_s']:.2f}x faster; peak driver RSS "
+            f"{s['peak_rss_gb']} GB vs {c['peak_rss_gb']} GB, heap {s['peak_heap_gb']} vs {c['peak_heap_gb']} GB; "
+            f"vocabulary on the driver {s['vocabulary_on_driver']:,} vs {c['vocabulary_on_driver']:,}"
+        )
 
 
 if __name__ == "__main__":

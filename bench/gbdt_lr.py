@@ -43,10 +43,21 @@ def main() -> None:
     ap.add_argument("--reuse", action="store_true", help="keep the state directory's data from a previous run")
     ap.add_argument("--quality", action="store_true", help="compare --variant configurations (see above)")
     ap.add_argument("--train-days", type=int, default=2, help="--quality: days in the training window")
-    ap.add_argument("--variant", action="append", default=[], metavar='NAME="KEY=V KEY=V"',
-                    help="--quality: a named set of --set overrides (repeatable; empty = the defaults)")
-    ap.add_argument("--set", action="append", default=[], dest="sets", metavar="KEY=V",
-                    help="an override for every job (e.g. synth.profile=criteo_like)")
+    ap.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        metavar='NAME="KEY=V KEY=V"',
+        help="--quality: a named set of --set overrides (repeatable; empty = the defaults)",
+    )
+    ap.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        dest="sets",
+        metavar="KEY=V",
+        help="an override for every job (e.g. synth.profile=criteo_like)",
+    )
     args = ap.parse_args()
     if args.quality:
         return quality(args)
@@ -59,9 +70,15 @@ def main() -> None:
     from pipelines.common import config
     from pipelines.common.spark import get_session
 
-    sets = [f"project.state_dir={args.state}", f"synth.rows_per_day={args.rows}", "synth.write_tsv=false",
-            "spark.log_level=ERROR", "spark.profiles.local.conf.spark.driver.memory=8g", "gbdt.train_days=1",
-            *args.sets]
+    sets = [
+        f"project.state_dir={args.state}",
+        f"synth.rows_per_day={args.rows}",
+        "synth.write_tsv=false",
+        "spark.log_level=ERROR",
+        "spark.profiles.local.conf.spark.driver.memory=8g",
+        "gbdt.train_days=1",
+        *args.sets,
+    ]
     settings = config.load(overrides=sets).settings
     spark = get_session(settings)
     flags = [a for s in sets for a in ("--set", s)]
@@ -94,14 +111,27 @@ def main() -> None:
         print(f"{name:<16} {m['auc']:8.4f} {m['logloss']:9.4f} {m['ne']:8.4f} {m['calibration']:7.3f}")
     print(f"{'planted ceiling':<16} {ceiling['auc']:8.4f} {ceiling['logloss']:9.4f} {ceiling['ne']:8.4f}")
     print(f"\ntrain_gbdt_lr job (3 models + evaluation + registry): {t_job:.1f} s")
-    print(f"trees: xgboost.spark {timing['spark']:.1f} s, single-process xgboost {timing['local']:.1f} s "
-          f"(+ {timing['collect']:.1f} s to bring the rows to the driver); "
-          f"ratio spark / single = {timing['spark'] / timing['local']:.2f}x, "
-          f"spark / (collect + single) = {timing['spark'] / (timing['collect'] + timing['local']):.2f}x")
-    print(json.dumps({"rows_per_day": args.rows, "prep_s": prep, "train_job_s": t_job, "trees_s": timing,
-                      "metrics": {k: {m: v[m] for m in ("auc", "logloss", "ne", "calibration")}
-                                  for k, v in report["metrics"].items()},
-                      "ceiling": {k: ceiling[k] for k in ("auc", "logloss", "ne")}}, default=str))
+    print(
+        f"trees: xgboost.spark {timing['spark']:.1f} s, single-process xgboost {timing['local']:.1f} s "
+        f"(+ {timing['collect']:.1f} s to bring the rows to the driver); "
+        f"ratio spark / single = {timing['spark'] / timing['local']:.2f}x, "
+        f"spark / (collect + single) = {timing['spark'] / (timing['collect'] + timing['local']):.2f}x"
+    )
+    print(
+        json.dumps(
+            {
+                "rows_per_day": args.rows,
+                "prep_s": prep,
+                "train_job_s": t_job,
+                "trees_s": timing,
+                "metrics": {
+                    k: {m: v[m] for m in ("auc", "logloss", "ne", "calibration")} for k, v in report["metrics"].items()
+                },
+                "ceiling": {k: ceiling[k] for k in ("auc", "logloss", "ne")},
+            },
+            default=str,
+        )
+    )
 
 
 def quality(args) -> None:
@@ -116,9 +146,15 @@ def quality(args) -> None:
         shutil.rmtree(args.state, ignore_errors=True)
     days = [D1 + dt.timedelta(days=i) for i in range(args.train_days + 1)]
     val = days[-1]
-    sets = [f"project.state_dir={args.state}", f"synth.rows_per_day={args.rows}", "synth.write_tsv=false",
-            "spark.log_level=ERROR", "spark.profiles.local.conf.spark.driver.memory=6g",
-            f"gbdt.train_days={args.train_days}", *args.sets]
+    sets = [
+        f"project.state_dir={args.state}",
+        f"synth.rows_per_day={args.rows}",
+        "synth.write_tsv=false",
+        "spark.log_level=ERROR",
+        "spark.profiles.local.conf.spark.driver.memory=6g",
+        f"gbdt.train_days={args.train_days}",
+        *args.sets,
+    ]
     settings = config.load(overrides=sets).settings
     spark = get_session(settings)
 
@@ -144,24 +180,40 @@ def quality(args) -> None:
         mv = reg.versions("gbdt_lr")[-1]
         m = json.loads(Path(mv.artifacts, "report", "report.json").read_text())["metrics"]
         x = mv.extra
-        rows.append({"variant": name, "seconds": round(t, 1), "split": x.get("split_policy"),
-                     "tree_rows": x.get("tree_rows"), "lr_rows": x.get("lr_rows"),
-                     "reg_gbdt_lr": x.get("gbdt_lr_lr", {}).get("reg_param"),
-                     "reg_lr": x.get("lr_lr", {}).get("reg_param"),
-                     "lr_fit_s": {k: x.get(f"{k}_lr", {}).get("fit_s") for k in ("gbdt_lr", "lr")},
-                     "tune_s": {k: x.get(f"{k}_lr", {}).get("tune_s") for k in ("gbdt_lr", "lr")},
-                     **{f"{k}_{q}": round(m[k][q], 4) for k in ("gbdt_lr", "lr", "gbdt")
-                        for q in ("auc", "ne", "calibration")}})
+        rows.append(
+            {
+                "variant": name,
+                "seconds": round(t, 1),
+                "split": x.get("split_policy"),
+                "tree_rows": x.get("tree_rows"),
+                "lr_rows": x.get("lr_rows"),
+                "reg_gbdt_lr": x.get("gbdt_lr_lr", {}).get("reg_param"),
+                "reg_lr": x.get("lr_lr", {}).get("reg_param"),
+                "lr_fit_s": {k: x.get(f"{k}_lr", {}).get("fit_s") for k in ("gbdt_lr", "lr")},
+                "tune_s": {k: x.get(f"{k}_lr", {}).get("tune_s") for k in ("gbdt_lr", "lr")},
+                **{
+                    f"{k}_{q}": round(m[k][q], 4)
+                    for k in ("gbdt_lr", "lr", "gbdt")
+                    for q in ("auc", "ne", "calibration")
+                },
+            }
+        )
     ceiling = spark.table("raw.click_logs_ceiling").where(f"ds = '{val}'").first()
-    print(f"\n== {args.rows:,} rows/day, {args.train_days} training days, held-out {val}; "
-          f"planted ceiling AUC {ceiling['auc']:.4f} NE {ceiling['ne']:.4f} ==")
-    print(f"{'variant':<14} {'GBDT+LR AUC':>11} {'NE':>7} {'LR AUC':>7} {'NE':>7} {'GBDT AUC':>8} {'NE':>7} "
-          f"{'dAUC':>7} {'reg g+l/lr':>13} {'split':>9} {'s':>6}")
+    print(
+        f"\n== {args.rows:,} rows/day, {args.train_days} training days, held-out {val}; "
+        f"planted ceiling AUC {ceiling['auc']:.4f} NE {ceiling['ne']:.4f} =="
+    )
+    print(
+        f"{'variant':<14} {'GBDT+LR AUC':>11} {'NE':>7} {'LR AUC':>7} {'NE':>7} {'GBDT AUC':>8} {'NE':>7} "
+        f"{'dAUC':>7} {'reg g+l/lr':>13} {'split':>9} {'s':>6}"
+    )
     for r in rows:
-        print(f"{r['variant']:<14} {r['gbdt_lr_auc']:11.4f} {r['gbdt_lr_ne']:7.4f} {r['lr_auc']:7.4f} "
-              f"{r['lr_ne']:7.4f} {r['gbdt_auc']:8.4f} {r['gbdt_ne']:7.4f} "
-              f"{r['gbdt_lr_auc'] - r['lr_auc']:+7.4f} {r['reg_gbdt_lr']:>6g}/{r['reg_lr']:<6g} "
-              f"{r['split'] or '-':>9} {r['seconds']:6.1f}")
+        print(
+            f"{r['variant']:<14} {r['gbdt_lr_auc']:11.4f} {r['gbdt_lr_ne']:7.4f} {r['lr_auc']:7.4f} "
+            f"{r['lr_ne']:7.4f} {r['gbdt_auc']:8.4f} {r['gbdt_ne']:7.4f} "
+            f"{r['gbdt_lr_auc'] - r['lr_auc']:+7.4f} {r['reg_gbdt_lr']:>6g}/{r['reg_lr']:<6g} "
+            f"{r['split'] or '-':>9} {r['seconds']:6.1f}"
+        )
     print(json.dumps(rows, default=str))
 
 
@@ -180,8 +232,16 @@ def time_trees(spark, settings) -> dict:
     cols = tree_columns(fm, s)
     train = flow.read_days(spark, flow.feat_table(settings, s.pipeline), [D1], None).select(fm.label, *cols)
     t0 = time.perf_counter()
-    fit_booster(train, cols, fm.label, backend="xgboost", trees=s.trees, num_workers=s.num_workers, seed=s.seed,
-                lightgbm_max_rows=s.lightgbm_max_rows)
+    fit_booster(
+        train,
+        cols,
+        fm.label,
+        backend="xgboost",
+        trees=s.trees,
+        num_workers=s.num_workers,
+        seed=s.seed,
+        lightgbm_max_rows=s.lightgbm_max_rows,
+    )
     t_spark = time.perf_counter() - t0
 
     t0 = time.perf_counter()
@@ -190,10 +250,19 @@ def time_trees(spark, settings) -> dict:
     y = table.column(fm.label).to_numpy(zero_copy_only=False)
     t_collect = time.perf_counter() - t0
     t = s.trees
-    params = {"objective": "binary:logistic", "max_depth": t.max_depth, "eta": t.learning_rate,
-              "min_child_weight": t.min_child_weight, "subsample": t.subsample, "lambda": t.reg_lambda,
-              "colsample_bytree": t.colsample_bytree, "max_bin": t.max_bin, "tree_method": "hist",
-              "nthread": s.num_workers, "seed": s.seed}
+    params = {
+        "objective": "binary:logistic",
+        "max_depth": t.max_depth,
+        "eta": t.learning_rate,
+        "min_child_weight": t.min_child_weight,
+        "subsample": t.subsample,
+        "lambda": t.reg_lambda,
+        "colsample_bytree": t.colsample_bytree,
+        "max_bin": t.max_bin,
+        "tree_method": "hist",
+        "nthread": s.num_workers,
+        "seed": s.seed,
+    }
     t0 = time.perf_counter()
     xgb.train(params, xgb.QuantileDMatrix(X, y, max_bin=t.max_bin), t.n_estimators)
     return {"spark": t_spark, "local": time.perf_counter() - t0, "collect": t_collect}

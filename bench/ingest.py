@@ -30,10 +30,16 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--state", default="/tmp/ctrflow-bench-ingest")
     a = ap.parse_args()
-    loaded = config.load(overrides=[f"project.state_dir={a.state}", f"synth.rows_per_day={a.rows}",
-                                    "synth.write_tsv=true", "spark.log_level=ERROR",
-                                    "spark.profiles.local.conf.spark.ui.showConsoleProgress=false",
-                                    "sources.sources.criteo_tsv.max_bad_fraction=0.01"])
+    loaded = config.load(
+        overrides=[
+            f"project.state_dir={a.state}",
+            f"synth.rows_per_day={a.rows}",
+            "synth.write_tsv=true",
+            "spark.log_level=ERROR",
+            "spark.profiles.local.conf.spark.ui.showConsoleProgress=false",
+            "sources.sources.criteo_tsv.max_bad_fraction=0.01",
+        ]
+    )
     settings = loaded.settings
     spark = get_session(settings)
     landing = settings.project.path("landing", "click_logs", f"ds={DAY}")
@@ -45,9 +51,11 @@ def main() -> None:
         print(f"generated {a.rows:,} rows of TSV in {time.perf_counter() - t0:.1f} s")
         bad = a.rows // 1000
         good = "\t".join(["0", *["1"] * 13, *["0a1b2c3d"] * 26])
-        broken = ["\t".join(["1", "x", *["1"] * 12, *["0a1b2c3d"] * 26]),  # unparsable number
-                  "\t".join(["7", *["1"] * 13, *["0a1b2c3d"] * 26]),  # label out of range
-                  "\t".join(["0", *["1"] * 13, *["0a1b2c3d"] * 25])]  # 39 fields
+        broken = [
+            "\t".join(["1", "x", *["1"] * 12, *["0a1b2c3d"] * 26]),  # unparsable number
+            "\t".join(["7", *["1"] * 13, *["0a1b2c3d"] * 26]),  # label out of range
+            "\t".join(["0", *["1"] * 13, *["0a1b2c3d"] * 25]),
+        ]  # 39 fields
         with open(os.path.join(landing, "part-broken.csv"), "w") as f:
             for i in range(bad):
                 f.write((broken[i % 3] if i % 2 == 0 else good) + "\n")
@@ -56,12 +64,16 @@ def main() -> None:
 
     plain_out = os.path.join(a.state, "plain_parquet")
     runs = {
-        "plain": lambda: (shutil.rmtree(plain_out, ignore_errors=True),
-                          spark.read.csv(landing, sep="\t", header=False, schema=SPARK_DDL)
-                          .write.mode("overwrite").parquet(plain_out)),
+        "plain": lambda: (
+            shutil.rmtree(plain_out, ignore_errors=True),
+            spark.read.csv(landing, sep="\t", header=False, schema=SPARK_DDL)
+            .write.mode("overwrite")
+            .parquet(plain_out),
+        ),
         # the same plain read written as a Delta partition: the cost of the table format alone
         "delta": lambda: tables.write_delta_partition(
-            spark.read.csv(landing, sep="\t", header=False, schema=SPARK_DDL), "stg.bench_plain_delta", DAY),
+            spark.read.csv(landing, sep="\t", header=False, schema=SPARK_DDL), "stg.bench_plain_delta", DAY
+        ),
         "ctrflow": lambda: ingest_day(spark, settings, "criteo_tsv", DAY, loaded.config_hash),
     }
     times: dict[str, list[float]] = {k: [] for k in runs}
@@ -73,14 +85,20 @@ def main() -> None:
             if name == "ctrflow":
                 assert res["staged_rows"] + res["quarantined_rows"] == total_lines
                 quarantined = res["quarantined_rows"]
-            print(f"round {r + 1} {name:<8} {times[name][-1]:7.1f} s  {total_lines / times[name][-1]:>10,.0f} rows/s",
-                  flush=True)
+            print(
+                f"round {r + 1} {name:<8} {times[name][-1]:7.1f} s  {total_lines / times[name][-1]:>10,.0f} rows/s",
+                flush=True,
+            )
     best = {k: min(v) for k, v in times.items()}
-    print(f"rows {total_lines:,} (quarantined: {quarantined:,}); best: "
-          + ", ".join(f"{k} {v:.1f} s" for k, v in best.items()))
-    print(f"throughput ratio ctrflow/plain = {best['plain'] / best['ctrflow']:.2f}; "
-          f"plain Delta/plain = {best['plain'] / best['delta']:.2f}; ctrflow/plain Delta = "
-          f"{best['delta'] / best['ctrflow']:.2f}")
+    print(
+        f"rows {total_lines:,} (quarantined: {quarantined:,}); best: "
+        + ", ".join(f"{k} {v:.1f} s" for k, v in best.items())
+    )
+    print(
+        f"throughput ratio ctrflow/plain = {best['plain'] / best['ctrflow']:.2f}; "
+        f"plain Delta/plain = {best['plain'] / best['delta']:.2f}; ctrflow/plain Delta = "
+        f"{best['delta'] / best['ctrflow']:.2f}"
+    )
 
 
 if __name__ == "__main__":

@@ -44,9 +44,17 @@ BEGIN, END = "<!-- quality:begin -->", "<!-- quality:end -->"
 
 def _cell_settings(state: str, profile: str, rows: int) -> list[str]:
     pipeline, _ = PIPELINE.get(profile, ("ctr_default", "click_logs"))
-    return [f"project.state_dir={state}", f"synth.profile={profile}", f"synth.rows_per_day={rows}",
-            "synth.write_tsv=false", "spark.log_level=ERROR", "spark.profiles.local.conf.spark.driver.memory=8g",
-            f"gbdt.pipeline={pipeline}", f"ctr.pipeline={pipeline}", "ctr.log_every_steps=1000000"]
+    return [
+        f"project.state_dir={state}",
+        f"synth.profile={profile}",
+        f"synth.rows_per_day={rows}",
+        "synth.write_tsv=false",
+        "spark.log_level=ERROR",
+        "spark.profiles.local.conf.spark.driver.memory=8g",
+        f"gbdt.pipeline={pipeline}",
+        f"ctr.pipeline={pipeline}",
+        "ctr.log_every_steps=1000000",
+    ]
 
 
 def _metrics(m: dict) -> dict:
@@ -60,8 +68,12 @@ def _binary(y, p) -> dict:
     ctr = float(np.mean(y))
     entropy = -(ctr * math.log(ctr) + (1 - ctr) * math.log(1 - ctr))
     ll = float(log_loss(y, np.clip(p, 1e-15, 1 - 1e-15)))
-    return {"auc": float(roc_auc_score(y, p)), "logloss": ll, "ne": ll / entropy,
-            "calibration": float(np.mean(p)) / ctr}
+    return {
+        "auc": float(roc_auc_score(y, p)),
+        "logloss": ll,
+        "ne": ll / entropy,
+        "calibration": float(np.mean(p)) / ctr,
+    }
 
 
 def _raw_frames(spark, settings, source: str, label: str):
@@ -149,16 +161,29 @@ def lightgbm_single(train, val, label: str, nums: list[str], cats: list[str]) ->
     cut = int(len(train) * 0.9)
     x_train, x_val = matrix([train, val])
     y = train[label].to_numpy()
-    params = {"objective": "binary", "learning_rate": 0.05, "num_leaves": 63, "min_data_in_leaf": 50,
-              "feature_fraction": 0.8, "verbose": -1, "num_threads": 2, "seed": 7,
-              "max_cat_to_onehot": 8, "cat_smooth": 20, "cat_l2": 10}
+    params = {
+        "objective": "binary",
+        "learning_rate": 0.05,
+        "num_leaves": 63,
+        "min_data_in_leaf": 50,
+        "feature_fraction": 0.8,
+        "verbose": -1,
+        "num_threads": 2,
+        "seed": 7,
+        "max_cat_to_onehot": 8,
+        "cat_smooth": 20,
+        "cat_l2": 10,
+    }
     cat_idx = list(range(len(nums), len(nums) + len(cats)))
     fit = lgb.Dataset(x_train[:cut], y[:cut], categorical_feature=cat_idx)
     hold = lgb.Dataset(x_train[cut:], y[cut:], categorical_feature=cat_idx, reference=fit)
-    booster = lgb.train(params, fit, num_boost_round=1000, valid_sets=[hold],
-                        callbacks=[lgb.early_stopping(50, verbose=False)])
-    return {**_binary(val[label].to_numpy(), booster.predict(x_val, num_iteration=booster.best_iteration)),
-            "trees": booster.best_iteration}
+    booster = lgb.train(
+        params, fit, num_boost_round=1000, valid_sets=[hold], callbacks=[lgb.early_stopping(50, verbose=False)]
+    )
+    return {
+        **_binary(val[label].to_numpy(), booster.predict(x_val, num_iteration=booster.best_iteration)),
+        "trees": booster.best_iteration,
+    }
 
 
 def run_cell(args, profile: str, rows: int) -> dict:
@@ -207,8 +232,11 @@ def run_cell(args, profile: str, rows: int) -> dict:
             else:
                 cell["seconds"][model] = job("train_ctr", "--model", model, "--ds", val)
                 mv = reg.versions(model)[-1]
-                cell["models"][model] = {**_metrics(mv.metrics), "epochs_run": len(mv.extra.get("history", [])),
-                                         "best_epoch": mv.extra.get("best_epoch")}
+                cell["models"][model] = {
+                    **_metrics(mv.metrics),
+                    "epochs_run": len(mv.extra.get("history", [])),
+                    "best_epoch": mv.extra.get("best_epoch"),
+                }
         except Exception as e:  # noqa: BLE001 - a failed cell is a result, reported with its reason
             cell["models"][model] = {"error": str(e).splitlines()[0]}
             traceback.print_exc()
@@ -258,31 +286,43 @@ def goals(cells: list[dict]) -> list[str]:
             if not 0.9 <= m["calibration"] <= 1.1:
                 out.append(f"MISS {where} {k}: calibration {m['calibration']:.3f} outside [0.9, 1.1]")
             if sk and m["auc"] < sk["auc"] - 0.005:
-                out.append(f"MISS {where} {k}: AUC {m['auc']:.4f} < sklearn LR {sk['auc']:.4f} - 0.005 "
-                           f"(by {sk['auc'] - 0.005 - m['auc']:.4f})")
+                out.append(
+                    f"MISS {where} {k}: AUC {m['auc']:.4f} < sklearn LR {sk['auc']:.4f} - 0.005 "
+                    f"(by {sk['auc'] - 0.005 - m['auc']:.4f})"
+                )
         if "gbdt_lr" in ok and lr_in and ok["gbdt_lr"]["auc"] < lr_in["auc"]:
             out.append(f"MISS {where} gbdt_lr: AUC {ok['gbdt_lr']['auc']:.4f} < its LR {lr_in['auc']:.4f}")
         ref = ok.get("lr")
         if ref and c["rows_per_day"] >= 200_000:
             for k in ("deepfm", "dcn_v2"):
                 if k in ok and ok[k]["auc"] < ref["auc"] + 0.01:
-                    out.append(f"MISS {where} {k}: AUC {ok[k]['auc']:.4f} < LR {ref['auc']:.4f} + 0.01 "
-                               f"(by {ref['auc'] + 0.01 - ok[k]['auc']:.4f})")
+                    out.append(
+                        f"MISS {where} {k}: AUC {ok[k]['auc']:.4f} < LR {ref['auc']:.4f} + 0.01 "
+                        f"(by {ref['auc'] + 0.01 - ok[k]['auc']:.4f})"
+                    )
         if ok and sk:
             best_name, best = max(ok.items(), key=lambda kv: kv[1]["auc"])
             gap = c["ceiling"]["auc"] - sk["auc"]
             closed = (best["auc"] - sk["auc"]) / gap if gap > 0 else float("nan")
             word = "met " if closed >= 0.5 else "MISS"
-            out.append(f"{word} {where}: best model {best_name} closes {closed:.0%} of the gap between sklearn LR "
-                       f"({sk['auc']:.4f}) and the ceiling ({c['ceiling']['auc']:.4f}); goal 50 %")
+            out.append(
+                f"{word} {where}: best model {best_name} closes {closed:.0%} of the gap between sklearn LR "
+                f"({sk['auc']:.4f}) and the ceiling ({c['ceiling']['auc']:.4f}); goal 50 %"
+            )
     return out
 
 
 def _matrix_markdown(cells: list[dict], models: list[str]) -> str:
     heads = [f"{c['profile']} {c['rows_per_day'] // 1000:,}k" for c in cells]
     lines = ["| model | " + " | ".join(heads) + " |", "|---" * (len(cells) + 1) + "|"]
-    names = [*models, "lr (in train_gbdt_lr)", "gbdt (in train_gbdt_lr)", "sklearn LR one-hot",
-             "LightGBM single-process", "planted ceiling"]
+    names = [
+        *models,
+        "lr (in train_gbdt_lr)",
+        "gbdt (in train_gbdt_lr)",
+        "sklearn LR one-hot",
+        "LightGBM single-process",
+        "planted ceiling",
+    ]
     for name in names:
         row = []
         for c in cells:
@@ -316,8 +356,14 @@ def _plot(cells: list[dict], models: list[str], path: Path) -> None:
                 ys.append(m["auc"])
         ax.bar(xs, ys, width, label=name)
     for j, c in enumerate(cells):
-        ax.hlines(c["ceiling"]["auc"], j - width, j + 0.8, colors="black", linestyles="dashed",
-                  label="planted ceiling" if j == 0 else None)
+        ax.hlines(
+            c["ceiling"]["auc"],
+            j - width,
+            j + 0.8,
+            colors="black",
+            linestyles="dashed",
+            label="planted ceiling" if j == 0 else None,
+        )
     ax.set_xticks([j + 0.4 - width / 2 for j in range(len(cells))])
     ax.set_xticklabels([f"{c['profile']}\n{c['rows_per_day']:,}/day" for c in cells])
     lows = [m["auc"] for c in cells for m in [*c["models"].values(), *c["baselines"].values()] if "auc" in m]
@@ -333,19 +379,35 @@ def _plot(cells: list[dict], models: list[str], path: Path) -> None:
 def write_docs(cells: list[dict], models: list[str], command: str, minutes: float | None) -> None:
     plot = ROOT / "docs" / "quality_auc.png"
     _plot(cells, models, plot)
-    body = "\n".join([
-        BEGIN, "", "```bash", command, "```", "",
-        f"Run on {dt.date.today()} on the 2-core machine "
-        f"({'cells run one per command, gathered with --collect' if minutes is None else f'{minutes:.0f} min'}). "
-        "Each cell: AUC / NE / "
-        "calibration (mean prediction / CTR) on the held-out day, models trained on the two days before with "
-        "the shipped defaults.", "", _matrix_markdown(cells, models), "",
-        "![AUC per model per profile](quality_auc.png)", "", "Goals (MISS lines say by how much):", "",
-        *[f"- {g}" for g in goals(cells)], "", END])
+    body = "\n".join(
+        [
+            BEGIN,
+            "",
+            "```bash",
+            command,
+            "```",
+            "",
+            f"Run on {dt.date.today()} on the 2-core machine "
+            f"({'cells run one per command, gathered with --collect' if minutes is None else f'{minutes:.0f} min'}). "
+            "Each cell: AUC / NE / "
+            "calibration (mean prediction / CTR) on the held-out day, models trained on the two days before with "
+            "the shipped defaults.",
+            "",
+            _matrix_markdown(cells, models),
+            "",
+            "![AUC per model per profile](quality_auc.png)",
+            "",
+            "Goals (MISS lines say by how much):",
+            "",
+            *[f"- {g}" for g in goals(cells)],
+            "",
+            END,
+        ]
+    )
     doc = ROOT / "docs" / "benchmarks.md"
     text = doc.read_text()
     if BEGIN in text:
-        text = text[: text.index(BEGIN)] + body + text[text.index(END) + len(END):]
+        text = text[: text.index(BEGIN)] + body + text[text.index(END) + len(END) :]
     else:
         text = text.rstrip("\n") + "\n\n## Quality matrix (issue 14)\n\n" + body + "\n"
     doc.write_text(text)
@@ -354,16 +416,29 @@ def write_docs(cells: list[dict], models: list[str], command: str, minutes: floa
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--state", default="/tmp/ctrflow-bench-quality")
-    ap.add_argument("--cells", nargs="+", default=["planted:200000", "criteo_like:10000", "criteo_like:200000",
-                                                   "criteo_like:1000000", "avazu_like:200000"])
-    ap.add_argument("--models", nargs="+", default=["lr", "gbdt_lr", "fm", "ffm", "wide_deep", "deepfm", "dcn",
-                                                    "dcn_v2"])
+    ap.add_argument(
+        "--cells",
+        nargs="+",
+        default=[
+            "planted:200000",
+            "criteo_like:10000",
+            "criteo_like:200000",
+            "criteo_like:1000000",
+            "avazu_like:200000",
+        ],
+    )
+    ap.add_argument(
+        "--models", nargs="+", default=["lr", "gbdt_lr", "fm", "ffm", "wide_deep", "deepfm", "dcn", "dcn_v2"]
+    )
     ap.add_argument("--reuse", action="store_true", help="keep each cell's data from a previous run")
     ap.add_argument("--skip-baselines", action="store_true", help="no scikit-learn / LightGBM baselines")
     ap.add_argument("--write-docs", action="store_true", help="put the table and plot into docs/benchmarks.md")
-    ap.add_argument("--collect", action="store_true",
-                    help="run nothing: gather each cell's cell.json from earlier runs (e.g. one cell per "
-                         "command, or the 1M cell on fewer models) into the matrix, the goals and the docs")
+    ap.add_argument(
+        "--collect",
+        action="store_true",
+        help="run nothing: gather each cell's cell.json from earlier runs (e.g. one cell per "
+        "command, or the 1M cell on fewer models) into the matrix, the goals and the docs",
+    )
     ap.add_argument("--one-cell", help=argparse.SUPPRESS)  # internal: run one cell, write its JSON
     args = ap.parse_args()
     if args.one_cell:
@@ -383,8 +458,18 @@ def main() -> None:
                 raise SystemExit(f"bench: --collect: cell {spec} has no {out}: run it first")
             cells.append(json.loads(out.read_text()))
             continue
-        argv = [sys.executable, __file__, "--one-cell", spec, "--state", args.state, "--models", *args.models,
-                *(["--reuse"] if args.reuse else []), *(["--skip-baselines"] if args.skip_baselines else [])]
+        argv = [
+            sys.executable,
+            __file__,
+            "--one-cell",
+            spec,
+            "--state",
+            args.state,
+            "--models",
+            *args.models,
+            *(["--reuse"] if args.reuse else []),
+            *(["--skip-baselines"] if args.skip_baselines else []),
+        ]
         done = subprocess.run(argv, cwd=ROOT)
         if done.returncode != 0 or not out.exists():
             raise SystemExit(f"bench: cell {spec} failed (exit {done.returncode}); see its output above")
@@ -393,8 +478,12 @@ def main() -> None:
     print("\n== the matrix: AUC / NE / calibration ==\n" + _matrix_markdown(cells, args.models))
     print("\n== goals ==\n" + "\n".join(goals(cells)))
     if args.write_docs:
-        write_docs(cells, args.models, "   ".join([".venv/bin/python bench/quality.py", *sys.argv[1:]]),
-                   None if args.collect else (time.perf_counter() - t0) / 60)
+        write_docs(
+            cells,
+            args.models,
+            "   ".join([".venv/bin/python bench/quality.py", *sys.argv[1:]]),
+            None if args.collect else (time.perf_counter() - t0) / 60,
+        )
 
 
 if __name__ == "__main__":

@@ -38,8 +38,10 @@ with DAG(
     train = SparkJobOperator(task_id=f"train_{cfg.model}", job="train_ctr", args=["--model", cfg.model], **jobs)
     items = cfg.embeddings or table_names.embeddings(settings, cfg.model, "item")
     users = cfg.queries or table_names.embeddings(settings, cfg.model, "user")
-    build = SparkJobOperator(task_id="build_index", job="build_index",
-                             args=["--embeddings", items, "--name", cfg.index], **jobs)
-    retrieve = SparkJobOperator(task_id="retrieve", job="retrieve",
-                                args=["--index", cfg.index, "--queries", users, "--k", str(cfg.k)], **jobs)
+    build = SparkJobOperator(
+        task_id="build_index", job="build_index", args=["--embeddings", items, "--name", cfg.index], **jobs
+    )
+    retrieve = SparkJobOperator(
+        task_id="retrieve", job="retrieve", args=["--index", cfg.index, "--queries", users, "--k", str(cfg.k)], **jobs
+    )
     train >> build >> retrieve

@@ -41,16 +41,30 @@ with DAG(
     tags=["ctrflow", "ctr"],
 ) as dag:
     wait = SourcePartitionSensor(
-        task_id=f"wait_for_{cfg.source}", source=cfg.source, mode=cfg.sensor.mode,
-        deferrable=cfg.sensor.deferrable, poke_interval=cfg.sensor.poke_interval_s, timeout=cfg.sensor.timeout_s,
-        **context_kwargs)
+        task_id=f"wait_for_{cfg.source}",
+        source=cfg.source,
+        mode=cfg.sensor.mode,
+        deferrable=cfg.sensor.deferrable,
+        poke_interval=cfg.sensor.poke_interval_s,
+        timeout=cfg.sensor.timeout_s,
+        **context_kwargs,
+    )
     ingest = SparkJobOperator(task_id="ingest", job="ingest", args=["--source", cfg.source], **jobs)
-    features = SparkJobOperator(task_id="features", job="features",
-                                args=["--pipeline", cfg.pipeline, *(["--fit"] if cfg.fit_features else [])], **jobs)
+    features = SparkJobOperator(
+        task_id="features",
+        job="features",
+        args=["--pipeline", cfg.pipeline, *(["--fit"] if cfg.fit_features else [])],
+        **jobs,
+    )
     evaluate = DataQualityOperator(
-        task_id="evaluate", source=cfg.source, pipeline=cfg.pipeline,
-        max_quarantine_fraction=cfg.quality.max_quarantine_fraction, max_psi=cfg.quality.max_psi,
-        max_drifted_features=cfg.quality.max_drifted_features, **context_kwargs)
+        task_id="evaluate",
+        source=cfg.source,
+        pipeline=cfg.pipeline,
+        max_quarantine_fraction=cfg.quality.max_quarantine_fraction,
+        max_psi=cfg.quality.max_psi,
+        max_drifted_features=cfg.quality.max_drifted_features,
+        **context_kwargs,
+    )
     wait >> ingest >> features
 
     models: list[tuple[str, str]] = []  # (registry name, its training task: its XCom names the candidate)
@@ -58,25 +72,56 @@ with DAG(
     # get it as their own pipeline key, so what `features` built is what they read
     trains_on = {k: [*jobs["overrides"], f"{k}.pipeline={cfg.pipeline}"] for k in ("gbdt", "ctr")}
     if cfg.gbdt_lr:
-        features >> SparkJobOperator(task_id="train_gbdt_lr", job="train_gbdt_lr",
-                                     **{**jobs, "overrides": trains_on["gbdt"]}) >> evaluate
+        (
+            features
+            >> SparkJobOperator(
+                task_id="train_gbdt_lr", job="train_gbdt_lr", **{**jobs, "overrides": trains_on["gbdt"]}
+            )
+            >> evaluate
+        )
         models.append((settings.gbdt.model_name, "train_gbdt_lr"))
     for name in cfg.deep_models:
-        features >> SparkJobOperator(task_id=f"train_{name}", job="train_ctr", args=["--model", name],
-                                     **{**jobs, "overrides": trains_on["ctr"]}) >> evaluate
+        (
+            features
+            >> SparkJobOperator(
+                task_id=f"train_{name}",
+                job="train_ctr",
+                args=["--model", name],
+                **{**jobs, "overrides": trains_on["ctr"]},
+            )
+            >> evaluate
+        )
         models.append((name, f"train_{name}"))
 
     for name, train_task in models:
         with TaskGroup(group_id=name):
-            gate = ModelGateOperator(task_id="gate", model=name, publish_task_id=f"{name}.publish",
-                                     skip_task_id=f"{name}.skip_publish", candidate_task_id=train_task,
-                                     **context_kwargs)
+            gate = ModelGateOperator(
+                task_id="gate",
+                model=name,
+                publish_task_id=f"{name}.publish",
+                skip_task_id=f"{name}.skip_publish",
+                candidate_task_id=train_task,
+                **context_kwargs,
+            )
             publish = SparkJobOperator(
-                task_id="publish", job="publish", launcher="python",
-                args=["--model", name, "--require-accept",
-                      "--version", f"{{{{ ti.xcom_pull(task_ids='{name}.gate', key='decision')['candidate'] }}}}"],
-                **jobs)
+                task_id="publish",
+                job="publish",
+                launcher="python",
+                args=[
+                    "--model",
+                    name,
+                    "--require-accept",
+                    "--version",
+                    f"{{{{ ti.xcom_pull(task_ids='{name}.gate', key='decision')['candidate'] }}}}",
+                ],
+                **jobs,
+            )
             skip = EmptyOperator(task_id="skip_publish")
-            score = SparkJobOperator(task_id="score", job="score", args=["--model", name],
-                                     trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS, **jobs)
+            score = SparkJobOperator(
+                task_id="score",
+                job="score",
+                args=["--model", name],
+                trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS,
+                **jobs,
+            )
             evaluate >> gate >> [publish, skip] >> score

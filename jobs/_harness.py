@@ -69,13 +69,25 @@ def build_parser(job: ModuleType, name: str) -> argparse.ArgumentParser:
     doc = (job.__doc__ or "").strip()
     p = _ArgParser(prog=f"ctrflow job {name}", description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--ds", required=True, help="the partition day to process, YYYY-MM-DD")
-    p.add_argument("--env", default=os.environ.get("CTRFLOW_ENV", config_mod.DEFAULT_ENV),
-                   help="config overlay under conf/ (default: local, or $CTRFLOW_ENV)")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a config key, e.g. --set synth.rows_per_day=1000 (repeatable)")
+    p.add_argument(
+        "--env",
+        default=os.environ.get("CTRFLOW_ENV", config_mod.DEFAULT_ENV),
+        help="config overlay under conf/ (default: local, or $CTRFLOW_ENV)",
+    )
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config key, e.g. --set synth.rows_per_day=1000 (repeatable)",
+    )
     p.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
-    p.add_argument("--debug", action="store_true",
-                   help="on failure, print the traceback and Spark's task errors too (or set CTRFLOW_DEBUG=1)")
+    p.add_argument(
+        "--debug",
+        action="store_true",
+        help="on failure, print the traceback and Spark's task errors too (or set CTRFLOW_DEBUG=1)",
+    )
     hints = typing.get_type_hints(job.Config)
     for f in dataclasses.fields(job.Config):
         if f.name in _BASE_FIELDS:
@@ -83,8 +95,14 @@ def build_parser(job: ModuleType, name: str) -> argparse.ArgumentParser:
         kw, _ = _option_type(hints[f.name])
         required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
         default = None if required else (f.default if f.default is not dataclasses.MISSING else f.default_factory())
-        p.add_argument(f"--{f.name.replace('_', '-')}", dest=f.name, required=required, default=default,
-                       help=f.metadata.get("help", "") + ("" if required else f" (default: {default})"), **kw)
+        p.add_argument(
+            f"--{f.name.replace('_', '-')}",
+            dest=f.name,
+            required=required,
+            default=default,
+            help=f.metadata.get("help", "") + ("" if required else f" (default: {default})"),
+            **kw,
+        )
     return p
 
 
@@ -96,14 +114,22 @@ def parse_config(job: ModuleType, name: str, argv: list[str]) -> tuple[JobConfig
         raise ConfigError(f"--ds {ns.ds!r}: expected a day YYYY-MM-DD") from None
     loaded = config_mod.load(env=ns.env, overrides=ns.overrides)
     options = {f.name: getattr(ns, f.name) for f in dataclasses.fields(job.Config) if f.name not in _BASE_FIELDS}
-    cfg = schema.build(job.Config, {"ds": ds, "conf": loaded, **options},
-                       where=lambda path: f"--{path.split('.')[0].replace('_', '-')}")
+    cfg = schema.build(
+        job.Config,
+        {"ds": ds, "conf": loaded, **options},
+        where=lambda path: f"--{path.split('.')[0].replace('_', '-')}",
+    )
     return cfg, ns.log_level
 
 
 def configure_logging(level: str = "INFO") -> None:
-    logging.basicConfig(level=level, stream=sys.stderr, force=True,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S")
+    logging.basicConfig(
+        level=level,
+        stream=sys.stderr,
+        force=True,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+    )
     for noisy in ("py4j", "py4j.clientserver", "py4j.java_gateway"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
@@ -131,8 +157,12 @@ def run_job(name: str, argv: list[str], spark=None) -> int:
             task_error_logs(spark, audible=True)
         result = job.run(spark, cfg)
         timings = take_timings()
-        log.info("job %s done in %.1f s; stages: %s", name, time.perf_counter() - t0,
-                 ", ".join(f"{n} {s:.1f}s" for n, s in timings))
+        log.info(
+            "job %s done in %.1f s; stages: %s",
+            name,
+            time.perf_counter() - t0,
+            ", ".join(f"{n} {s:.1f}s" for n, s in timings),
+        )
         protocol.print_result(result or {})  # whatever --log-level says: the caller reads it
         return 0
     except Exception as e:
@@ -177,8 +207,12 @@ def main(argv: list[str] | None = None) -> int:
 def usage() -> str:
     from jobs import job_names, load_job
 
-    lines = ["usage: python -m jobs <job> --ds YYYY-MM-DD [--env ENV] [--set KEY=VALUE ...] [options]",
-             "       python -m jobs <job> --help", "", "jobs:"]
+    lines = [
+        "usage: python -m jobs <job> --ds YYYY-MM-DD [--env ENV] [--set KEY=VALUE ...] [options]",
+        "       python -m jobs <job> --help",
+        "",
+        "jobs:",
+    ]
     for name in job_names():
         summary = (load_job(name).__doc__ or "").strip().splitlines()[0]
         lines.append(f"  {name:<16} {summary}")

@@ -26,8 +26,15 @@ class Config(JobConfig):
 
 
 def run(spark, cfg: Config) -> dict:
-    return build_version(spark, cfg.settings, cfg.embeddings, cfg.ds, factory=cfg.factory, name=cfg.name,
-                         config_hash=cfg.conf.config_hash)
+    return build_version(
+        spark,
+        cfg.settings,
+        cfg.embeddings,
+        cfg.ds,
+        factory=cfg.factory,
+        name=cfg.name,
+        config_hash=cfg.conf.config_hash,
+    )
 
 
 if __name__ == "__main__":

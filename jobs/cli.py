@@ -58,8 +58,13 @@ def _sources(args: list[str]) -> int:
 
 def _models(args: list[str]) -> int:
     """[--env ENV] [--set K=V] [--check]: the registry's models, versions and champions; --check verifies files"""
-    loaded, ns = _parse(_models, args, lambda p: p.add_argument(
-        "--check", action="store_true", help="verify every version's files (sha256) against its manifest"))
+    loaded, ns = _parse(
+        _models,
+        args,
+        lambda p: p.add_argument(
+            "--check", action="store_true", help="verify every version's files (sha256) against its manifest"
+        ),
+    )
     from pipelines.registry.describe import describe_check, describe_models
     from pipelines.registry.store import Registry, RegistryDamaged
 
@@ -83,8 +88,12 @@ COMMANDS = {
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help"):
-        lines = [__doc__.strip(), "", "  ctrflow jobs                    list the jobs",
-                 "  ctrflow job <name> --ds DAY ... run a job (same as `python -m jobs <name>`)"]
+        lines = [
+            __doc__.strip(),
+            "",
+            "  ctrflow jobs                    list the jobs",
+            "  ctrflow job <name> --ds DAY ... run a job (same as `python -m jobs <name>`)",
+        ]
         lines += [f"  ctrflow {name} {fn.__doc__}" for name, fn in COMMANDS.items()]
         print("\n".join(lines))
         return 0 if argv else 2

@@ -25,9 +25,13 @@ from pipelines.features.debug import run_debug
 @dataclass(frozen=True, kw_only=True)
 class Config(JobConfig):
     pipeline: Name = field(metadata={"help": "a pipeline in conf/base/features/<name>.yml"})
-    source: Name | None = field(default=None, metadata={
-        "help": "a source of sources.yml to read (stg.<source>) instead of the pipeline's `source:`; "
-                "a version fitted on another source is refused (refit with --fit)"})
+    source: Name | None = field(
+        default=None,
+        metadata={
+            "help": "a source of sources.yml to read (stg.<source>) instead of the pipeline's `source:`; "
+            "a version fitted on another source is refused (refit with --fit)"
+        },
+    )
     fit: bool = field(default=False, metadata={"help": "fit on the training window and publish a new version"})
     sample: float | None = field(default=None, metadata={"help": "debug mode on this fraction of the rows"})
     limit: int | None = field(default=None, metadata={"help": "debug mode on the first N rows"})
@@ -35,11 +39,15 @@ class Config(JobConfig):
     def validate(self) -> None:
         if not config.named_exists("features", self.pipeline, self.conf.env):
             known = config.known_named("features")
-            raise ValueError(f"--pipeline {self.pipeline}: no features named '{self.pipeline}' in conf/base/features "
-                             f"(known: {', '.join(known) or 'none'})")
+            raise ValueError(
+                f"--pipeline {self.pipeline}: no features named '{self.pipeline}' in conf/base/features "
+                f"(known: {', '.join(known) or 'none'})"
+            )
         if self.source is not None and self.source not in self.settings.sources.sources:
-            raise ValueError(f"--source {self.source}: not a source declared in sources.yml "
-                             f"({', '.join(sorted(self.settings.sources.sources))})")
+            raise ValueError(
+                f"--source {self.source}: not a source declared in sources.yml "
+                f"({', '.join(sorted(self.settings.sources.sources))})"
+            )
         if self.sample is not None and not 0 < self.sample <= 1:
             raise ValueError(f"--sample must be in (0, 1], got {self.sample}")
         if self.limit is not None and self.limit < 1:
@@ -56,21 +64,30 @@ def debug(spark, cfg: Config, plan) -> dict:
     df = flow.read_days(spark, source, days, None)
     df = df.sample(fraction=cfg.sample, seed=7) if cfg.sample is not None else df.limit(cfg.limit)
     report = run_debug(plan, df, fitted.model.stages if fitted else None)
-    return {"debug": True, "model_version": fitted.version if fitted else "fitted on the sample",
-            "stages": report}
+    return {"debug": True, "model_version": fitted.version if fitted else "fitted on the sample", "stages": report}
 
 
 def run(spark, cfg: Config) -> dict:
-    plan = flow.load_plan(spark, cfg.settings, cfg.pipeline, cfg.conf.env,
-                          overrides=cfg.conf.named_overrides("features", cfg.pipeline), source=cfg.source)
+    plan = flow.load_plan(
+        spark,
+        cfg.settings,
+        cfg.pipeline,
+        cfg.conf.env,
+        overrides=cfg.conf.named_overrides("features", cfg.pipeline),
+        source=cfg.source,
+    )
     if cfg.sample is not None or cfg.limit is not None:
         return debug(spark, cfg, plan)
     if cfg.fit:
         fitted, train = flow.fit(spark, cfg.settings, plan, cfg.ds, cfg.conf.config_hash)
     else:
         fitted, train = flow.load_current(spark, cfg.settings, plan), None
-    return {"pipeline": plan.name, "source": plan.spec.source, "fitted": cfg.fit,
-            **flow.transform_day(spark, cfg.settings, plan, fitted, cfg.ds, train)}
+    return {
+        "pipeline": plan.name,
+        "source": plan.spec.source,
+        "fitted": cfg.fit,
+        **flow.transform_day(spark, cfg.settings, plan, fitted, cfg.ds, train),
+    }
 
 
 if __name__ == "__main__":

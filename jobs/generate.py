@@ -21,8 +21,9 @@ from pipelines.synth.generator import generate, make_profile, score_with_truth
 
 @dataclass(frozen=True, kw_only=True)
 class Config(JobConfig):
-    tsv: bool | None = field(default=None, metadata={"help": "also write the landing text files (overrides "
-                                                              "synth.write_tsv)"})
+    tsv: bool | None = field(
+        default=None, metadata={"help": "also write the landing text files (overrides synth.write_tsv)"}
+    )
 
 
 def landing_path(settings, table: str, ds) -> str:
@@ -37,8 +38,14 @@ def write_landing(spark, day, profile, final: str) -> None:
 
     staged = f"{final}.tmp-{spark.sparkContext.applicationId}"
     if profile.name == "avazu_like":
-        (day.withColumn("hr", F.lpad((F.col("hour") % 100).cast("string"), 2, "0")).write.mode("overwrite")
-         .partitionBy("hr").option("header", True).option("quoteAll", True).csv(staged))
+        (
+            day.withColumn("hr", F.lpad((F.col("hour") % 100).cast("string"), 2, "0"))
+            .write.mode("overwrite")
+            .partitionBy("hr")
+            .option("header", True)
+            .option("quoteAll", True)
+            .csv(staged)
+        )
     else:
         day.write.mode("overwrite").option("sep", "\t").option("header", False).option("nullValue", "").csv(staged)
     tables.replace_dir(spark, staged, final)
@@ -69,8 +76,12 @@ def run(spark, cfg: Config) -> dict:
     with stage("recording the ceiling"):
         out["ceiling_table"] = table_names.ceiling(cfg.settings, s.table_name)
         out["ceiling_version"] = tables.write_delta_partition(ceiling, out["ceiling_table"], cfg.ds).version
-    out.update(positive_rate=round(m.ctr, 5), ceiling_auc=round(m.auc, 5), ceiling_logloss=round(m.logloss, 5),
-               ceiling_ne=round(m.ne, 5))
+    out.update(
+        positive_rate=round(m.ctr, 5),
+        ceiling_auc=round(m.auc, 5),
+        ceiling_logloss=round(m.logloss, 5),
+        ceiling_ne=round(m.ne, 5),
+    )
     return out
 
 

@@ -37,8 +37,9 @@ def run(spark, cfg: Config) -> dict:
     reg = Registry.from_settings(cfg.settings)
     cand = reg.candidate(cfg.model, cfg.ds.isoformat(), cfg.version)
     decision = reg.publish(cfg.model, cand.version, metric=cfg.metric, force=cfg.force)
-    (log.info if decision.accepted else log.warning)("gate %s: %s", "accepted" if decision.accepted else "refused",
-                                                     decision.reason)
+    (log.info if decision.accepted else log.warning)(
+        "gate %s: %s", "accepted" if decision.accepted else "refused", decision.reason
+    )
     if cfg.require_accept and not decision.accepted:
         raise GateRefused(f"gate refused {cfg.model} {cand.version}: {decision.reason}")
     return {**asdict(decision), "champion_now": reg.champion(cfg.model).version if reg.champion(cfg.model) else None}

@@ -56,9 +56,12 @@ def _rank(spark, cfg: Config, candidates, reg: Registry):
         df = df.join(feats, keys, "left")
     scored = score(spark, model, df)
     by_query = Window.partitionBy("query_id").orderBy(F.desc("probability"), F.asc("retrieval_rank"))
-    return (scored.withColumn("rank", F.row_number().over(by_query))
-            .select("query_id", "rank", "item_id", "probability", "retrieval_rank", "retrieval_score")
-            .withColumn("model", F.lit(model.name)).withColumn("model_version", F.lit(model.version)))
+    return (
+        scored.withColumn("rank", F.row_number().over(by_query))
+        .select("query_id", "rank", "item_id", "probability", "retrieval_rank", "retrieval_score")
+        .withColumn("model", F.lit(model.name))
+        .withColumn("model_version", F.lit(model.version))
+    )
 
 
 def run(spark, cfg: Config) -> dict:
@@ -74,15 +77,33 @@ def run(spark, cfg: Config) -> dict:
         queries = vectors.read_day(spark, cfg.queries, cfg.ds, qid, ann.vector_col)
         stats = vectors.validate(queries, cfg.queries, cfg.ds, qid, ann.vector_col)
     if stats.dim != int(meta["dim"]):
-        raise DataError(f"{cfg.queries} ds={cfg.ds}: query vectors have dimension {stats.dim}, index {mv.name} "
-                        f"{mv.version} has {meta['dim']}")
+        raise DataError(
+            f"{cfg.queries} ds={cfg.ds}: query vectors have dimension {stats.dim}, index {mv.name} "
+            f"{mv.version} has {meta['dim']}"
+        )
     out = table_names.candidates(cfg.settings)
     with stage(f"top-{k} of {stats.rows} queries from {mv.name} {mv.version} into {out}"):
-        candidates = retrieve(spark, mv.artifacts, meta, queries, k, qid, ann.vector_col,
-                              ann.retrieve.batch_size, ann.build.threads_per_task)
+        candidates = retrieve(
+            spark,
+            mv.artifacts,
+            meta,
+            queries,
+            k,
+            qid,
+            ann.vector_col,
+            ann.retrieve.batch_size,
+            ann.build.threads_per_task,
+        )
         written = tables.write_delta_partition(candidates, out, cfg.ds, subpartition={"index": mv.name})
-    result = {"index": mv.name, "version": mv.version, "queries": stats.rows, "k": k, "table": out,
-              "rows": written.rows, "delta_version": written.version}
+    result = {
+        "index": mv.name,
+        "version": mv.version,
+        "queries": stats.rows,
+        "k": k,
+        "table": out,
+        "rows": written.rows,
+        "delta_version": written.version,
+    }
     if cfg.ranker:
         recs = table_names.recs(cfg.settings)
         with stage(f"ranking the candidates with {cfg.ranker} into {recs}"):

@@ -30,15 +30,18 @@ class Config(JobConfig):
     model: Name = field(metadata={"help": "registry model name, e.g. gbdt_lr"})
     version: str | None = field(default=None, metadata={"help": "a model version (default: the champion)"})
     table: TableName | None = field(default=None, metadata={"help": "feature table to score (default: the model's)"})
-    keep: list[Name] = field(default_factory=list, metadata={
-        "help": "input columns to keep in out.scores besides the label and the pipeline's `keep:` columns"})
+    keep: list[Name] = field(
+        default_factory=list,
+        metadata={"help": "input columns to keep in out.scores besides the label and the pipeline's `keep:` columns"},
+    )
 
 
 def feature_table(mv) -> str:
     tables_read = [t for t in mv.inputs if "." in t]
     if len(tables_read) != 1:
-        raise DataError(f"model {mv.name} {mv.version} does not name one input table (inputs: {mv.inputs}); "
-                        f"pass --table")
+        raise DataError(
+            f"model {mv.name} {mv.version} does not name one input table (inputs: {mv.inputs}); pass --table"
+        )
     return tables_read[0]
 
 
@@ -46,8 +49,9 @@ def carried(spark, settings, mv) -> tuple[str, list[str]]:
     """(label, kept raw columns) of the feature pipeline version the model was trained on; a model
     without that lineage (or trained on a table the features job did not write) gets ('label', [])."""
     version = mv.inputs.get("feature_pipeline_version")
-    feats = [t.split(".", 1)[1] for t in mv.inputs if t.split(".", 1)[0] == settings.project.databases.feat
-             and "." in t]
+    feats = [
+        t.split(".", 1)[1] for t in mv.inputs if t.split(".", 1)[0] == settings.project.databases.feat and "." in t
+    ]
     if version and len(feats) == 1:
         found = flow.carried_columns(spark, settings, feats[0], version)
         if found is not None:
@@ -64,11 +68,16 @@ def align_to_table(spark, df, table: str, who: str):
         return df
     have = {f.name: f.dataType for f in spark.table(table).schema.fields if f.name not in _PARTITIONS}
     mine = {f.name: f.dataType for f in df.schema.fields}
-    clash = [f"'{c}' is {have[c].simpleString()} there, {t.simpleString()} in {who}"
-             for c, t in mine.items() if c in have and have[c] != t]
+    clash = [
+        f"'{c}' is {have[c].simpleString()} there, {t.simpleString()} in {who}"
+        for c, t in mine.items()
+        if c in have and have[c] != t
+    ]
     if clash:
-        raise DataError(f"cannot write {who} into {table}: column {'; '.join(clash)} "
-                        f"(rename the column in the source, or score into another table)")
+        raise DataError(
+            f"cannot write {who} into {table}: column {'; '.join(clash)} "
+            f"(rename the column in the source, or score into another table)"
+        )
     try:
         new = [f"{quote_ident(c)} {t.simpleString()}" for c, t in mine.items() if c not in have]
     except ValueError as e:
@@ -100,13 +109,23 @@ def run(spark, cfg: Config) -> dict:
     columns = [c for c in columns if c not in ("probability", "model_version", *_PARTITIONS)]
     out_table = table_names.scores(cfg.settings)
     with stage(f"scoring {source} ds={cfg.ds} with {mv.name} {mv.version} into {out_table}"):
-        scored = score(spark, mv, day).select(*[F.col(f"`{c}`") for c in columns], "probability").withColumn(
-            "model_version", F.lit(mv.version))
+        scored = (
+            score(spark, mv, day)
+            .select(*[F.col(f"`{c}`") for c in columns], "probability")
+            .withColumn("model_version", F.lit(mv.version))
+        )
         scored = align_to_table(spark, scored, out_table, f"{mv.name} {mv.version}'s scores of {source}")
         written = tables.write_delta_partition(scored, out_table, cfg.ds, subpartition={"model": mv.name})
-    return {"model": mv.name, "version": mv.version, "table": out_table, "rows": written.rows,
-            "delta_version": written.version, "source": source, "label": label if label in columns else None,
-            "columns": columns}
+    return {
+        "model": mv.name,
+        "version": mv.version,
+        "table": out_table,
+        "rows": written.rows,
+        "delta_version": written.version,
+        "source": source,
+        "label": label if label in columns else None,
+        "columns": columns,
+    }
 
 
 if __name__ == "__main__":

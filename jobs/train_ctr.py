@@ -44,8 +44,12 @@ class Config(JobConfig):
     model: Name = field(metadata={"help": f"a model of the zoo: {', '.join(model_names())}"})
     variant: Name | None = field(default=None, metadata={"help": "a variant of the model's config, e.g. test"})
     param: list[str] = field(default_factory=list, metadata={"help": "model config overrides key=value"})
-    model_name: Name | None = field(default=None, metadata={
-        "help": "registry name, so two data sets or configs of one model can live side by side (default: --model)"})
+    model_name: Name | None = field(
+        default=None,
+        metadata={
+            "help": "registry name, so two data sets or configs of one model can live side by side (default: --model)"
+        },
+    )
 
 
 def _copy_dir(local_dir: str, uri: str) -> None:
@@ -62,8 +66,10 @@ def _positive_rate(spark, feat: str, days: list[dt.date], version: int, label: s
 
     row = flow.read_days(spark, feat, days, version).agg(F.avg(F.col(label).cast("double")).alias("p")).first()
     if row.p is None or not 0 < row.p < 1:
-        raise DataError(f"{feat} ds {', '.join(map(str, days))}: label '{label}' has mean {row.p}; training a CTR "
-                        f"model needs clicks and non-clicks")
+        raise DataError(
+            f"{feat} ds {', '.join(map(str, days))}: label '{label}' has mean {row.p}; training a CTR "
+            f"model needs clicks and non-clicks"
+        )
     return float(row.p)
 
 
@@ -71,10 +77,19 @@ def run(spark, cfg: Config) -> dict:
     settings, s, model = cfg.settings, cfg.settings.ctr, cfg.model
     name = cfg.model_name or model  # the registry name
     # --set models.<model>.key=value, then --param (the job's own option) wins
-    model_cfg = load_config(model, cfg.variant, env=cfg.conf.env,
-                            overrides=[*cfg.conf.named_overrides("models", model), *cfg.param])
-    split = open_split(spark, settings, s.pipeline, cfg.ds, s.train_days, s.min_train_days, "ctr.min_train_days",
-                       columns=lambda fm: FeatureSpec.from_feature_map(fm).columns())
+    model_cfg = load_config(
+        model, cfg.variant, env=cfg.conf.env, overrides=[*cfg.conf.named_overrides("models", model), *cfg.param]
+    )
+    split = open_split(
+        spark,
+        settings,
+        s.pipeline,
+        cfg.ds,
+        s.train_days,
+        s.min_train_days,
+        "ctr.min_train_days",
+        columns=lambda fm: FeatureSpec.from_feature_map(fm).columns(),
+    )
     feat, fm, version, days = split.table, split.feature_map, split.version, split.days
     spec = FeatureSpec.from_feature_map(fm)
     with stage(f"planning reads of {feat} (Delta version {version}) from the Delta log"):
@@ -83,16 +98,29 @@ def run(spark, cfg: Config) -> dict:
     with stage(f"positive rate of {feat} on {len(days)} training day(s)"):
         base_rate = _positive_rate(spark, feat, days, version, fm.label)
     # a rerun with the same inputs and config resumes from the same checkpoint directory
-    key = json.dumps([name, model, plain_config(model_cfg), schema.to_plain(s), fm.version, version,
-                      [d.isoformat() for d in days]], sort_keys=True, default=str)
+    key = json.dumps(
+        [name, model, plain_config(model_cfg), schema.to_plain(s), fm.version, version, [d.isoformat() for d in days]],
+        sort_keys=True,
+        default=str,
+    )
     run_id = f"{cfg.ds.isoformat()}-{hashlib.sha256(key.encode()).hexdigest()[:10]}"
     ckpt = f"{s.checkpoint_dir or settings.project.path('ctr', 'checkpoints')}/{name}/{run_id}"
     out_dir = settings.project.path("ctr", "runs", name, run_id)
-    train_spec = TrainSpec.on_window(train_plan, s, model=model, model_config=model_cfg, features=spec,
-                                     checkpoint_dir=ckpt, out_dir=out_dir, base_rate=base_rate)
+    train_spec = TrainSpec.on_window(
+        train_plan,
+        s,
+        model=model,
+        model_config=model_cfg,
+        features=spec,
+        checkpoint_dir=ckpt,
+        out_dir=out_dir,
+        base_rate=base_rate,
+    )
     workers = 1 if s.backend == "local" else s.num_workers
-    with stage(f"training {model} with {s.backend} on {workers} worker(s) ({train_plan.rows} rows, "
-               f"{len(train_plan.pieces)} row groups)"):
+    with stage(
+        f"training {model} with {s.backend} on {workers} worker(s) ({train_plan.rows} rows, "
+        f"{len(train_plan.pieces)} row groups)"
+    ):
         result = launch(train_spec, spark)
 
     reg = Registry.from_settings(settings)
@@ -101,21 +129,46 @@ def run(spark, cfg: Config) -> dict:
     val = split.read(spark, [cfg.ds])
     scored = {name: score_with_model(val, f"{staged}/model").select(fm.label, "probability")}
     done = register_candidate(
-        spark, reg, name, cfg.ds, scored, val, staged=staged, table=feat, label=fm.label,
-        history={name: result["history"]}, kind=model, flavor="torch", inputs=split.inputs,
+        spark,
+        reg,
+        name,
+        cfg.ds,
+        scored,
+        val,
+        staged=staged,
+        table=feat,
+        label=fm.label,
+        history={name: result["history"]},
+        kind=model,
+        flavor="torch",
+        inputs=split.inputs,
         config={"model": plain_config(model_cfg), "ctr": schema.to_plain(s)},
-        context={"model": model, "train days": ", ".join(map(str, days)),
-                 "train rows": f"{result['train_rows']} (+ {result['holdout_rows']} held out for early stopping)",
-                 "positive rate of the training window": round(base_rate, 5),
-                 "batch per worker": f"{result['batch_size']} ({result['steps_per_epoch']} steps per epoch)",
-                 "validation day": cfg.ds, "feature table": split.described,
-                 "backend": f"{s.backend} x {s.num_workers}",
-                 "best epoch": f"{result['best_epoch']} (holdout {s.early_stopping_metric})"},
-        extra={"history": result["history"], "best_epoch": result["best_epoch"],
-               "stopped_early": result["stopped_early"], "train_days": [d.isoformat() for d in days],
-               "train_rows": result["train_rows"], "holdout_rows": result["holdout_rows"], "base_rate": base_rate,
-               "batch_size": result["batch_size"], "steps_per_epoch": result["steps_per_epoch"],
-               "backend": s.backend, "workers": result["workers"], "variant": cfg.variant})
+        context={
+            "model": model,
+            "train days": ", ".join(map(str, days)),
+            "train rows": f"{result['train_rows']} (+ {result['holdout_rows']} held out for early stopping)",
+            "positive rate of the training window": round(base_rate, 5),
+            "batch per worker": f"{result['batch_size']} ({result['steps_per_epoch']} steps per epoch)",
+            "validation day": cfg.ds,
+            "feature table": split.described,
+            "backend": f"{s.backend} x {s.num_workers}",
+            "best epoch": f"{result['best_epoch']} (holdout {s.early_stopping_metric})",
+        },
+        extra={
+            "history": result["history"],
+            "best_epoch": result["best_epoch"],
+            "stopped_early": result["stopped_early"],
+            "train_days": [d.isoformat() for d in days],
+            "train_rows": result["train_rows"],
+            "holdout_rows": result["holdout_rows"],
+            "base_rate": base_rate,
+            "batch_size": result["batch_size"],
+            "steps_per_epoch": result["steps_per_epoch"],
+            "backend": s.backend,
+            "workers": result["workers"],
+            "variant": cfg.variant,
+        },
+    )
     mv = done.mv
     out = {"model": model, "name": name, **done.result(), "epochs_run": result["epochs_run"]}
     if model == "two_tower" and s.export_embeddings:

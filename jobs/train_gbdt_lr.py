@@ -41,8 +41,16 @@ def run(spark, cfg: Config) -> dict:
     settings = cfg.settings
     s = settings.gbdt
     name = cfg.model_name or s.model_name
-    split = open_split(spark, settings, s.pipeline, cfg.ds, s.train_days, s.min_train_days, "gbdt.min_train_days",
-                       columns=lambda fm: [fm.label, *(f.name for f in fm.fields)])
+    split = open_split(
+        spark,
+        settings,
+        s.pipeline,
+        cfg.ds,
+        s.train_days,
+        s.min_train_days,
+        "gbdt.min_train_days",
+        columns=lambda fm: [fm.label, *(f.name for f in fm.fields)],
+    )
     fm, feat = split.feature_map, split.table
     if s.group_col and s.group_col not in spark.table(feat).columns:
         raise DataError(f"gbdt.group_col '{s.group_col}' is not a column of {feat}")
@@ -64,11 +72,31 @@ def run(spark, cfg: Config) -> dict:
     scored = {m: as_probability(models[m].transform(val)).select(*keep, "probability") for m in MODELS}
     days = [d.isoformat() for d in split.days]
     done = register_candidate(
-        spark, reg, name, cfg.ds, scored, val, staged=staged, table=feat, label=fm.label, group_col=s.group_col,
-        persist=True, kind="gbdt_lr", flavor="spark_pipeline", config=schema.to_plain(s), inputs=split.inputs,
+        spark,
+        reg,
+        name,
+        cfg.ds,
+        scored,
+        val,
+        staged=staged,
+        table=feat,
+        label=fm.label,
+        group_col=s.group_col,
+        persist=True,
+        kind="gbdt_lr",
+        flavor="spark_pipeline",
+        config=schema.to_plain(s),
+        inputs=split.inputs,
         extra={"train_days": days, "train_rows": n_train, **facts},
-        context={"train days": ", ".join(days), "train rows": n_train, "validation day": cfg.ds,
-                 "feature table": split.described, "backend": s.backend, **report_context(facts)})
+        context={
+            "train days": ", ".join(days),
+            "train rows": n_train,
+            "validation day": cfg.ds,
+            "feature table": split.described,
+            "backend": s.backend,
+            **report_context(facts),
+        },
+    )
     for k, v in done.summary.items():
         log.info("%-16s AUC %.4f  logloss %.4f  NE %.4f  calibration %.3f", k, *v.values())
     return {"model": name, **done.result()}

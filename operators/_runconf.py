@@ -24,8 +24,16 @@ def run_conf(context: Any) -> dict:
 
 # What a triggered run's conf may override: model, training and threshold keys. Never Spark settings,
 # paths, project.*, sources (paths), the interpreter or jars (spark-submit binary, profile, connection).
-RUN_CONF_PREFIXES = ("synth.", "features.", "models.", "gbdt.", "ctr.", "ann.", "registry.gate.",
-                     "dags.ctr_daily.quality.")
+RUN_CONF_PREFIXES = (
+    "synth.",
+    "features.",
+    "models.",
+    "gbdt.",
+    "ctr.",
+    "ann.",
+    "registry.gate.",
+    "dags.ctr_daily.quality.",
+)
 RUN_CONF_REFUSED = ("ctr.checkpoint_dir",)  # a path, under an allowed prefix
 
 
@@ -37,8 +45,10 @@ def check_run_conf_override(item: str) -> str:
     """`item` (`key=value`) if a triggered run may set that key, else RunConfError naming the key."""
     key = item.partition("=")[0].strip()
     if key in RUN_CONF_REFUSED or not key.startswith(RUN_CONF_PREFIXES):
-        raise RunConfError(f"dag run conf overrides: '{key}' may not be set by a triggered run (allowed: "
-                           f"{', '.join(p + '*' for p in RUN_CONF_PREFIXES)}; not {', '.join(RUN_CONF_REFUSED)})")
+        raise RunConfError(
+            f"dag run conf overrides: '{key}' may not be set by a triggered run (allowed: "
+            f"{', '.join(p + '*' for p in RUN_CONF_PREFIXES)}; not {', '.join(RUN_CONF_REFUSED)})"
+        )
     return item
 
 

@@ -26,8 +26,10 @@ def failure_summary(context: Any) -> str:
     retries = getattr(task, "retries", 0) or 0
     tries = getattr(ti, "try_number", 1) or 1
     outcome = "will retry" if tries <= retries else "no retries left"
-    return (f"{dag_id}.{ti.task_id} ds={ds} failed (try {tries} of {retries + 1}, {outcome}): "
-            f"{_first_line(context.get('exception'))}")
+    return (
+        f"{dag_id}.{ti.task_id} ds={ds} failed (try {tries} of {retries + 1}, {outcome}): "
+        f"{_first_line(context.get('exception'))}"
+    )
 
 
 def log_failure(context: Any) -> None:

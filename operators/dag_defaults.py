@@ -44,8 +44,13 @@ def default_args(settings) -> dict[str, Any]:
 def job_kwargs(settings) -> dict[str, Any]:
     """Keyword arguments every SparkJobOperator of a DAG gets."""
     env, overrides = parse_env()
-    return {"env": env, "overrides": overrides, "profile": settings.dags.spark_profile,
-            "conn_id": settings.dags.conn_id, "spark_submit": settings.dags.spark_submit}
+    return {
+        "env": env,
+        "overrides": overrides,
+        "profile": settings.dags.spark_profile,
+        "conn_id": settings.dags.conn_id,
+        "spark_submit": settings.dags.spark_submit,
+    }
 
 
 def start(day: dt.date) -> dt.datetime:

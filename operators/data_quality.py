@@ -19,8 +19,9 @@ from operators.hooks.spark_job import check_command
 from pipelines.ingest.catalog import reasons_text
 
 
-def quality_problems(metrics: dict, *, max_quarantine_fraction: float, max_psi: float,
-                     max_drifted_features: int) -> list[str]:
+def quality_problems(
+    metrics: dict, *, max_quarantine_fraction: float, max_psi: float, max_drifted_features: int
+) -> list[str]:
     """What is wrong with a day, given the probe's metrics (pure: tests feed it by hand)."""
     problems = []
     ingest = metrics.get("ingest")
@@ -34,8 +35,10 @@ def quality_problems(metrics: dict, *, max_quarantine_fraction: float, max_psi: 
             problems.append(f"ingest run {ingest.get('run_id')} read no rows")
         elif fraction > max_quarantine_fraction:
             reasons = reasons_text(ingest.get("top_reasons"), 3)
-            problems.append(f"{bad} of {total} rows quarantined ({fraction:.2%} > {max_quarantine_fraction:.2%})"
-                            + (f": {reasons}" if reasons else ""))
+            problems.append(
+                f"{bad} of {total} rows quarantined ({fraction:.2%} > {max_quarantine_fraction:.2%})"
+                + (f": {reasons}" if reasons else "")
+            )
     psi = metrics.get("psi")
     if psi is None:
         problems.append(f"no feature statistics for the day in {metrics.get('stats_table')}")
@@ -43,8 +46,9 @@ def quality_problems(metrics: dict, *, max_quarantine_fraction: float, max_psi: 
         drifted = sorted(((f, v) for f, v in psi.items() if v is not None and v > max_psi), key=lambda fv: -fv[1])
         if len(drifted) > max_drifted_features:
             shown = ", ".join(f"{f}={v:.3f}" for f, v in drifted[:5])
-            problems.append(f"{len(drifted)} feature(s) drifted (PSI > {max_psi:g}, {max_drifted_features} "
-                            f"allowed): {shown}")
+            problems.append(
+                f"{len(drifted)} feature(s) drifted (PSI > {max_psi:g}, {max_drifted_features} allowed): {shown}"
+            )
     return problems
 
 
@@ -52,9 +56,20 @@ class DataQualityOperator(BaseOperator):
     template_fields: Sequence[str] = ("ds", "env", "overrides")
     ui_color = "#fde8e8"
 
-    def __init__(self, *, source: str, pipeline: str, ds: str = "{{ ds }}", env: str | None = None,
-                 overrides: Sequence[str] = (), max_quarantine_fraction: float = 0.01, max_psi: float = 0.25,
-                 max_drifted_features: int = 0, probe_timeout_s: float = 600, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        source: str,
+        pipeline: str,
+        ds: str = "{{ ds }}",
+        env: str | None = None,
+        overrides: Sequence[str] = (),
+        max_quarantine_fraction: float = 0.01,
+        max_psi: float = 0.25,
+        max_drifted_features: int = 0,
+        probe_timeout_s: float = 600,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.source = source
         self.pipeline = pipeline
@@ -68,20 +83,33 @@ class DataQualityOperator(BaseOperator):
 
     def command(self, context: Any = None) -> list[str]:
         env, overrides = resolve(context, self.env, self.overrides)
-        return check_command("quality", self.ds, env=env, overrides=overrides, source=self.source,
-                             pipeline=self.pipeline)
+        return check_command(
+            "quality", self.ds, env=env, overrides=overrides, source=self.source, pipeline=self.pipeline
+        )
 
     def execute(self, context: Any) -> dict:
         metrics = run_check(self.command(context), self.probe_timeout_s)
         ingest = metrics.get("ingest") or {}
         psi = metrics.get("psi") or {}
-        self.log.info("ds=%s %s: %s input rows, %s quarantined; %d features, max PSI %s", self.ds, self.source,
-                      ingest.get("input_rows"), ingest.get("quarantined_rows"), len(psi),
-                      f"{max(v for v in psi.values() if v is not None):.4f}" if any(
-                          v is not None for v in psi.values()) else "n/a")
-        problems = quality_problems(metrics, max_quarantine_fraction=self.max_quarantine_fraction,
-                                    max_psi=self.max_psi, max_drifted_features=self.max_drifted_features)
+        self.log.info(
+            "ds=%s %s: %s input rows, %s quarantined; %d features, max PSI %s",
+            self.ds,
+            self.source,
+            ingest.get("input_rows"),
+            ingest.get("quarantined_rows"),
+            len(psi),
+            f"{max(v for v in psi.values() if v is not None):.4f}"
+            if any(v is not None for v in psi.values())
+            else "n/a",
+        )
+        problems = quality_problems(
+            metrics,
+            max_quarantine_fraction=self.max_quarantine_fraction,
+            max_psi=self.max_psi,
+            max_drifted_features=self.max_drifted_features,
+        )
         if problems:
-            raise AirflowFailException(f"data quality check failed for {self.source} ds={self.ds}: "
-                                       + "; ".join(problems))
+            raise AirflowFailException(
+                f"data quality check failed for {self.source} ds={self.ds}: " + "; ".join(problems)
+            )
         return metrics

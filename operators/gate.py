@@ -25,9 +25,19 @@ class ModelGateOperator(BaseBranchOperator):
     template_fields: Sequence[str] = ("ds", "env", "overrides")
     ui_color = "#eafaea"
 
-    def __init__(self, *, model: str, publish_task_id: str, skip_task_id: str, ds: str = "{{ ds }}",
-                 env: str | None = None, overrides: Sequence[str] = (), metric: str | None = None,
-                 candidate_task_id: str | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        model: str,
+        publish_task_id: str,
+        skip_task_id: str,
+        ds: str = "{{ ds }}",
+        env: str | None = None,
+        overrides: Sequence[str] = (),
+        metric: str | None = None,
+        candidate_task_id: str | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.model = model
         self.publish_task_id = publish_task_id
@@ -57,8 +67,13 @@ class ModelGateOperator(BaseBranchOperator):
         decision = self.decide(context)
         context["ti"].xcom_push(key="decision", value=decision)
         accepted = decision["accepted"]
-        self.log.info("gate %s for %s %s: %s", "ACCEPTED" if accepted else "refused", self.model,
-                      decision["candidate"], decision["reason"])
+        self.log.info(
+            "gate %s for %s %s: %s",
+            "ACCEPTED" if accepted else "refused",
+            self.model,
+            decision["candidate"],
+            decision["reason"],
+        )
         if accepted:
             return self.publish_task_id
         if decision["champion"] is None:

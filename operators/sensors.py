@@ -22,8 +22,17 @@ class SourcePartitionSensor(BaseSensorOperator):
     template_fields: Sequence[str] = ("ds", "env", "overrides")
     ui_color = "#fdf6e3"
 
-    def __init__(self, *, source: str, ds: str = "{{ ds }}", env: str | None = None, overrides: Sequence[str] = (),
-                 deferrable: bool = False, probe_timeout_s: float = 600, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        source: str,
+        ds: str = "{{ ds }}",
+        env: str | None = None,
+        overrides: Sequence[str] = (),
+        deferrable: bool = False,
+        probe_timeout_s: float = 600,
+        **kwargs: Any,
+    ) -> None:
         kwargs.setdefault("mode", "reschedule")
         super().__init__(**kwargs)
         self.source = source
@@ -41,10 +50,11 @@ class SourcePartitionSensor(BaseSensorOperator):
         if self.deferrable:
             from operators.triggers import PartitionTrigger
 
-            self.defer(trigger=PartitionTrigger(self.command(context), _seconds(self.poke_interval),
-                                                self.probe_timeout_s),
-                       method_name="execute_complete",
-                       timeout=dt.timedelta(seconds=_seconds(self.timeout)) if self.timeout else None)
+            self.defer(
+                trigger=PartitionTrigger(self.command(context), _seconds(self.poke_interval), self.probe_timeout_s),
+                method_name="execute_complete",
+                timeout=dt.timedelta(seconds=_seconds(self.timeout)) if self.timeout else None,
+            )
         return super().execute(context)
 
     def poke(self, context: Any) -> PokeReturnValue:

@@ -30,10 +30,22 @@ class SparkJobOperator(BaseOperator):
     template_fields: Sequence[str] = ("ds", "args", "env", "overrides")
     ui_color = "#e8f4fd"
 
-    def __init__(self, *, job: str, ds: str = "{{ ds }}", args: Sequence[str] = (), env: str | None = None,
-                 overrides: Sequence[str] = (), profile: str | None = None, conn_id: str | None = None,
-                 launcher: Launcher = "spark-submit", spark_submit: str | None = None,
-                 env_vars: dict[str, str] | None = None, kill_grace_s: float = 10.0, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        job: str,
+        ds: str = "{{ ds }}",
+        args: Sequence[str] = (),
+        env: str | None = None,
+        overrides: Sequence[str] = (),
+        profile: str | None = None,
+        conn_id: str | None = None,
+        launcher: Launcher = "spark-submit",
+        spark_submit: str | None = None,
+        env_vars: dict[str, str] | None = None,
+        kill_grace_s: float = 10.0,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.job = job
         self.ds = ds
@@ -53,9 +65,20 @@ class SparkJobOperator(BaseOperator):
         env, overrides = resolve(context, self.env, self.overrides)
         settings = load_settings(env, overrides)
         conn = connection or {}
-        return job_command(settings, self.job, self.ds, env=env, args=self.args, overrides=overrides,
-                           profile=self.profile, launcher=self.launcher, spark_submit=self.spark_submit,
-                           master=conn.get("master"), deploy_mode=conn.get("deploy_mode"), queue=conn.get("queue"))
+        return job_command(
+            settings,
+            self.job,
+            self.ds,
+            env=env,
+            args=self.args,
+            overrides=overrides,
+            profile=self.profile,
+            launcher=self.launcher,
+            spark_submit=self.spark_submit,
+            master=conn.get("master"),
+            deploy_mode=conn.get("deploy_mode"),
+            queue=conn.get("queue"),
+        )
 
     def execute(self, context: Any) -> dict:
         from airflow.sdk.log import mask_secret
@@ -66,8 +89,9 @@ class SparkJobOperator(BaseOperator):
             mask_secret(secret)
         self.log.info("running job %s for ds=%s: %s", self.job, self.ds, mask_command(cmd))
         result = self._hook.run(cmd)
-        self.log.info("job %s ds=%s finished: %s", self.job, self.ds, ", ".join(f"{k}={v}" for k, v in
-                                                                            list(result.items())[:8]))
+        self.log.info(
+            "job %s ds=%s finished: %s", self.job, self.ds, ", ".join(f"{k}={v}" for k, v in list(result.items())[:8])
+        )
         return result
 
     def on_kill(self) -> None:

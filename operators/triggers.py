@@ -21,13 +21,16 @@ class PartitionTrigger(BaseTrigger):
         self.probe_timeout_s = probe_timeout_s
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
-        return ("operators.triggers.PartitionTrigger", {"command": self.command, "poke_interval_s":
-                self.poke_interval_s, "probe_timeout_s": self.probe_timeout_s})
+        return (
+            "operators.triggers.PartitionTrigger",
+            {"command": self.command, "poke_interval_s": self.poke_interval_s, "probe_timeout_s": self.probe_timeout_s},
+        )
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         while True:
-            proc = await asyncio.create_subprocess_exec(*self.command, stdout=asyncio.subprocess.PIPE,
-                                                        stderr=asyncio.subprocess.PIPE)
+            proc = await asyncio.create_subprocess_exec(
+                *self.command, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+            )
             try:
                 out, err = await asyncio.wait_for(proc.communicate(), self.probe_timeout_s)
             except TimeoutError:

@@ -21,8 +21,9 @@ with DAG(
     default_args=default_args(settings),  # retries, timeouts, failure summary callback
     tags=["ctrflow", "example"],
 ) as dag:
-    wait = SourcePartitionSensor(task_id="wait_for_click_logs", source="click_logs",
-                                 env=jobs["env"], overrides=jobs["overrides"])
+    wait = SourcePartitionSensor(
+        task_id="wait_for_click_logs", source="click_logs", env=jobs["env"], overrides=jobs["overrides"]
+    )
     ingest = SparkJobOperator(task_id="ingest", job="ingest", args=["--source", "click_logs"], **jobs)
     features = SparkJobOperator(task_id="features", job="features", args=["--pipeline", "ctr_default"], **jobs)
     wait >> ingest >> features

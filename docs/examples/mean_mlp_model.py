@@ -32,8 +32,9 @@ class MeanMLP(CtrModel):
 
     def __init__(self, spec, cfg: MeanMLPConfig):
         super().__init__(spec, cfg)
-        self.embedding = FieldEmbedding(spec.total_vocab_size, len(spec.num_fields), cfg.embed_dim,
-                                        cfg.sparse_embeddings)
+        self.embedding = FieldEmbedding(
+            spec.total_vocab_size, len(spec.num_fields), cfg.embed_dim, cfg.sparse_embeddings
+        )
         self.mlp = MLP(cfg.embed_dim, cfg.hidden_units)  # ends in a logit head without offset
         self.bias = nn.Parameter(torch.zeros(1))
 

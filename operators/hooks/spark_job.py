@@ -49,8 +49,11 @@ def spark_env(binary: str, environ: dict[str, str] | None = None) -> dict[str, s
     beside this interpreter, SPARK_HOME is this interpreter's pyspark; a SPARK_HOME already set wins."""
     environ = os.environ if environ is None else environ
     path = Path(binary)
-    if environ.get("SPARK_HOME") or path.parent != Path(sys.executable).parent \
-            or not (path.parent / "find_spark_home.py").exists():
+    if (
+        environ.get("SPARK_HOME")
+        or path.parent != Path(sys.executable).parent
+        or not (path.parent / "find_spark_home.py").exists()
+    ):
         return {}
     import pyspark
 
@@ -65,10 +68,22 @@ def job_args(ds: str, env: str, args: Sequence[str] = (), overrides: Sequence[st
     return out + [str(a) for a in args]
 
 
-def job_command(settings, job: str, ds: str, *, env: str, args: Sequence[str] = (), overrides: Sequence[str] = (),
-                profile: str | None = None, launcher: Launcher = "spark-submit", spark_submit: str | None = None,
-                master: str | None = None, deploy_mode: str | None = None, queue: str | None = None,
-                python: str | None = None) -> list[str]:
+def job_command(
+    settings,
+    job: str,
+    ds: str,
+    *,
+    env: str,
+    args: Sequence[str] = (),
+    overrides: Sequence[str] = (),
+    profile: str | None = None,
+    launcher: Launcher = "spark-submit",
+    spark_submit: str | None = None,
+    master: str | None = None,
+    deploy_mode: str | None = None,
+    queue: str | None = None,
+    python: str | None = None,
+) -> list[str]:
     """The argv that runs `job` for `ds`. `master` / `deploy_mode` / `queue` (from an Airflow connection)
     override the profile's; `settings` must be loaded with the same env and overrides as the job."""
     argv = job_args(ds, env, args, overrides)
@@ -76,19 +91,25 @@ def job_command(settings, job: str, ds: str, *, env: str, args: Sequence[str] = 
         return [python or sys.executable, "-m", "jobs", job, *argv]
     from pipelines.common.submit import spark_submit_command
 
-    extra = {k: v for k, v in (("spark.master", master), ("spark.submit.deployMode", deploy_mode),
-                               ("spark.yarn.queue", queue)) if v}
-    return spark_submit_command(settings, job, argv, profile=profile,
-                                spark_submit=spark_submit or default_spark_submit(), extra_conf=extra)
+    extra = {
+        k: v
+        for k, v in (("spark.master", master), ("spark.submit.deployMode", deploy_mode), ("spark.yarn.queue", queue))
+        if v
+    }
+    return spark_submit_command(
+        settings, job, argv, profile=profile, spark_submit=spark_submit or default_spark_submit(), extra_conf=extra
+    )
 
 
-def check_command(kind: str, ds: str, *, env: str, overrides: Sequence[str] = (), python: str | None = None,
-                  **options: str) -> list[str]:
+def check_command(
+    kind: str, ds: str, *, env: str, overrides: Sequence[str] = (), python: str | None = None, **options: str
+) -> list[str]:
     """The argv of a check job (`check_partition`, `check_quality`: metadata the sensor and the data-quality
     operator read) with the python launcher: a short process, no spark-submit, no connection."""
     args = [x for key, value in options.items() for x in (f"--{key.replace('_', '-')}", str(value))]
-    return job_command(None, f"check_{kind}", ds, env=env, args=args, overrides=overrides, launcher="python",
-                       python=python)
+    return job_command(
+        None, f"check_{kind}", ds, env=env, args=args, overrides=overrides, launcher="python", python=python
+    )
 
 
 def mask_command(cmd: Sequence[str]) -> str:
@@ -117,8 +138,14 @@ class SparkJobHook(SparkSubmitHook):
     `--master` (the profile's) is the master; with one, its master / deploy mode / queue are used by
     `job_command` (read them from `connection`)."""
 
-    def __init__(self, conn_id: str | None = None, *, env_vars: dict[str, str] | None = None,
-                 kill_grace_s: float = 10.0, timeout_s: float | None = None) -> None:
+    def __init__(
+        self,
+        conn_id: str | None = None,
+        *,
+        env_vars: dict[str, str] | None = None,
+        kill_grace_s: float = 10.0,
+        timeout_s: float | None = None,
+    ) -> None:
         self._use_connection = bool(conn_id)
         self._command: list[str] = []
         self.result: dict[str, Any] | None = None
@@ -137,8 +164,18 @@ class SparkJobHook(SparkSubmitHook):
     def _resolve_connection(self) -> dict[str, Any]:
         if self._use_connection:
             return super()._resolve_connection()
-        return {"master": "", "queue": None, "deploy_mode": None, "spark_binary": "spark-submit", "namespace": None,
-                "principal": None, "keytab": None, "rest_scheme": "http", "rest_port": 6066, "rest_endpoint": None}
+        return {
+            "master": "",
+            "queue": None,
+            "deploy_mode": None,
+            "spark_binary": "spark-submit",
+            "namespace": None,
+            "principal": None,
+            "keytab": None,
+            "rest_scheme": "http",
+            "rest_port": 6066,
+            "rest_endpoint": None,
+        }
 
     def _build_spark_submit_command(self, application: str) -> list[str]:
         self.log.info("ctrflow job command: %s", mask_command(self._command))
@@ -188,8 +225,10 @@ class SparkJobHook(SparkSubmitHook):
             self.submit(start_new_session=True, cwd=str(PROJECT_ROOT))
         except AirflowException as e:
             if self.timed_out:
-                raise TimeoutError(f"{mask_command(self._command[2:6])} did not finish in {self.timeout_s:.0f} s "
-                                   "(its process group was ended)") from e
+                raise TimeoutError(
+                    f"{mask_command(self._command[2:6])} did not finish in {self.timeout_s:.0f} s "
+                    "(its process group was ended)"
+                ) from e
             code = self._submit_sp.returncode if self._submit_sp is not None else None
             if self.error_line is None:
                 raise

@@ -1,8 +1,8 @@
 """An index version's files, on any filesystem pyarrow.fs opens (the registry's):
 
-    <dir>/index/shard-00000.faiss ...   one file per shard (one shard unless the build kept several)
-    <dir>/id_map/part-00000.parquet ... faiss_id (int64) -> id (the embeddings table's id, its own type)
-    <dir>/metadata.json                 factory, choice reason, recall@k, tuned nprobe / efSearch, QPS, lineage
+<dir>/index/shard-00000.faiss ...   one file per shard (one shard unless the build kept several)
+<dir>/id_map/part-00000.parquet ... faiss_id (int64) -> id (the embeddings table's id, its own type)
+<dir>/metadata.json                 factory, choice reason, recall@k, tuned nprobe / efSearch, QPS, lineage
 """
 
 from __future__ import annotations

@@ -101,20 +101,22 @@ def _add_partition(trained: bytes, d: int, id_col: str, vector_col: str, staging
         fs, path = artifacts.filesystem(f"{staging}/{artifacts.ID_MAP_DIR}")
         fs.create_dir(path, recursive=True)
         pq.write_table(pa.concat_tables(id_parts), f"{path}/part-{pid:05d}.parquet", filesystem=fs)
-        yield pa.RecordBatch.from_arrays([pa.array([pid], pa.int32()), pa.array([rows], pa.int64()),
-                                          pa.array([shard], pa.string())], names=["partition", "rows", "uri"])
+        yield pa.RecordBatch.from_arrays(
+            [pa.array([pid], pa.int32()), pa.array([rows], pa.int64()), pa.array([shard], pa.string())],
+            names=["partition", "rows", "uri"],
+        )
 
     return add
 
 
-def distributed_add(spark, df, trained, d: int, id_col: str, vector_col: str, staging: str,
-                    threads: int = 1) -> list[AddedShard]:
+def distributed_add(
+    spark, df, trained, d: int, id_col: str, vector_col: str, staging: str, threads: int = 1
+) -> list[AddedShard]:
     """Add every row of df (already laid out by `add_layout`) on executors; the shards' locations come back."""
     payload = artifacts.to_bytes(trained)
     fn = _add_partition(payload, d, id_col, vector_col, staging, threads)
     out = df.mapInArrow(fn, "partition int, rows long, uri string").collect()
-    return sorted((AddedShard(int(r["partition"]), int(r["rows"]), r["uri"]) for r in out),
-                  key=lambda s: s.partition)
+    return sorted((AddedShard(int(r["partition"]), int(r["rows"]), r["uri"]) for r in out), key=lambda s: s.partition)
 
 
 def merge_shards(indices: list, n_out: int = 1) -> list:

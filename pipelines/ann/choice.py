@@ -65,33 +65,56 @@ def choose_index(n: int, d: int, cfg: AnnSettings) -> IndexChoice:
     raw = n * (4 * d + _ID_BYTES)
     mb = f"{cfg.memory_budget_mb} MB"
     if n <= rules.flat_max_vectors:
-        return IndexChoice("Flat", "flat", f"{n} vectors <= choice.flat_max_vectors={rules.flat_max_vectors}: "
-                           f"exact search, no training ({raw / _MB:.1f} MB)", raw)
+        return IndexChoice(
+            "Flat",
+            "flat",
+            f"{n} vectors <= choice.flat_max_vectors={rules.flat_max_vectors}: "
+            f"exact search, no training ({raw / _MB:.1f} MB)",
+            raw,
+        )
     graph = n * (4 * d + 8 * rules.hnsw_m + _ID_BYTES)
     if n <= rules.hnsw_max_vectors and graph <= budget:
-        return IndexChoice(f"HNSW{rules.hnsw_m}", "hnsw",
-                           f"{n} vectors <= choice.hnsw_max_vectors={rules.hnsw_max_vectors} and vectors + graph "
-                           f"({graph / _MB:.1f} MB) fit memory_budget_mb={mb}: graph search, no training", graph)
+        return IndexChoice(
+            f"HNSW{rules.hnsw_m}",
+            "hnsw",
+            f"{n} vectors <= choice.hnsw_max_vectors={rules.hnsw_max_vectors} and vectors + graph "
+            f"({graph / _MB:.1f} MB) fit memory_budget_mb={mb}: graph search, no training",
+            graph,
+        )
     nlist = nlist_for(n, rules, cfg.train.max_vectors)
     ivf_flat = raw + nlist * d * 4
     if ivf_flat <= budget:
-        return IndexChoice(f"IVF{nlist},Flat", "ivf_flat",
-                           f"{n} vectors x {d} dims as floats ({ivf_flat / _MB:.1f} MB) fit memory_budget_mb={mb}; "
-                           f"too many for {'HNSW' if n > rules.hnsw_max_vectors else 'HNSW with its graph'}: "
-                           f"inverted lists, nlist={nlist} (about 4*sqrt(n))", ivf_flat, nlist)
+        return IndexChoice(
+            f"IVF{nlist},Flat",
+            "ivf_flat",
+            f"{n} vectors x {d} dims as floats ({ivf_flat / _MB:.1f} MB) fit memory_budget_mb={mb}; "
+            f"too many for {'HNSW' if n > rules.hnsw_max_vectors else 'HNSW with its graph'}: "
+            f"inverted lists, nlist={nlist} (about 4*sqrt(n))",
+            ivf_flat,
+            nlist,
+        )
     per_vector = (budget - nlist * d * 4) / n - _ID_BYTES
     sizes = [m for m in range(1, d + 1) if d % m == 0 and m <= per_vector]
     if not sizes:
         need = (n * (1 + _ID_BYTES) + nlist * d * 4) / _MB
-        raise ConfigError(f"ann.memory_budget_mb={cfg.memory_budget_mb}: {n} vectors of dimension {d} need at "
-                          f"least {need:.0f} MB even at 1 byte a vector; raise the budget or set ann.factory")
+        raise ConfigError(
+            f"ann.memory_budget_mb={cfg.memory_budget_mb}: {n} vectors of dimension {d} need at "
+            f"least {need:.0f} MB even at 1 byte a vector; raise the budget or set ann.factory"
+        )
     m = max(sizes)
     est = n * (m + _ID_BYTES) + nlist * d * 4
-    why = (f"{n} vectors x {d} dims as floats ({ivf_flat / _MB:.0f} MB) exceed memory_budget_mb={mb}: "
-           f"product quantization at {m} bytes a vector ({est / _MB:.1f} MB), nlist={nlist}")
+    why = (
+        f"{n} vectors x {d} dims as floats ({ivf_flat / _MB:.0f} MB) exceed memory_budget_mb={mb}: "
+        f"product quantization at {m} bytes a vector ({est / _MB:.1f} MB), nlist={nlist}"
+    )
     if m <= d // 4:
-        return IndexChoice(f"OPQ{m},IVF{nlist},PQ{m}", "ivf_pq",
-                           why + f"; OPQ rotation since m={m} <= d/4 (strong compression)", est, nlist)
+        return IndexChoice(
+            f"OPQ{m},IVF{nlist},PQ{m}",
+            "ivf_pq",
+            why + f"; OPQ rotation since m={m} <= d/4 (strong compression)",
+            est,
+            nlist,
+        )
     return IndexChoice(f"IVF{nlist},PQ{m}", "ivf_pq", why, est, nlist)
 
 

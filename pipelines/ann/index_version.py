@@ -57,20 +57,31 @@ def champion_eval(spark, reg, name: str, queries: np.ndarray, truth: np.ndarray,
         return {}
     meta = artifacts.read_metadata(champ.artifacts)
     if int(meta["dim"]) != queries.shape[1]:
-        return {"version": champ.version, "metrics": {"recall_at_k": 0.0},
-                "note": f"dimension {meta['dim']} differs from {queries.shape[1]}"}
+        return {
+            "version": champ.version,
+            "metrics": {"recall_at_k": 0.0},
+            "note": f"dimension {meta['dim']} differs from {queries.shape[1]}",
+        }
     index = artifacts.load(champ.artifacts, meta)
     quality.set_search_param(index, meta["quality"]["search_param"], meta["quality"]["search_value"])
     _, found = index.search(np.ascontiguousarray(queries, dtype=np.float32), k)
     got = _table_ids(spark, f"{champ.artifacts}/{artifacts.ID_MAP_DIR}", found)
     want = _table_ids(spark, id_map, truth)
-    hits = sum(len({x for x in g if x is not None} & {x for x in w if x is not None}) for g, w in zip(got, want,
-                                                                                                       strict=True))
+    hits = sum(
+        len({x for x in g if x is not None} & {x for x in w if x is not None}) for g, w in zip(got, want, strict=True)
+    )
     return {"version": champ.version, "metrics": {"recall_at_k": hits / (k * len(queries))}}
 
 
-def build_version(spark, settings, source: str, ds: dt.date, factory: str | None = None, name: str | None = None,
-                  config_hash: str = "") -> dict:
+def build_version(
+    spark,
+    settings,
+    source: str,
+    ds: dt.date,
+    factory: str | None = None,
+    name: str | None = None,
+    config_hash: str = "",
+) -> dict:
     """Build, measure, register (and publish through the gate) one index version of `source` at `ds`."""
     import faiss
 
@@ -92,8 +103,10 @@ def build_version(spark, settings, source: str, ds: dt.date, factory: str | None
         try:
             trained = build.train(ch.factory, stats.dim, cfg.metric, sample[:n_train] if n_train else sample[:0])
         except RuntimeError as e:
-            raise ConfigError(f"factory '{ch.factory}' cannot be built or trained for {stats.rows} vectors of "
-                              f"dimension {stats.dim}: {str(e).splitlines()[-1] if str(e) else e}") from None
+            raise ConfigError(
+                f"factory '{ch.factory}' cannot be built or trained for {stats.rows} vectors of "
+                f"dimension {stats.dim}: {str(e).splitlines()[-1] if str(e) else e}"
+            ) from None
     n_shards = build.shard_count(ch.estimated_bytes, cfg.build.shards, cfg.build.max_shard_mb)
     threads = cfg.build.threads_per_task
     if not build.mergeable(trained):  # only n_shards tasks run: give each the cores of the others
@@ -103,8 +116,9 @@ def build_version(spark, settings, source: str, ds: dt.date, factory: str | None
     try:
         layout = build.add_layout(df, trained, n_shards, cfg.build.add_partitions)
         with stage(f"adding {stats.rows} vectors on executors"):
-            added = build.distributed_add(spark, layout, trained, stats.dim, cfg.id_col, cfg.vector_col, staged,
-                                          threads)
+            added = build.distributed_add(
+                spark, layout, trained, stats.dim, cfg.id_col, cfg.vector_col, staged, threads
+            )
         with stage(f"merging {len(added)} shards"):
             shards = build.merge_shards(build.load_shards(added), n_shards)
             build.drop_staged_shards(staged)
@@ -113,40 +127,77 @@ def build_version(spark, settings, source: str, ds: dt.date, factory: str | None
             raise DataError(f"{source} ds={ds}: the index holds {index.ntotal} vectors, the table {stats.rows}")
         queries = sample[:n_queries]
         with stage(f"exact top-{k} of {n_queries} queries on executors"):
-            _, truth = quality.exact_top_k(layout, queries, k, cfg.metric, stats.dim, cfg.vector_col,
-                                           {s.partition: s.rows for s in added})
+            _, truth = quality.exact_top_k(
+                layout, queries, k, cfg.metric, stats.dim, cfg.vector_col, {s.partition: s.rows for s in added}
+            )
         with stage("tuning the search parameter and measuring QPS"):
             q = quality.measure(index, queries, truth, k, cfg.quality.target_recall, cfg.quality.ef_search_values)
         with stage("the champion on the same queries"):
             champ = champion_eval(spark, reg, name, queries, truth, f"{staged}/{artifacts.ID_MAP_DIR}", k)
         metadata = {
-            "name": name, "factory": ch.factory, "family": ch.family, "choice_reason": ch.reason,
-            "metric": cfg.metric, "dim": stats.dim, "ntotal": int(index.ntotal), "shards": len(shards),
-            "train_rows": n_train, "source": source, "ds": ds.isoformat(), "id_col": cfg.id_col,
-            "quality": q.as_dict(), "faiss_version": faiss.__version__,
+            "name": name,
+            "factory": ch.factory,
+            "family": ch.family,
+            "choice_reason": ch.reason,
+            "metric": cfg.metric,
+            "dim": stats.dim,
+            "ntotal": int(index.ntotal),
+            "shards": len(shards),
+            "train_rows": n_train,
+            "source": source,
+            "ds": ds.isoformat(),
+            "id_col": cfg.id_col,
+            "quality": q.as_dict(),
+            "faiss_version": faiss.__version__,
             "shard_bytes": [len(artifacts.to_bytes(s)) for s in shards] if stats.rows <= 5_000_000 else None,
         }
         with stage("saving the index and its metadata"):
             artifacts.save(staged, shards, metadata)
-        metrics = {"recall_at_k": q.recall_at_k, "k": k, "qps": q.qps, "ntotal": int(index.ntotal),
-                   "search_value": q.search_value}
+        metrics = {
+            "recall_at_k": q.recall_at_k,
+            "k": k,
+            "qps": q.qps,
+            "ntotal": int(index.ntotal),
+            "search_value": q.search_value,
+        }
         delta_version = tables.delta_version(spark, source)
-        mv = reg.register(name, staged=staged, kind="faiss_index", flavor="faiss", eval_ds=ds.isoformat(),
-                          metrics=metrics, config={"ann": asdict(settings.ann), "config_hash": config_hash},
-                          inputs={source: delta_version}, extra={**metadata, "champion_eval": champ})
+        mv = reg.register(
+            name,
+            staged=staged,
+            kind="faiss_index",
+            flavor="faiss",
+            eval_ds=ds.isoformat(),
+            metrics=metrics,
+            config={"ann": asdict(settings.ann), "config_hash": config_hash},
+            inputs={source: delta_version},
+            extra={**metadata, "champion_eval": champ},
+        )
     except BaseException:
         fs, path = artifacts.filesystem(staged.rsplit("/artifacts", 1)[0])
         fs.delete_dir(path)
         raise
-    result = {"name": name, "version": mv.version, "factory": ch.factory, "reason": ch.reason,
-              "ntotal": int(index.ntotal), "dim": stats.dim, "shards": len(shards), "recall_at_k": q.recall_at_k,
-              "k": k, q.search_param or "search_param": q.search_value, "qps": round(q.qps, 1),
-              "target_met": q.target_met, "uri": mv.uri}
+    result = {
+        "name": name,
+        "version": mv.version,
+        "factory": ch.factory,
+        "reason": ch.reason,
+        "ntotal": int(index.ntotal),
+        "dim": stats.dim,
+        "shards": len(shards),
+        "recall_at_k": q.recall_at_k,
+        "k": k,
+        q.search_param or "search_param": q.search_value,
+        "qps": round(q.qps, 1),
+        "target_met": q.target_met,
+        "uri": mv.uri,
+    }
     if cfg.publish:
         if not q.target_met:
             result["published"] = False
-            result["gate"] = (f"not offered: recall@{k}={q.recall_at_k:.4f} below target "
-                              f"{cfg.quality.target_recall} at every setting tried")
+            result["gate"] = (
+                f"not offered: recall@{k}={q.recall_at_k:.4f} below target "
+                f"{cfg.quality.target_recall} at every setting tried"
+            )
         else:
             decision = reg.publish(name, mv.version, metric="recall_at_k")
             result["published"], result["gate"] = decision.accepted, decision.reason

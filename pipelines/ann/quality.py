@@ -43,8 +43,9 @@ def _heap(nq: int, k: int, metric: str):
     return faiss.ResultHeap(nq, k, keep_max=(metric == "ip"))
 
 
-def exact_top_k(df, queries: np.ndarray, k: int, metric: str, d: int, vector_col: str,
-                expected_rows: dict[int, int] | None = None) -> tuple[np.ndarray, np.ndarray]:
+def exact_top_k(
+    df, queries: np.ndarray, k: int, metric: str, d: int, vector_col: str, expected_rows: dict[int, int] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Exact (distances, faiss ids) of the k nearest rows of df for every query, computed on executors."""
     import pyarrow as pa
 
@@ -72,19 +73,29 @@ def exact_top_k(df, queries: np.ndarray, k: int, metric: str, d: int, vector_col
             rows += len(x)
         heap.finalize()
         yield pa.RecordBatch.from_arrays(
-            [pa.array([pid], pa.int32()), pa.array([rows], pa.int64()), pa.array([heap.D.tobytes()], pa.binary()),
-             pa.array([heap.I.tobytes()], pa.binary())], names=["partition", "rows", "d", "i"])
+            [
+                pa.array([pid], pa.int32()),
+                pa.array([rows], pa.int64()),
+                pa.array([heap.D.tobytes()], pa.binary()),
+                pa.array([heap.I.tobytes()], pa.binary()),
+            ],
+            names=["partition", "rows", "d", "i"],
+        )
 
     parts = df.mapInArrow(search, "partition int, rows long, d binary, i binary").collect()
     if expected_rows is not None:
         got = {int(r["partition"]): int(r["rows"]) for r in parts if r["rows"]}
         if got != expected_rows:
-            raise DataError(f"the input's partitioning changed between the add and the exact-search passes "
-                            f"(rows per partition {expected_rows} then {got}); rerun the build")
+            raise DataError(
+                f"the input's partitioning changed between the add and the exact-search passes "
+                f"(rows per partition {expected_rows} then {got}); rerun the build"
+            )
     heap = _heap(nq, k, metric)
     for r in parts:
-        heap.add_result(np.frombuffer(r["d"], dtype=np.float32).reshape(nq, k).copy(),
-                        np.frombuffer(r["i"], dtype=np.int64).reshape(nq, k).copy())
+        heap.add_result(
+            np.frombuffer(r["d"], dtype=np.float32).reshape(nq, k).copy(),
+            np.frombuffer(r["i"], dtype=np.int64).reshape(nq, k).copy(),
+        )
     heap.finalize()
     return heap.D, heap.I
 
@@ -104,7 +115,7 @@ def search_param(index) -> tuple[str | None, list[int]]:
     probe = index.at(0) if isinstance(index, faiss.IndexShards) else index
     ivf = faiss.try_extract_index_ivf(probe)
     if ivf is not None:
-        return "nprobe", [v for v in (2 ** i for i in range(20)) if v < ivf.nlist] + [ivf.nlist]
+        return "nprobe", [v for v in (2**i for i in range(20)) if v < ivf.nlist] + [ivf.nlist]
     inner = probe.index if isinstance(probe, faiss.IndexIDMap) else probe
     if isinstance(faiss.downcast_index(inner), faiss.IndexHNSW):
         return "efSearch", []
@@ -119,8 +130,9 @@ def set_search_param(index, name: str | None, value: int | None) -> None:
     faiss.ParameterSpace().set_index_parameter(index, name, value)
 
 
-def tune(index, queries: np.ndarray, truth: np.ndarray, k: int, target: float,
-         ef_values: list[int]) -> tuple[str | None, int | None, float, list[dict]]:
+def tune(
+    index, queries: np.ndarray, truth: np.ndarray, k: int, target: float, ef_values: list[int]
+) -> tuple[str | None, int | None, float, list[dict]]:
     """The smallest setting reaching `target` recall@k (or the best one tried), its recall and the curve."""
     name, values = search_param(index)
     if name == "efSearch":
@@ -153,15 +165,31 @@ def measure_qps(index, queries: np.ndarray, k: int, min_seconds: float = 0.5) ->
             return done / elapsed
 
 
-def measure(index, queries: np.ndarray, truth: np.ndarray, k: int, target: float,
-            ef_values: list[int]) -> Quality:
+def measure(index, queries: np.ndarray, truth: np.ndarray, k: int, target: float, ef_values: list[int]) -> Quality:
     """Tune the index's search parameter for `target` recall@k, leave it set, and measure QPS there."""
     q = np.ascontiguousarray(queries, dtype=np.float32)
     name, value, recall, curve = tune(index, q, truth, k, target, ef_values)
     set_search_param(index, name, value)
     qps = measure_qps(index, q, k)
     met = recall >= target
-    log.info("recall@%d=%.4f at %s=%s (target %.2f %s), %.0f queries/s", k, recall, name, value, target,
-             "met" if met else "NOT met", qps)
-    return Quality(k=k, queries=len(q), recall_at_k=recall, target_recall=target, target_met=met,
-                   search_param=name, search_value=value, qps=qps, curve=curve)
+    log.info(
+        "recall@%d=%.4f at %s=%s (target %.2f %s), %.0f queries/s",
+        k,
+        recall,
+        name,
+        value,
+        target,
+        "met" if met else "NOT met",
+        qps,
+    )
+    return Quality(
+        k=k,
+        queries=len(q),
+        recall_at_k=recall,
+        target_recall=target,
+        target_met=met,
+        search_param=name,
+        search_value=value,
+        qps=qps,
+        curve=curve,
+    )

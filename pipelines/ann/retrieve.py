@@ -27,8 +27,9 @@ def cached_index(root: str, metadata: dict):
     return index
 
 
-def _search_partition(root: str, metadata: dict, k: int, query_id_col: str, vector_col: str, batch_size: int,
-                      threads: int):
+def _search_partition(
+    root: str, metadata: dict, k: int, query_id_col: str, vector_col: str, batch_size: int, threads: int
+):
     dim, higher_is_better = int(metadata["dim"]), metadata["metric"] == "ip"
 
     def search(batches):
@@ -46,25 +47,44 @@ def _search_partition(root: str, metadata: dict, k: int, query_id_col: str, vect
                 rows = np.repeat(np.arange(len(x)), k)[keep]
                 scores = dist.ravel()[keep] if higher_is_better else -dist.ravel()[keep]
                 yield pa.RecordBatch.from_arrays(
-                    [batch.column(query_id_col).take(pa.array(rows)),
-                     pa.array(np.tile(np.arange(1, k + 1, dtype=np.int32), len(x))[keep]),
-                     pa.array(ids.ravel()[keep]), pa.array(scores.astype(np.float32))],
-                    names=["query_id", "rank", "faiss_id", "score"])
+                    [
+                        batch.column(query_id_col).take(pa.array(rows)),
+                        pa.array(np.tile(np.arange(1, k + 1, dtype=np.int32), len(x))[keep]),
+                        pa.array(ids.ravel()[keep]),
+                        pa.array(scores.astype(np.float32)),
+                    ],
+                    names=["query_id", "rank", "faiss_id", "score"],
+                )
 
     return search
 
 
-def retrieve(spark, index_root: str, metadata: dict, queries, k: int, query_id_col: str, vector_col: str,
-             batch_size: int = 4096, threads: int = 1):
+def retrieve(
+    spark,
+    index_root: str,
+    metadata: dict,
+    queries,
+    k: int,
+    query_id_col: str,
+    vector_col: str,
+    batch_size: int = 4096,
+    threads: int = 1,
+):
     """DataFrame (query_id, rank, item_id, score): the top-k items of every row of `queries`."""
     from pyspark.sql import functions as F
     from pyspark.sql.types import FloatType, IntegerType, LongType, StructField, StructType
 
-    schema = StructType([StructField("query_id", queries.schema[query_id_col].dataType),
-                         StructField("rank", IntegerType()), StructField("faiss_id", LongType()),
-                         StructField("score", FloatType())])
+    schema = StructType(
+        [
+            StructField("query_id", queries.schema[query_id_col].dataType),
+            StructField("rank", IntegerType()),
+            StructField("faiss_id", LongType()),
+            StructField("score", FloatType()),
+        ]
+    )
     fn = _search_partition(index_root, metadata, k, query_id_col, vector_col, batch_size, threads)
     found = queries.select(query_id_col, vector_col).mapInArrow(fn, schema)
     id_map = spark.read.parquet(f"{index_root}/{artifacts.ID_MAP_DIR}").withColumnRenamed("id", "item_id")
-    return (found.join(id_map, "faiss_id")
-            .select("query_id", "rank", "item_id", F.col("score").cast("double").alias("score")))
+    return found.join(id_map, "faiss_id").select(
+        "query_id", "rank", "item_id", F.col("score").cast("double").alias("score")
+    )

@@ -41,8 +41,10 @@ def read_day(spark, source: str, ds: dt.date, id_col: str, vector_col: str):
         df = spark.table(source)
     missing = [c for c in (id_col, vector_col, "ds") if c not in df.columns]
     if missing:
-        raise DataError(f"{source}: no column(s) {', '.join(missing)} (columns: {', '.join(df.columns)}); "
-                        f"set ann.id_col / ann.vector_col")
+        raise DataError(
+            f"{source}: no column(s) {', '.join(missing)} (columns: {', '.join(df.columns)}); "
+            f"set ann.id_col / ann.vector_col"
+        )
     vtype = dict(df.dtypes)[vector_col]
     if vtype not in ("array<float>", "array<double>"):
         raise DataError(f"{source}.{vector_col} is {vtype}; expected array<float>")
@@ -61,7 +63,8 @@ def validate(df, source: str, ds: dt.date, id_col: str, vector_col: str) -> Vect
         F.sum(F.col(id_col).isNull().cast("long")).alias("null_ids"),
         F.sum(v.isNull().cast("long")).alias("null_vectors"),
         F.sum(F.exists(v, lambda x: x.isNull() | F.isnan(x)).cast("long")).alias("bad_components"),
-        F.min(F.size(v)).alias("min_dim"), F.max(F.size(v)).alias("max_dim"),
+        F.min(F.size(v)).alias("min_dim"),
+        F.max(F.size(v)).alias("max_dim"),
     ).first()
     where = f"{source} ds={ds.isoformat()}"
     if row["rows"] == 0:
@@ -81,10 +84,20 @@ def validate(df, source: str, ds: dt.date, id_col: str, vector_col: str) -> Vect
         problems.append(f"{vector_col} has empty arrays")
     nonnull = row["rows"] - row["null_ids"]
     if row["ids"] != nonnull:
-        dups = (df.where(F.col(id_col).isNotNull()).groupBy(id_col).count().where("count > 1")
-                .orderBy(F.desc("count")).limit(3).collect())
-        problems.append(f"{nonnull - row['ids']} duplicate {id_col} values among {nonnull} rows (e.g. "
-                        + ", ".join(f"{r[id_col]!r} x{r['count']}" for r in dups) + ")")
+        dups = (
+            df.where(F.col(id_col).isNotNull())
+            .groupBy(id_col)
+            .count()
+            .where("count > 1")
+            .orderBy(F.desc("count"))
+            .limit(3)
+            .collect()
+        )
+        problems.append(
+            f"{nonnull - row['ids']} duplicate {id_col} values among {nonnull} rows (e.g. "
+            + ", ".join(f"{r[id_col]!r} x{r['count']}" for r in dups)
+            + ")"
+        )
     if problems:
         raise DataError(f"{where}: " + "; ".join(problems))
     return VectorStats(source=source, ds=ds.isoformat(), rows=int(row["rows"]), dim=int(row["max_dim"]))

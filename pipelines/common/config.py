@@ -79,8 +79,9 @@ def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool
         if not isinstance(key, Hashable):
             continue  # construct_mapping reports it
         if key in seen:
-            raise DuplicateKeyError(f"key '{key}' is given twice (lines {seen[key] + 1} and "
-                                    f"{key_node.start_mark.line + 1})")
+            raise DuplicateKeyError(
+                f"key '{key}' is given twice (lines {seen[key] + 1} and {key_node.start_mark.line + 1})"
+            )
         seen[key] = key_node.start_mark.line
     loader.flatten_mapping(node)
     return loader.construct_mapping(node, deep=deep)
@@ -269,8 +270,9 @@ def _named_overrides(items: Sequence[str], root: Path, env: str) -> dict[str, di
         key, raw = _split_set(item)
         parts = key.split(".", 2)
         if len(parts) < 3:
-            raise ConfigError(f"--set {key}: expected {parts[0]}.<name>.<key>=value "
-                              f"(a document of conf/base/{parts[0]}/)")
+            raise ConfigError(
+                f"--set {key}: expected {parts[0]}.<name>.<key>=value (a document of conf/base/{parts[0]}/)"
+            )
         kind, name, rest = parts
         check_named(kind, name, f"--set {key}: ")
         if not _layer_files(root, env, f"{kind}/{name}.yml"):
@@ -304,20 +306,24 @@ def load(env: str = DEFAULT_ENV, overrides: Sequence[str] = (), root: Path | Non
     section_sets = [o for o in overrides if _split_set(o)[0].split(".")[0] not in NAMED_KINDS]
     for key, value in parse_set(section_sets):
         if key.split(".")[0] not in sections:
-            raise ConfigError(f"--set {key}: unknown config section '{key.split('.')[0]}' "
-                              f"(known: {', '.join(sorted(sections))}; named documents: "
-                              f"{', '.join(f'{k}.<name>' for k in NAMED_KINDS)})")
+            raise ConfigError(
+                f"--set {key}: unknown config section '{key.split('.')[0]}' "
+                f"(known: {', '.join(sorted(sections))}; named documents: "
+                f"{', '.join(f'{k}.<name>' for k in NAMED_KINDS)})"
+            )
         _apply_set(tree, key, value, prov)
     for name in sections:
         prov._origin.setdefault(name, str(root / "base" / f"{name}.yml"))
     settings = schema.build(Settings, tree, where=prov)
     named = _named_overrides([o for o in overrides if o not in section_sets], root, env)
-    return LoadedConfig(settings=settings, env=env, overrides=tuple(overrides), plain=schema.to_plain(settings),
-                        named=named)
+    return LoadedConfig(
+        settings=settings, env=env, overrides=tuple(overrides), plain=schema.to_plain(settings), named=named
+    )
 
 
-def load_named(kind: str, name: str, cls: type, env: str = DEFAULT_ENV, root: Path | None = None,
-               overrides: Sequence[str] = ()) -> Any:
+def load_named(
+    kind: str, name: str, cls: type, env: str = DEFAULT_ENV, root: Path | None = None, overrides: Sequence[str] = ()
+) -> Any:
     """Load one named document of a kind (conf/base/<kind>/<name>.yml + overlay), validated as `cls`.
 
     `overrides` are `key.path=value` inside the document (from `LoadedConfig.named_overrides`); errors

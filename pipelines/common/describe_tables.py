@@ -8,8 +8,10 @@ from pipelines.settings import Settings
 
 def describe_tables(spark, settings: Settings) -> str:
     """A text listing of every table in the raw/stg/feat/out databases (metadata only, no scans)."""
-    lines = [f"metastore: {spark.conf.get('spark.sql.catalogImplementation')}, "
-             f"warehouse {spark.conf.get('spark.sql.warehouse.dir')}"]
+    lines = [
+        f"metastore: {spark.conf.get('spark.sql.catalogImplementation')}, "
+        f"warehouse {spark.conf.get('spark.sql.warehouse.dir')}"
+    ]
     dbs = settings.project.databases
     for layer in ("raw", "stg", "feat", "out"):
         db = getattr(dbs, layer)
@@ -28,12 +30,18 @@ def describe_tables(spark, settings: Settings) -> str:
             quoted = quote_ident(name)
             detail = spark.sql(f"DESCRIBE DETAIL {quoted}").first() if _is_delta(spark, name) else None
             if detail is not None:
-                parts = [r[0] for r in spark.sql(f"SELECT DISTINCT ds FROM {quoted} ORDER BY ds").collect()] \
-                    if "ds" in detail["partitionColumns"] else []
+                parts = (
+                    [r[0] for r in spark.sql(f"SELECT DISTINCT ds FROM {quoted} ORDER BY ds").collect()]
+                    if "ds" in detail["partitionColumns"]
+                    else []
+                )
                 lines.append(f"  {name:<32} delta   {len(parts)} partition(s) {_days(parts)}  {detail['location']}")
             else:
-                parts = [r[0].split("=", 1)[1] for r in spark.sql(f"SHOW PARTITIONS {quoted}").collect()] \
-                    if _is_partitioned(spark, name) else []
+                parts = (
+                    [r[0].split("=", 1)[1] for r in spark.sql(f"SHOW PARTITIONS {quoted}").collect()]
+                    if _is_partitioned(spark, name)
+                    else []
+                )
                 lines.append(f"  {name:<32} {t.tableType.lower():<7} {len(parts)} partition(s) {_days(parts)}")
     return "\n".join(lines)
 

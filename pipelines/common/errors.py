@@ -32,8 +32,13 @@ class GateRefused(CtrflowError):
 EXIT_CODES = {"ok": 0, "runtime": 1, "user/config": 2, "gate refusal": 3}
 
 # Wrapper messages that say nothing of the cause; one_line looks past them.
-_WRAPPERS = ("Job aborted due to stage failure", "An error occurred while calling", "Writing job aborted",
-             "Job aborted.", "[TASK_WRITE_FAILED]")
+_WRAPPERS = (
+    "Job aborted due to stage failure",
+    "An error occurred while calling",
+    "Writing job aborted",
+    "Job aborted.",
+    "[TASK_WRITE_FAILED]",
+)
 
 
 def _java_chain(throwable) -> list[str]:

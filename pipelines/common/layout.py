@@ -40,10 +40,15 @@ def check_template(template: str) -> None:
     names = placeholders(template)
     unknown = [n for n in names if n not in PLACEHOLDERS]
     if unknown:
-        raise ValueError(f"path {template!r}: unknown placeholder {{{unknown[0]}}} (known: {_known()}; "
-                         "Hadoop {a,b} alternation is not supported, use * or ?)")
-    if any(n in _PARTS for n in names) and not any(n in _WHOLE_DAY for n in names) \
-            and not all(p in names for p in _PARTS):
+        raise ValueError(
+            f"path {template!r}: unknown placeholder {{{unknown[0]}}} (known: {_known()}; "
+            "Hadoop {a,b} alternation is not supported, use * or ?)"
+        )
+    if (
+        any(n in _PARTS for n in names)
+        and not any(n in _WHOLE_DAY for n in names)
+        and not all(p in names for p in _PARTS)
+    ):
         raise ValueError(f"path {template!r}: {{yyyy}}, {{mm}} and {{dd}} must appear together")
 
 
@@ -75,9 +80,9 @@ def _glob_regex(text: str) -> str:
             out.append("[^/]*")
         elif ch == "?":
             out.append("[^/]")
-        elif ch == "[" and "]" in text[i + 1:]:
+        elif ch == "[" and "]" in text[i + 1 :]:
             end = text.index("]", i + 1)
-            body = text[i + 1:end]
+            body = text[i + 1 : end]
             out.append("[" + ("^" + body[1:] if body.startswith("!") else body) + "]")
             i = end
         else:
@@ -103,7 +108,7 @@ class DayMatcher:
         tail = "/".join(parts[first:])
         pieces, groups, pos = [], [], 0
         for m in _BRACED.finditer(tail):
-            pieces.append(_glob_regex(tail[pos:m.start()]))
+            pieces.append(_glob_regex(tail[pos : m.start()]))
             pieces.append(f"({PLACEHOLDERS[m.group(1)][1]})")
             groups.append(m.group(1))
             pos = m.end()
@@ -113,7 +118,7 @@ class DayMatcher:
     def day_of(self, path: str) -> dt.date | None:
         """The day of a matched path; None when it does not fit the template or its parts disagree."""
         parts = [p for p in path.split("/") if p]
-        m = self.regex.fullmatch("/".join(parts[-self.segments:]))
+        m = self.regex.fullmatch("/".join(parts[-self.segments :]))
         if m is None:
             return None
         values = dict(zip(self.groups, m.groups(), strict=True))
@@ -130,9 +135,15 @@ class DayMatcher:
 
 
 # Java (DateTimeFormatter) pattern letters a partition value may use -> (regex, field)
-_LETTERS = {"yyyy": (r"\d{4}", "year"), "yy": (r"\d{2}", "year2"), "MM": (r"\d{2}", "month"),
-            "dd": (r"\d{2}", "day"), "HH": (r"\d{2}", "hour"), "mm": (r"\d{2}", "minute"),
-            "ss": (r"\d{2}", "second")}
+_LETTERS = {
+    "yyyy": (r"\d{4}", "year"),
+    "yy": (r"\d{2}", "year2"),
+    "MM": (r"\d{2}", "month"),
+    "dd": (r"\d{2}", "day"),
+    "HH": (r"\d{2}", "hour"),
+    "mm": (r"\d{2}", "minute"),
+    "ss": (r"\d{2}", "second"),
+}
 _TOKEN = re.compile(r"'([^']*)'|(yyyy|yy|MM|dd|HH|mm|ss)|([A-Za-z])|(.)", re.S)
 
 
@@ -150,8 +161,10 @@ class PartitionFormat:
         for m in _TOKEN.finditer(self.pattern):
             quoted, field, letter, other = m.groups()
             if letter is not None:
-                raise ValueError(f"partition_format {self.pattern!r}: pattern letter '{letter}' is not supported "
-                                 "(use yyyy, yy, MM, dd, HH, mm, ss; quote literal letters: 'T')")
+                raise ValueError(
+                    f"partition_format {self.pattern!r}: pattern letter '{letter}' is not supported "
+                    "(use yyyy, yy, MM, dd, HH, mm, ss; quote literal letters: 'T')"
+                )
             if field is not None:
                 out.append(("field", field))
             else:
@@ -208,6 +221,12 @@ class PartitionFormat:
             if kind == "literal":
                 out.append(text)
             else:
-                out.append({"yyyy": f"{day.year:04d}", "yy": f"{day.year % 100:02d}", "MM": f"{day.month:02d}",
-                            "dd": f"{day.day:02d}"}[text])
+                out.append(
+                    {
+                        "yyyy": f"{day.year:04d}",
+                        "yy": f"{day.year % 100:02d}",
+                        "MM": f"{day.month:02d}",
+                        "dd": f"{day.day:02d}",
+                    }[text]
+                )
         return "".join(out)

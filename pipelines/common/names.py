@@ -58,8 +58,9 @@ def plain_path_parts(path: str) -> list[str]:
 
 # Keys whose values are secrets: anything with secret/password/token/credential, a private key, and a
 # `key` segment (fs.azure.account.key.<account>, fs.s3a.access.key).
-_SECRET = re.compile(r"secret|passw(or)?d|token|credential|private[._-]?key|(^|[._-])key($|[._-])|apikey",
-                     re.IGNORECASE)
+_SECRET = re.compile(
+    r"secret|passw(or)?d|token|credential|private[._-]?key|(^|[._-])key($|[._-])|apikey", re.IGNORECASE
+)
 MASK = "***"
 
 

@@ -35,8 +35,9 @@ class Plugins(Generic[T]):
     def module_names(self) -> list[str]:
         """The plugin modules of the package (not imported)."""
         pkg = importlib.import_module(self.package)
-        return sorted(m.name for m in pkgutil.iter_modules(pkg.__path__)
-                      if not m.name.startswith("_") and m.name not in self.skip)
+        return sorted(
+            m.name for m in pkgutil.iter_modules(pkg.__path__) if not m.name.startswith("_") and m.name not in self.skip
+        )
 
     def add(self, name: str, plugin: T, module: str) -> T:
         """Register `plugin` as `name`, defined in `module`; another module's plugin of that name is refused."""
@@ -85,4 +86,3 @@ class Plugins(Generic[T]):
             self.registered.update(saved[0])
             self._modules.clear()
             self._modules.update(saved[1])
-

@@ -146,8 +146,9 @@ def _build_dataclass(cls: Any, value: Any, path: str, where: Where) -> Any:
     if dataclasses.is_dataclass(value) and isinstance(value, cls):
         return value
     if not isinstance(value, Mapping):
-        _fail(path, where, f"expected a mapping of {cls.__name__} keys, got {type(value).__name__} "
-                          f"{_show(path, value)}")
+        _fail(
+            path, where, f"expected a mapping of {cls.__name__} keys, got {type(value).__name__} {_show(path, value)}"
+        )
     hints = typing.get_type_hints(cls, include_extras=True)
     fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
     unknown = [k for k in value if k not in fields]

@@ -37,8 +37,9 @@ def session_conf(settings: Settings, profile_name: str | None = None) -> dict[st
     """The Spark conf entries a profile stands for (pure: tests and the Airflow operator read it)."""
     name = profile_name or settings.spark.profile
     if name not in settings.spark.profiles:
-        raise ConfigError(f"spark profile '{name}' is not defined in spark.yml "
-                          f"(known: {', '.join(sorted(settings.spark.profiles))})")
+        raise ConfigError(
+            f"spark profile '{name}' is not defined in spark.yml (known: {', '.join(sorted(settings.spark.profiles))})"
+        )
     profile = settings.spark.profiles[name]
     project = settings.project
     conf: dict[str, str] = {
@@ -58,13 +59,17 @@ def session_conf(settings: Settings, profile_name: str | None = None) -> dict[st
             conf["spark.pyspark.driver.python"] = sys.executable
     if profile.metastore == "embedded_derby":
         state = project.path()
-        conf.update({
-            "spark.sql.catalogImplementation": "hive",
-            "spark.hadoop.javax.jdo.option.ConnectionURL": f"jdbc:derby:;databaseName={state}/metastore_db;create=true",
-            "spark.hadoop.datanucleus.schema.autoCreateAll": "true",
-            "spark.hadoop.hive.metastore.schema.verification": "false",
-            "spark.driver.extraJavaOptions": f"{JVM_OPTIONS} -Dderby.system.home={state}",
-        })
+        conf.update(
+            {
+                "spark.sql.catalogImplementation": "hive",
+                "spark.hadoop.javax.jdo.option.ConnectionURL": (
+                    f"jdbc:derby:;databaseName={state}/metastore_db;create=true"
+                ),
+                "spark.hadoop.datanucleus.schema.autoCreateAll": "true",
+                "spark.hadoop.hive.metastore.schema.verification": "false",
+                "spark.driver.extraJavaOptions": f"{JVM_OPTIONS} -Dderby.system.home={state}",
+            }
+        )
     elif profile.metastore == "external":
         conf["spark.sql.catalogImplementation"] = "hive"
     else:
@@ -84,8 +89,10 @@ def _str(v: object) -> str:
 def project_jars(settings: Settings) -> list[str]:
     jars = sorted(glob.glob(os.path.join(settings.project.jars_path, "*.jar")))
     if not jars:
-        raise ConfigError(f"no jars in {settings.project.jars_path}: run `make setup` (scripts/setup.sh) to fetch "
-                          "Spark's jars (Delta) from Maven Central")
+        raise ConfigError(
+            f"no jars in {settings.project.jars_path}: run `make setup` (scripts/setup.sh) to fetch "
+            "Spark's jars (Delta) from Maven Central"
+        )
     return jars
 
 
@@ -114,9 +121,10 @@ def lock_metastore(state: str) -> None:
     except BlockingIOError:
         holder = os.read(fd, 32).decode(errors="replace").strip()
         os.close(fd)
-        raise CtrflowError(f"another ctrflow job holds the metastore at {os.path.join(state, 'metastore_db')}; "
-                           f"use the Postgres metastore for concurrency"
-                           + (f" (holder: pid {holder})" if holder.isdigit() else "")) from None
+        raise CtrflowError(
+            f"another ctrflow job holds the metastore at {os.path.join(state, 'metastore_db')}; "
+            f"use the Postgres metastore for concurrency" + (f" (holder: pid {holder})" if holder.isdigit() else "")
+        ) from None
     os.ftruncate(fd, 0)
     os.write(fd, str(os.getpid()).encode())
     _held_metastore_locks[state] = fd
@@ -196,4 +204,5 @@ def _quiet_loggers(spark, levels: dict[str, str]) -> None:
     jvm = spark.sparkContext._jvm
     for logger, level in levels.items():
         jvm.org.apache.logging.log4j.core.config.Configurator.setLevel(
-            logger, jvm.org.apache.logging.log4j.Level.getLevel(level))
+            logger, jvm.org.apache.logging.log4j.Level.getLevel(level)
+        )

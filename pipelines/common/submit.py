@@ -17,8 +17,14 @@ from pipelines.settings import Settings
 _FLAGS = {"spark.master": "--master", "spark.app.name": "--name", "spark.jars": "--jars"}
 
 
-def spark_submit_command(settings: Settings, job: str, job_args: Sequence[str], profile: str | None = None,
-                         spark_submit: str = "spark-submit", extra_conf: dict[str, str] | None = None) -> list[str]:
+def spark_submit_command(
+    settings: Settings,
+    job: str,
+    job_args: Sequence[str],
+    profile: str | None = None,
+    spark_submit: str = "spark-submit",
+    extra_conf: dict[str, str] | None = None,
+) -> list[str]:
     """`spark-submit [--master M] [--name N] [--jars J] --conf k=v ... jobs/<job>.py <job_args>`."""
     conf = {**session_conf(settings, profile), **(extra_conf or {})}
     cmd = [spark_submit]

@@ -39,8 +39,11 @@ def delta_version(spark, table_or_path: str) -> int | None:
     from delta.tables import DeltaTable
 
     try:
-        t = (DeltaTable.forPath(spark, table_or_path) if "/" in table_or_path
-             else DeltaTable.forName(spark, table_or_path))
+        t = (
+            DeltaTable.forPath(spark, table_or_path)
+            if "/" in table_or_path
+            else DeltaTable.forName(spark, table_or_path)
+        )
         return int(t.history(1).first()["version"])
     except Exception:  # not a Delta table
         return None
@@ -54,9 +57,14 @@ class DeltaWrite:
     rows: int
 
 
-def write_delta_partition(df, qualified: str, ds: dt.date, partition_col: str = "ds",
-                          properties: dict[str, str] | None = None,
-                          subpartition: dict[str, str] | None = None) -> DeltaWrite:
+def write_delta_partition(
+    df,
+    qualified: str,
+    ds: dt.date,
+    partition_col: str = "ds",
+    properties: dict[str, str] | None = None,
+    subpartition: dict[str, str] | None = None,
+) -> DeltaWrite:
     """Replace exactly the ds partition of a Delta table in one commit (created on first write).
 
     `subpartition` ({"model": "gbdt_lr"}) narrows it: the table is also partitioned by those columns and
@@ -118,8 +126,7 @@ def overwrite_hive_partition(df, qualified: str, ds: dt.date, ddl: str, fmt: str
     spark = df.sparkSession
     ensure_database(spark, qualified)
     table_sql = quote_ident(qualified)
-    spark.sql(f"CREATE TABLE IF NOT EXISTS {table_sql} ({ddl}, ds string) USING {check_name(fmt)} "
-              "PARTITIONED BY (ds)")
+    spark.sql(f"CREATE TABLE IF NOT EXISTS {table_sql} ({ddl}, ds string) USING {check_name(fmt)} PARTITIONED BY (ds)")
     day = ds.isoformat()
     spec = f"PARTITION (ds = {sql_literal(day)})"
     columns = [f for f in spark.table(qualified).schema.fields if f.name != "ds"]

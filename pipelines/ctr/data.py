@@ -78,8 +78,9 @@ def plan_files(table: str, days: list[dt.date], files: list[str]) -> DataPlan:
     pieces = []
     for path in files:
         meta = open_parquet(path).metadata
-        pieces += [Piece(path, i, meta.row_group(i).num_rows) for i in range(meta.num_row_groups)
-                   if meta.row_group(i).num_rows]
+        pieces += [
+            Piece(path, i, meta.row_group(i).num_rows) for i in range(meta.num_row_groups) if meta.row_group(i).num_rows
+        ]
     return DataPlan(table=table, days=[d.isoformat() for d in days], pieces=pieces)
 
 
@@ -102,8 +103,10 @@ def split_holdout(plan: DataPlan, fraction: float) -> tuple[DataPlan, DataPlan]:
             train.append(Piece(p.path, p.row_group, p.rows - h, p.start))
         if h:
             holdout.append(Piece(p.path, p.row_group, h, p.start + p.rows - h))
-    return (DataPlan(table=plan.table, days=plan.days, pieces=train),
-            DataPlan(table=plan.table, days=plan.days, pieces=holdout))
+    return (
+        DataPlan(table=plan.table, days=plan.days, pieces=train),
+        DataPlan(table=plan.table, days=plan.days, pieces=holdout),
+    )
 
 
 def label_mean(plan: DataPlan, label: str) -> float:
@@ -117,8 +120,9 @@ def label_mean(plan: DataPlan, label: str) -> float:
     return total / rows
 
 
-def shard(plan: DataPlan, rank: int, size: int, epoch: int = 0, seed: int = 0,
-          shuffle: bool = True) -> list[tuple[Piece, int, int]]:
+def shard(
+    plan: DataPlan, rank: int, size: int, epoch: int = 0, seed: int = 0, shuffle: bool = True
+) -> list[tuple[Piece, int, int]]:
     """Rank's (piece, first row, end row) slices for an epoch: a contiguous range of the epoch's order."""
     order = list(plan.pieces)
     if shuffle:
@@ -233,17 +237,29 @@ def rebatch(chunks: Iterator[Batch], sizes: list[int]) -> Iterator[Batch]:
             parts, held = [rest], held - want
             want = next(it, None)
     if want is not None or held:
-        raise DataError(f"a worker's shard ended with {held} rows left and batches still expected: the table "
-                        f"changed while training read it")
+        raise DataError(
+            f"a worker's shard ended with {held} rows left and batches still expected: the table "
+            f"changed while training read it"
+        )
 
 
 def batch_sizes(rows: int, steps: int, batch_size: int) -> list[int]:
     return [batch_size] * (steps - 1) + [rows - batch_size * (steps - 1)]
 
 
-def worker_batches(plan: DataPlan, spec: FeatureSpec, rank: int, size: int, *, epoch: int, batch_size: int,
-                   shuffle_buffer: int = 0, read_rows: int = 16_384, seed: int = 0,
-                   shuffle: bool = True) -> Iterator[Batch]:
+def worker_batches(
+    plan: DataPlan,
+    spec: FeatureSpec,
+    rank: int,
+    size: int,
+    *,
+    epoch: int,
+    batch_size: int,
+    shuffle_buffer: int = 0,
+    read_rows: int = 16_384,
+    seed: int = 0,
+    shuffle: bool = True,
+) -> Iterator[Batch]:
     """A rank's batches of an epoch: exactly steps_per_epoch(plan, size, batch_size) of them."""
     slices = shard(plan, rank, size, epoch, seed, shuffle)
     rows = sum(b - a for _, a, b in slices)

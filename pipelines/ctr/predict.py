@@ -80,8 +80,9 @@ def tower_embeddings(df, model_dir: str, tower: str, id_field: str):
         raise DataError(f"the model at {model_dir} is '{name}': only two_tower has user / item embeddings")
     _check_columns(df, spec, model_dir)
     rows = df.select(*spec.cat_fields, *spec.num_fields).dropDuplicates([id_field])
-    schema = StructType([StructField("id", LongType(), False),
-                         StructField("vector", ArrayType(FloatType(), False), False)])
+    schema = StructType(
+        [StructField("id", LongType(), False), StructField("vector", ArrayType(FloatType(), False), False)]
+    )
 
     def embed(batches):
         import numpy as np

@@ -230,15 +230,17 @@ class _LossGuard:
         recent = np.array(self.recent, dtype=np.float64).reshape(-1, 2).sum(axis=0)
         bad, loss_sum, rows = self.comm.sum(np.array([self.not_finite, *recent], dtype=np.float64))
         where = f"training {self.model} diverged at epoch {epoch} step {step}"
-        fix = (f"lower learning_rate or set warmup_steps in conf/base/models/{self.model}.yml (--param "
-               f"learning_rate=...)")
+        fix = (
+            f"lower learning_rate or set warmup_steps in conf/base/models/{self.model}.yml (--param learning_rate=...)"
+        )
         if bad:
             raise TrainingDiverged(f"{where}: the loss is not finite ({int(bad)} batch(es) over all workers); {fix}")
         if rows and loss_sum / rows > self.limit:
             raise TrainingDiverged(
                 f"{where}: mean loss {loss_sum / rows:.3f} over the last {len(self.recent)} steps is above "
                 f"ctr.loss_guard_factor {self.factor:g} x {self.entropy:.3f} (the log loss of predicting the "
-                f"positive rate {self.base_rate:.4f}); {fix}")
+                f"positive rate {self.base_rate:.4f}); {fix}"
+            )
 
 
 def _holdout_score(metrics: dict, metric: str) -> float:
@@ -262,8 +264,14 @@ def train_worker(spec: TrainSpec, comm_kind: str = "local") -> dict:
         model = build_model(spec.model, spec.features, spec.model_config, base_rate=base_rate)
         optimizer = model.make_optimizer()
         ckpt_path = os.path.join(spec.checkpoint_dir, CHECKPOINT)
-        state = {"epoch": -1, "history": [], "best_score": -math.inf, "best_epoch": -1, "bad_epochs": 0,
-                 "best_model": None}
+        state = {
+            "epoch": -1,
+            "history": [],
+            "best_score": -math.inf,
+            "best_epoch": -1,
+            "bad_epochs": 0,
+            "best_model": None,
+        }
         if os.path.exists(ckpt_path):  # every rank reads the same file: all resume from the same point
             ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=False)
             model.load_state_dict(ckpt["model"])
@@ -275,18 +283,36 @@ def train_worker(spec: TrainSpec, comm_kind: str = "local") -> dict:
         steps = steps_per_epoch(spec.train, comm.size, batch)
         warmup = spec.model_config.warmup_steps
         guard = _LossGuard(spec, comm, base_rate, model.logloss_objective)
-        _say(comm.rank, "training %s on %d workers: %d rows (%d more held out for early stopping), positive rate "
-             "%.4f; batch %d per worker (ctr.batch_size %d), %d steps per worker and epoch, at most %d epochs",
-             spec.model, comm.size, spec.train.rows, spec.holdout.rows, base_rate, batch, s.batch_size, steps,
-             s.epochs)
+        _say(
+            comm.rank,
+            "training %s on %d workers: %d rows (%d more held out for early stopping), positive rate "
+            "%.4f; batch %d per worker (ctr.batch_size %d), %d steps per worker and epoch, at most %d epochs",
+            spec.model,
+            comm.size,
+            spec.train.rows,
+            spec.holdout.rows,
+            base_rate,
+            batch,
+            s.batch_size,
+            steps,
+            s.epochs,
+        )
         for epoch in range(state["epoch"] + 1, s.epochs):
             if state["bad_epochs"] >= s.patience:
                 break
             model.train()
             t0, loss_sum, rows = time.perf_counter(), 0.0, 0
-            batches = worker_batches(spec.train, spec.features, comm.rank, comm.size, epoch=epoch,
-                                     batch_size=batch, shuffle_buffer=s.shuffle_buffer,
-                                     read_rows=s.read_batch_rows, seed=s.seed)
+            batches = worker_batches(
+                spec.train,
+                spec.features,
+                comm.rank,
+                comm.size,
+                epoch=epoch,
+                batch_size=batch,
+                shuffle_buffer=s.shuffle_buffer,
+                read_rows=s.read_batch_rows,
+                seed=s.seed,
+            )
             for step, (cat, num, y) in enumerate(batches, 1):
                 done = epoch * steps + step  # optimizer steps of the run, this one included
                 if done <= warmup:  # each param group from its own rate (embeddings and dense may differ)
@@ -303,41 +329,77 @@ def train_worker(spec: TrainSpec, comm_kind: str = "local") -> dict:
                 if step % s.loss_guard_every == 0 or step == steps:
                     guard.check(epoch, step)
                 if step % s.log_every_steps == 0:
-                    _say(comm.rank, "epoch %d step %d/%d loss %.5f (%.0f rows/s per worker)", epoch, step, steps,
-                         loss_sum / rows, rows / (time.perf_counter() - t0))
+                    _say(
+                        comm.rank,
+                        "epoch %d step %d/%d loss %.5f (%.0f rows/s per worker)",
+                        epoch,
+                        step,
+                        steps,
+                        loss_sum / rows,
+                        rows / (time.perf_counter() - t0),
+                    )
             train_time = time.perf_counter() - t0
             total = comm.sum(np.array([loss_sum, rows], dtype=np.float64))
-            record = {"epoch": epoch, "train_loss": float(total[0] / total[1]), "train_rows": int(total[1]),
-                      "batch_size": batch, "steps": steps, "train_seconds": round(train_time, 3),
-                      "rows_per_second": round(total[1] / train_time, 1)}
+            record = {
+                "epoch": epoch,
+                "train_loss": float(total[0] / total[1]),
+                "train_rows": int(total[1]),
+                "batch_size": batch,
+                "steps": steps,
+                "train_seconds": round(train_time, 3),
+                "rows_per_second": round(total[1] / train_time, 1),
+            }
             if spec.holdout.rows:
                 held = evaluate(model, spec.holdout, spec.features, comm, s.read_batch_rows)
-                record.update(holdout_loss=held["logloss"], holdout_auc=held["auc"], holdout_ne=held["ne"],
-                              holdout_calibration=held["calibration"])
+                record.update(
+                    holdout_loss=held["logloss"],
+                    holdout_auc=held["auc"],
+                    holdout_ne=held["ne"],
+                    holdout_calibration=held["calibration"],
+                )
                 score = _holdout_score(held, s.early_stopping_metric)
             else:
                 score = float(epoch)  # nothing held out: the last epoch is the one kept
             state["history"].append(record)
             if score > state["best_score"] + s.min_delta:
-                state.update(best_score=score, best_epoch=epoch, bad_epochs=0,
-                             best_model=copy.deepcopy(model.state_dict()))
+                state.update(
+                    best_score=score, best_epoch=epoch, bad_epochs=0, best_model=copy.deepcopy(model.state_dict())
+                )
             else:
                 state["bad_epochs"] += 1
             state["epoch"] = epoch
-            _say(comm.rank, "epoch %d: train loss %.5f, holdout logloss %s, AUC %s (%.1f s, %.0f rows/s)", epoch,
-                 record["train_loss"], _fmt(record.get("holdout_loss")), _fmt(record.get("holdout_auc")),
-                 train_time, record["rows_per_second"])
+            _say(
+                comm.rank,
+                "epoch %d: train loss %.5f, holdout logloss %s, AUC %s (%.1f s, %.0f rows/s)",
+                epoch,
+                record["train_loss"],
+                _fmt(record.get("holdout_loss")),
+                _fmt(record.get("holdout_auc")),
+                train_time,
+                record["rows_per_second"],
+            )
             if comm.rank == 0:
-                _save_checkpoint(ckpt_path, {"model": model.state_dict(), "optimizer": opt.state_dict(),
-                                             "state": state})
+                _save_checkpoint(
+                    ckpt_path, {"model": model.state_dict(), "optimizer": opt.state_dict(), "state": state}
+                )
             comm.barrier()
         best = state["history"][state["best_epoch"]] if state["best_epoch"] >= 0 else {}
-        result = {"model": spec.model, "workers": comm.size, "history": state["history"],
-                  "best_epoch": state["best_epoch"], "best_holdout_loss": best.get("holdout_loss"),
-                  "best_holdout_auc": best.get("holdout_auc"), "early_stopping_metric": s.early_stopping_metric,
-                  "epochs_run": len(state["history"]), "stopped_early": state["bad_epochs"] >= s.patience,
-                  "base_rate": base_rate, "batch_size": batch, "steps_per_epoch": steps,
-                  "train_rows": spec.train.rows, "holdout_rows": spec.holdout.rows}
+        result = {
+            "model": spec.model,
+            "workers": comm.size,
+            "history": state["history"],
+            "best_epoch": state["best_epoch"],
+            "best_holdout_loss": best.get("holdout_loss"),
+            "best_holdout_auc": best.get("holdout_auc"),
+            "early_stopping_metric": s.early_stopping_metric,
+            "epochs_run": len(state["history"]),
+            "stopped_early": state["bad_epochs"] >= s.patience,
+            "base_rate": base_rate,
+            "batch_size": batch,
+            "steps_per_epoch": steps,
+            "train_rows": spec.train.rows,
+            "holdout_rows": spec.holdout.rows,
+        }
         _write_worker_report(spec.out_dir, comm.rank, model, state)
         if comm.rank == 0:
             if state["best_model"] is not None:
@@ -383,8 +445,10 @@ def launch(spec: TrainSpec, spark=None) -> dict:
     if spec.base_rate is None:
         spec = dataclasses.replace(spec, base_rate=label_mean(spec.train, spec.features.label))
     if not 0 < spec.base_rate < 1:
-        raise DataError(f"{spec.train.table} ds {', '.join(spec.train.days)}: positive rate {spec.base_rate:g} "
-                        f"over {spec.train.rows} training rows; training {spec.model} needs clicks and non-clicks")
+        raise DataError(
+            f"{spec.train.table} ds {', '.join(spec.train.days)}: positive rate {spec.base_rate:g} "
+            f"over {spec.train.rows} training rows; training {spec.model} needs clicks and non-clicks"
+        )
     os.makedirs(spec.out_dir, exist_ok=True)
     result_path, error_path = os.path.join(spec.out_dir, RESULT), os.path.join(spec.out_dir, ERROR)
     for stale in (result_path, error_path):
@@ -418,13 +482,26 @@ def _run_backend(spec: TrainSpec, spark) -> None:
 
         if spark is None:
             raise DataError("ctr.backend horovod_spark needs a Spark session")
-        horovod.spark.run(train_worker, args=(spec, "horovod"), num_proc=s.num_workers, use_gloo=True,
-                          start_timeout=s.start_timeout_s, verbose=0)
+        horovod.spark.run(
+            train_worker,
+            args=(spec, "horovod"),
+            num_proc=s.num_workers,
+            use_gloo=True,
+            start_timeout=s.start_timeout_s,
+            verbose=0,
+        )
     elif s.backend == "horovodrun":
         import horovod
 
-        horovod.run(train_worker, args=(spec, "horovod"), np=s.num_workers, hosts=f"localhost:{s.num_workers}",
-                    use_gloo=True, start_timeout=s.start_timeout_s, verbose=0)
+        horovod.run(
+            train_worker,
+            args=(spec, "horovod"),
+            np=s.num_workers,
+            hosts=f"localhost:{s.num_workers}",
+            use_gloo=True,
+            start_timeout=s.start_timeout_s,
+            verbose=0,
+        )
     else:
         from pyspark.ml.torch.distributor import TorchDistributor
 

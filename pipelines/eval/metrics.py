@@ -82,19 +82,31 @@ def score_bins(df, label_col: str = "label", prob_col: str = "probability", bins
     # one aggregation per score bin carries everything (so the input is scanned once); invalid rows
     # are counted in bin -1 and fail the evaluation
     per_bin = (
-        df.select(F.when(valid & y.isin(0.0, 1.0), F.least(F.floor(p * bins), F.lit(bins - 1)))
-                  .otherwise(-1).cast("int").alias("b"), y.alias("y"), p.alias("p"))
+        df.select(
+            F.when(valid & y.isin(0.0, 1.0), F.least(F.floor(p * bins), F.lit(bins - 1)))
+            .otherwise(-1)
+            .cast("int")
+            .alias("b"),
+            y.alias("y"),
+            p.alias("p"),
+        )
         .groupBy("b")
-        .agg(F.count(F.lit(1)).alias("n"), F.sum("y").alias("pos"), F.sum("p").alias("sum_p"),
-             F.sum(-(F.col("y") * F.log("p") + (1 - F.col("y")) * F.log(1 - F.col("p")))).alias("sum_ll"))
+        .agg(
+            F.count(F.lit(1)).alias("n"),
+            F.sum("y").alias("pos"),
+            F.sum("p").alias("sum_p"),
+            F.sum(-(F.col("y") * F.log("p") + (1 - F.col("y")) * F.log(1 - F.col("p")))).alias("sum_ll"),
+        )
         .toPandas()  # at most `bins` + 1 small rows
         .sort_values("b")
         .reset_index(drop=True)
     )
     invalid = per_bin[per_bin["b"] < 0]
     if len(invalid):
-        raise DataError(f"cannot evaluate: {int(invalid['n'].iloc[0])} rows have a null {prob_col} or a "
-                        f"{label_col} that is null or not 0/1")
+        raise DataError(
+            f"cannot evaluate: {int(invalid['n'].iloc[0])} rows have a null {prob_col} or a "
+            f"{label_col} that is null or not 0/1"
+        )
     if int(per_bin["n"].sum()) == 0:
         raise DataError("cannot evaluate: no rows")
     return per_bin
@@ -119,8 +131,9 @@ def metrics_from_bins(per_bin) -> BinaryMetrics:
     )
 
 
-def binary_metrics(df, label_col: str = "label", prob_col: str = "probability",
-                   bins: int = DEFAULT_BINS) -> BinaryMetrics:
+def binary_metrics(
+    df, label_col: str = "label", prob_col: str = "probability", bins: int = DEFAULT_BINS
+) -> BinaryMetrics:
     """Metrics of probabilities in `prob_col` against 0/1 labels in `label_col`, in one pass over df."""
     return metrics_from_bins(score_bins(df, label_col, prob_col, bins))
 
@@ -143,10 +156,15 @@ def reliability_table(per_bin, buckets: int = 20, bins: int = DEFAULT_BINS):
     bucket = np.clip(np.searchsorted(edges, score, side="right") - 1, 0, buckets - 1)
     g = per_bin.assign(bucket=bucket).groupby("bucket")[["n", "pos", "sum_p"]].sum()
     g = g[g["n"] > 0]
-    out = pd.DataFrame({
-        "lower": edges[g.index], "upper": edges[g.index + 1], "rows": g["n"].astype(int),
-        "mean_prediction": g["sum_p"] / g["n"], "observed_ctr": g["pos"] / g["n"],
-    })
+    out = pd.DataFrame(
+        {
+            "lower": edges[g.index],
+            "upper": edges[g.index + 1],
+            "rows": g["n"].astype(int),
+            "mean_prediction": g["sum_p"] / g["n"],
+            "observed_ctr": g["pos"] / g["n"],
+        }
+    )
     out["ratio"] = out["mean_prediction"] / out["observed_ctr"].where(out["observed_ctr"] > 0)
     return out.reset_index(drop=True)
 
@@ -161,18 +179,26 @@ def gauc(df, group_col: str, label_col: str = "label", prob_col: str = "probabil
     from pyspark.sql import functions as F
 
     y = F.col(label_col).cast("double")
-    per_score = (df.where(F.col(group_col).isNotNull() & F.col(prob_col).isNotNull())
-                 .groupBy(F.col(group_col).alias("g"), F.col(prob_col).cast("double").alias("p"))
-                 .agg(F.sum(y).alias("pos"), F.sum(1 - y).alias("neg")))
+    per_score = (
+        df.where(F.col(group_col).isNotNull() & F.col(prob_col).isNotNull())
+        .groupBy(F.col(group_col).alias("g"), F.col(prob_col).cast("double").alias("p"))
+        .agg(F.sum(y).alias("pos"), F.sum(1 - y).alias("neg"))
+    )
     w = Window.partitionBy("g").orderBy("p").rowsBetween(Window.unboundedPreceding, -1)
-    per_group = (per_score.withColumn("neg_below", F.coalesce(F.sum("neg").over(w), F.lit(0.0)))
-                 .groupBy("g")
-                 .agg(F.sum(F.col("pos") * (F.col("neg_below") + 0.5 * F.col("neg"))).alias("u"),
-                      F.sum("pos").alias("P"), F.sum("neg").alias("N"))
-                 .where((F.col("P") > 0) & (F.col("N") > 0))
-                 .select((F.col("u") / (F.col("P") * F.col("N"))).alias("auc"), (F.col("P") + F.col("N")).alias("w")))
-    row = per_group.agg(F.sum(F.col("auc") * F.col("w")).alias("num"), F.sum("w").alias("den"),
-                        F.count(F.lit(1)).alias("groups")).first()
+    per_group = (
+        per_score.withColumn("neg_below", F.coalesce(F.sum("neg").over(w), F.lit(0.0)))
+        .groupBy("g")
+        .agg(
+            F.sum(F.col("pos") * (F.col("neg_below") + 0.5 * F.col("neg"))).alias("u"),
+            F.sum("pos").alias("P"),
+            F.sum("neg").alias("N"),
+        )
+        .where((F.col("P") > 0) & (F.col("N") > 0))
+        .select((F.col("u") / (F.col("P") * F.col("N"))).alias("auc"), (F.col("P") + F.col("N")).alias("w"))
+    )
+    row = per_group.agg(
+        F.sum(F.col("auc") * F.col("w")).alias("num"), F.sum("w").alias("den"), F.count(F.lit(1)).alias("groups")
+    ).first()
     if not row["groups"]:
         return float("nan"), 0
     return float(row["num"] / row["den"]), int(row["groups"])

@@ -30,10 +30,17 @@ from pipelines.settings.registry import GateSettings
 log = logging.getLogger("ctrflow")
 
 
-def evaluate_and_report(scored: dict, out_dir: str, title: str, label_col: str = "label",
-                        prob_col: str = "probability", group_col: str | None = None,
-                        history: dict[str, list[dict]] | None = None, context: dict | None = None,
-                        gate: GateSettings | None = None) -> dict:
+def evaluate_and_report(
+    scored: dict,
+    out_dir: str,
+    title: str,
+    label_col: str = "label",
+    prob_col: str = "probability",
+    group_col: str | None = None,
+    history: dict[str, list[dict]] | None = None,
+    context: dict | None = None,
+    gate: GateSettings | None = None,
+) -> dict:
     """Evaluate each DataFrame of `scored` (model name -> DataFrame with label and probability) and write
     the report under out_dir (a local directory). Returns {model: metrics dict}.
 
@@ -48,11 +55,14 @@ def evaluate_and_report(scored: dict, out_dir: str, title: str, label_col: str =
         if group_col:
             m["gauc"], m["gauc_groups"] = gauc(df, group_col, label_col, prob_col)
         rel = reliability_table(bins)
-        m["calibration_error"] = float((rel["rows"] * (rel["mean_prediction"] - rel["observed_ctr"]).abs()).sum()
-                                       / rel["rows"].sum())  # expected calibration error over the buckets
+        m["calibration_error"] = float(
+            (rel["rows"] * (rel["mean_prediction"] - rel["observed_ctr"]).abs()).sum() / rel["rows"].sum()
+        )  # expected calibration error over the buckets
         results[name], curves[name], tables[name] = m, roc_from_bins(bins), rel
-    plots = {"roc": _plot_roc(curves, results, out_dir, title),
-             "calibration": _plot_calibration(tables, out_dir, title)}
+    plots = {
+        "roc": _plot_roc(curves, results, out_dir, title),
+        "calibration": _plot_calibration(tables, out_dir, title),
+    }
     if history:
         plots["loss_curves"] = _plot_history(history, out_dir, title)
     gate = gate or GateSettings()
@@ -60,9 +70,15 @@ def evaluate_and_report(scored: dict, out_dir: str, title: str, label_col: str =
     for name, reasons in flags.items():
         if reasons:
             log.warning("%s flagged (the registry gate would refuse it): %s", name, "; ".join(reasons))
-    doc = {"title": title, "context": context or {}, "metrics": results, "flags": flags,
-           "reliability": {k: v.to_dict(orient="records") for k, v in tables.items()},
-           "history": history or {}, "plots": {k: os.path.basename(v) for k, v in plots.items()}}
+    doc = {
+        "title": title,
+        "context": context or {},
+        "metrics": results,
+        "flags": flags,
+        "reliability": {k: v.to_dict(orient="records") for k, v in tables.items()},
+        "history": history or {},
+        "plots": {k: os.path.basename(v) for k, v in plots.items()},
+    }
     with open(os.path.join(out_dir, "report.json"), "w") as f:
         json.dump(doc, f, indent=2, default=_json_default)
     with open(os.path.join(out_dir, "report.md"), "w") as f:
@@ -89,26 +105,42 @@ def _markdown(doc: dict, tables: dict) -> str:
     lines = [f"# {doc['title']}", ""]
     for k, v in doc["context"].items():
         lines.append(f"- **{k}**: {v}")
-    lines += ["", "NE is the logloss divided by the entropy of the observed CTR (lower is better, 1.0 = no "
-              "better than predicting the average); calibration is mean prediction / observed CTR.", "",
-              "| model | " + " | ".join(cols) + " | flags |", "|---" * (len(cols) + 2) + "|"]
+    lines += [
+        "",
+        "NE is the logloss divided by the entropy of the observed CTR (lower is better, 1.0 = no "
+        "better than predicting the average); calibration is mean prediction / observed CTR.",
+        "",
+        "| model | " + " | ".join(cols) + " | flags |",
+        "|---" * (len(cols) + 2) + "|",
+    ]
     flags = doc["flags"]
     for name, m in doc["metrics"].items():
         mark = f"**FLAGGED**: {'; '.join(flags[name])}" if flags[name] else "ok"
         lines.append(f"| {name} | " + " | ".join(_fmt(m.get(c, float("nan"))) for c in cols) + f" | {mark} |")
-    lines += ["", "## Flags", "", "Models the registry gate's guards refuse "
-              "(`registry.gate.floors`, `registry.gate.calibration_range`):", ""]
+    lines += [
+        "",
+        "## Flags",
+        "",
+        "Models the registry gate's guards refuse (`registry.gate.floors`, `registry.gate.calibration_range`):",
+        "",
+    ]
     flagged = [name for name in doc["metrics"] if flags[name]]
     lines += [f"- **{name}**: {'; '.join(flags[name])}" for name in flagged] or ["- none: every model passes"]
     lines.append("")
     for key, file in doc["plots"].items():
         lines += [f"![{key}]({file})", ""]
     for name, rel in tables.items():
-        lines += [f"## Reliability: {name}", "", "| predicted in | rows | mean prediction | observed CTR | ratio |",
-                  "|---|---|---|---|---|"]
+        lines += [
+            f"## Reliability: {name}",
+            "",
+            "| predicted in | rows | mean prediction | observed CTR | ratio |",
+            "|---|---|---|---|---|",
+        ]
         for r in rel.itertuples():
-            lines.append(f"| [{r.lower:.2f}, {r.upper:.2f}) | {r.rows} | {r.mean_prediction:.4f} | "
-                         f"{r.observed_ctr:.4f} | {_fmt(float(r.ratio))} |")
+            lines.append(
+                f"| [{r.lower:.2f}, {r.upper:.2f}) | {r.rows} | {r.mean_prediction:.4f} | "
+                f"{r.observed_ctr:.4f} | {_fmt(float(r.ratio))} |"
+            )
         lines.append("")
     return "\n".join(lines)
 

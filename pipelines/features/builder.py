@@ -119,8 +119,9 @@ def _schema_types(source_schema) -> dict[str, str]:
 
 
 def _expand_params(params: dict[str, Any]) -> dict[str, Any]:
-    return {k: expand(v) if isinstance(v, list) and all(isinstance(x, str) for x in v) else v
-            for k, v in params.items()}
+    return {
+        k: expand(v) if isinstance(v, list) and all(isinstance(x, str) for x in v) else v for k, v in params.items()
+    }
 
 
 def _parse_stage(entry: StageEntry, problems: list[str]) -> StageSpec | None:
@@ -161,8 +162,10 @@ def validate(spec: PipelineSpec, source_schema, name: str = "pipeline") -> Plan:
             hint = f" (did you mean '{close[0]}'?)" if close else ""
             problems.append(f"keep: column '{col}' is not in the source table{hint}")
         elif col in (spec.label, "ds"):
-            problems.append(f"keep: column '{col}' is the {'label' if col == spec.label else 'partition column'}"
-                            f", which feat has anyway")
+            problems.append(
+                f"keep: column '{col}' is the {'label' if col == spec.label else 'partition column'}"
+                f", which feat has anyway"
+            )
     writer: dict[str, str] = {}  # column -> the stage that wrote it
     columns: dict[str, PlannedColumn] = {}
     planned: list[tuple[StageEntry, StageSpec]] = []
@@ -185,11 +188,14 @@ def validate(spec: PipelineSpec, source_schema, name: str = "pipeline") -> Plan:
                 hint = f" (did you mean '{close[0]}'?)" if close else ""
                 if unchecked:
                     hint += f" (or written by stage {', '.join(map(repr, unchecked))}, which has errors)"
-                problems.append(f"{where}: params.inputs: column '{col}' does not exist in the source "
-                                f"or before this stage{hint}")
+                problems.append(
+                    f"{where}: params.inputs: column '{col}' does not exist in the source or before this stage{hint}"
+                )
             elif type_group(types[col]) not in stage.accepts:
-                problems.append(f"{where}: params.inputs: column '{col}' is {types[col]}; stage type "
-                                f"'{entry.type}' accepts {' or '.join(sorted(stage.accepts))} columns")
+                problems.append(
+                    f"{where}: params.inputs: column '{col}' is {types[col]}; stage type "
+                    f"'{entry.type}' accepts {' or '.join(sorted(stage.accepts))} columns"
+                )
         outs = stage.output_columns({c: types.get(c, "") for c in stage.input_columns()})
         for out in outs:
             try:
@@ -203,8 +209,9 @@ def validate(spec: PipelineSpec, source_schema, name: str = "pipeline") -> Plan:
                 continue
             types[out.name] = out.dtype
             writer[out.name] = entry.name
-            columns[out.name] = PlannedColumn(out, entry.name, entry.type, tuple(stage.input_columns()),
-                                              stage.reserved_indices())
+            columns[out.name] = PlannedColumn(
+                out, entry.name, entry.type, tuple(stage.input_columns()), stage.reserved_indices()
+            )
         planned.append((entry, stage))
     if spec.features is not None:
         features = expand(list(spec.features))
@@ -217,8 +224,10 @@ def validate(spec: PipelineSpec, source_schema, name: str = "pipeline") -> Plan:
         features = [c for c in columns if c not in read_later]
     for f in features:
         if f in columns and columns[f].column.kind == RAW_KIND:
-            problems.append(f"features: column '{f}' (stage '{columns[f].stage}') is an intermediate "
-                            f"{columns[f].column.dtype} column, not a feature: index or hash it")
+            problems.append(
+                f"features: column '{f}' (stage '{columns[f].stage}') is an intermediate "
+                f"{columns[f].column.dtype} column, not a feature: index or hash it"
+            )
     if len(set(features)) != len(features):
         problems.append("features: a column is listed twice")
     if problems:

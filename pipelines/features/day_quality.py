@@ -27,9 +27,13 @@ def day_quality(spark, settings, source: str, pipeline: str, ds: dt.date) -> dic
         rows = entries.orderBy("ingested_at", ascending=False).limit(1).collect()
         if rows:
             r = rows[0]
-            ingest = {"run_id": r["run_id"], "input_rows": r["input_rows"], "staged_rows": r["staged_rows"],
-                      "quarantined_rows": r["quarantined_rows"],
-                      "top_reasons": ranked_reasons(json.loads(r["top_reasons"] or "[]"))}
+            ingest = {
+                "run_id": r["run_id"],
+                "input_rows": r["input_rows"],
+                "staged_rows": r["staged_rows"],
+                "quarantined_rows": r["quarantined_rows"],
+                "top_reasons": ranked_reasons(json.loads(r["top_reasons"] or "[]")),
+            }
     stats = stats_table(settings, pipeline)
     drift, model_version = None, None
     if tables.table_exists(spark, stats):
@@ -37,5 +41,11 @@ def day_quality(spark, settings, source: str, pipeline: str, ds: dt.date) -> dic
         if rows:  # one row per feature; psi is null where the day was not compared with a window
             drift = {r["feature"]: r["psi"] for r in rows}
             model_version = rows[0]["model_version"]
-    return {"source": source, "catalog": catalog, "ingest": ingest, "stats_table": stats,
-            "model_version": model_version, "psi": drift}
+    return {
+        "source": source,
+        "catalog": catalog,
+        "ingest": ingest,
+        "stats_table": stats,
+        "model_version": model_version,
+        "psi": drift,
+    }

@@ -24,8 +24,11 @@ def _stage_stats(df, kinds: dict[str, str], rows: int) -> dict[str, dict]:
         if kind == NUMERIC_KIND:
             aggs += [F.min(c).alias(f"{i}_min"), F.avg(c).alias(f"{i}_mean"), F.max(c).alias(f"{i}_max")]
         if kind == CATEGORICAL_KIND:
-            aggs += [F.avg((c == 0).cast("double")).alias(f"{i}_share_index0"),
-                     F.avg((c == 1).cast("double")).alias(f"{i}_share_index1"), F.max(c).alias(f"{i}_max_index")]
+            aggs += [
+                F.avg((c == 0).cast("double")).alias(f"{i}_share_index0"),
+                F.avg((c == 1).cast("double")).alias(f"{i}_share_index1"),
+                F.max(c).alias(f"{i}_max_index"),
+            ]
     r = df.agg(*aggs).first().asDict() if aggs else {}
     out: dict[str, dict] = {}
     for i, name in enumerate(kinds):
@@ -35,8 +38,9 @@ def _stage_stats(df, kinds: dict[str, str], rows: int) -> dict[str, dict]:
     return out
 
 
-def run_debug(plan: Plan, sample, fitted_stages: list | None = None, rows_to_show: int = 3,
-              echo: Callable[[str], None] = print) -> list[dict]:
+def run_debug(
+    plan: Plan, sample, fitted_stages: list | None = None, rows_to_show: int = 3, echo: Callable[[str], None] = print
+) -> list[dict]:
     """Fit (or use `fitted_stages`) and apply each stage on `sample`, reporting as it goes."""
     from pyspark.ml import Estimator
 

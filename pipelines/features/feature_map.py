@@ -83,7 +83,19 @@ def build_feature_map(plan, model, version: str, table: str) -> FeatureMap:
                 raise DataError(f"stage '{pc.stage}' ({pc.stage_type}) reports no vocabulary size for '{name}'")
             vocab, off = sizes[name], offset
             offset += vocab
-        fields.append(Field(name=name, kind=kind, dtype=pc.column.dtype, stage=pc.stage, stage_type=pc.stage_type,
-                            inputs=list(pc.inputs), vocab_size=vocab, offset=off, reserved=dict(pc.reserved)))
-    return FeatureMap(pipeline=plan.name, version=version, table=table, label=plan.spec.label, fields=fields,
-                      total_vocab_size=offset)
+        fields.append(
+            Field(
+                name=name,
+                kind=kind,
+                dtype=pc.column.dtype,
+                stage=pc.stage,
+                stage_type=pc.stage_type,
+                inputs=list(pc.inputs),
+                vocab_size=vocab,
+                offset=off,
+                reserved=dict(pc.reserved),
+            )
+        )
+    return FeatureMap(
+        pipeline=plan.name, version=version, table=table, label=plan.spec.label, fields=fields, total_vocab_size=offset
+    )

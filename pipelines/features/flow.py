@@ -43,8 +43,9 @@ def stats_table(settings, pipeline: str) -> str:
     return table_names.feature_stats(settings, pipeline)
 
 
-def load_plan(spark, settings, pipeline: str, env: str, overrides: Sequence[str] = (),
-              source: str | None = None) -> Plan:
+def load_plan(
+    spark, settings, pipeline: str, env: str, overrides: Sequence[str] = (), source: str | None = None
+) -> Plan:
     """Load conf/<env>/features/<pipeline>.yml (with `--set features.<pipeline>.*` overrides, `key=value`
     inside the document) and validate it against the source table's schema. `source` (the job's
     --source) replaces the file's `source:` and must be declared in sources.yml."""
@@ -52,13 +53,16 @@ def load_plan(spark, settings, pipeline: str, env: str, overrides: Sequence[str]
     if source is not None:
         declared = settings.sources.sources
         if source not in declared:
-            raise ConfigError(f"--source {source}: not a source declared in sources.yml "
-                              f"(declared: {', '.join(sorted(declared)) or 'none'})")
+            raise ConfigError(
+                f"--source {source}: not a source declared in sources.yml "
+                f"(declared: {', '.join(sorted(declared)) or 'none'})"
+            )
         spec = dataclasses.replace(spec, source=source)
     table = source_table(settings, spec)
     if not tables.table_exists(spark, table):
-        raise DataError(f"source table {table} of pipeline '{pipeline}' does not exist "
-                        f"(run `ingest --source {spec.source}` first)")
+        raise DataError(
+            f"source table {table} of pipeline '{pipeline}' does not exist (run `ingest --source {spec.source}` first)"
+        )
     return validate(spec, spark.table(table).schema, name=pipeline)
 
 
@@ -93,8 +97,7 @@ def _check_days(spark, df, qualified: str, days: list[dt.date]) -> dict[str, int
     counts = {r["ds"]: r["count"] for r in df.groupBy("ds").count().collect()}
     missing = [d.isoformat() for d in days if not counts.get(d.isoformat())]
     if missing:
-        raise DataError(f"{qualified} has no rows for ds {', '.join(missing)} (training window "
-                        f"{days[0]}..{days[-1]})")
+        raise DataError(f"{qualified} has no rows for ds {', '.join(missing)} (training window {days[0]}..{days[-1]})")
     return counts
 
 
@@ -113,10 +116,16 @@ def fit(spark, settings, plan: Plan, ds: dt.date, run_config_hash: str) -> tuple
     vdir = artifacts.version_dir(settings, plan.name, version)
     fm = build_feature_map(plan, model, version, feat_table(settings, plan.name))
     metadata = {
-        "pipeline": plan.name, "version": version, "created": created.isoformat(),
-        "source": plan.spec.source, "input_table": source, "input_delta_version": src_version,
-        "window": [d.isoformat() for d in days], "rows_per_day": counts,
-        "pipeline_hash": plan.spec.config_hash, "run_config_hash": run_config_hash,
+        "pipeline": plan.name,
+        "version": version,
+        "created": created.isoformat(),
+        "source": plan.spec.source,
+        "input_table": source,
+        "input_delta_version": src_version,
+        "window": [d.isoformat() for d in days],
+        "rows_per_day": counts,
+        "pipeline_hash": plan.spec.config_hash,
+        "run_config_hash": run_config_hash,
         "pipeline_spec": _plain(plan.spec),
     }
     with stage(f"saving the fitted pipeline to {vdir}"):
@@ -158,12 +167,16 @@ def load_current(spark, settings, plan: Plan) -> Fitted:
     # silently fitted on other data (even with the same schema), in the same feat.<pipeline> table
     fitted_source = metadata.get("source") or metadata["input_table"].split(".", 1)[-1]
     if fitted_source != plan.spec.source:
-        raise ConfigError(f"pipeline '{plan.name}' version {version} was fitted on source '{fitted_source}', "
-                          f"not '{plan.spec.source}': run with --fit to fit it on '{plan.spec.source}' "
-                          f"(or use --source {fitted_source})")
+        raise ConfigError(
+            f"pipeline '{plan.name}' version {version} was fitted on source '{fitted_source}', "
+            f"not '{plan.spec.source}': run with --fit to fit it on '{plan.spec.source}' "
+            f"(or use --source {fitted_source})"
+        )
     if metadata["pipeline_hash"] != plan.spec.config_hash:
-        raise ConfigError(f"conf features/{plan.name}.yml changed since version {version} was fitted "
-                          f"(hash {metadata['pipeline_hash']} -> {plan.spec.config_hash}): run with --fit")
+        raise ConfigError(
+            f"conf features/{plan.name}.yml changed since version {version} was fitted "
+            f"(hash {metadata['pipeline_hash']} -> {plan.spec.config_hash}): run with --fit"
+        )
     model = PipelineModel.load(f"{vdir}/model")
     fm = FeatureMap.from_json(artifacts.read_text(spark, f"{vdir}/feature_map.json"))
     return Fitted(version, model, fm, metadata, artifacts.train_stats(spark, settings, plan.name, version))
@@ -202,7 +215,8 @@ def transform_day(spark, settings, plan: Plan, fitted: Fitted, ds: dt.date, trai
     feat = feat_table(settings, plan.name)
     with stage(f"transforming {source} ds={ds} into {feat}"):
         written = tables.write_delta_partition(
-            select_features(fitted.model.transform(day), fitted.feature_map, plan.spec.keep), feat, ds)
+            select_features(fitted.model.transform(day), fitted.feature_map, plan.spec.keep), feat, ds
+        )
     stored = spark.table(feat).where(f"ds = '{ds.isoformat()}'")
     if fitted.train_stats is None:  # just fitted: the baseline is the training window
         record_train_stats(spark, settings, plan, fitted, baseline_features(fitted, train))
@@ -216,13 +230,23 @@ def transform_day(spark, settings, plan: Plan, fitted: Fitted, ds: dt.date, trai
     in_window = ds.isoformat() in fitted.metadata["window"]
     moved = [] if in_window else [d for d in drift if d.moved]
     for d in moved:
-        log.warning("feature %s moved: PSI %.3f vs the training window (null rate %.3f -> %.3f)",
-                    d.feature, d.psi, d.null_rate_train, d.null_rate_day)
+        log.warning(
+            "feature %s moved: PSI %.3f vs the training window (null rate %.3f -> %.3f)",
+            d.feature,
+            d.psi,
+            d.null_rate_train,
+            d.null_rate_day,
+        )
     return {
-        "table": feat, "feat_version": written.version, "rows": written.rows, "model_version": fitted.version,
-        "input_table": source, "input_delta_version": src_version,
+        "table": feat,
+        "feat_version": written.version,
+        "rows": written.rows,
+        "model_version": fitted.version,
+        "input_table": source,
+        "input_delta_version": src_version,
         "feature_map": f"{artifacts.pipeline_dir(settings, plan.name)}/feature_map.json",
-        "features": len(fitted.feature_map.fields), "stats_table": stats_table(settings, plan.name),
+        "features": len(fitted.feature_map.fields),
+        "stats_table": stats_table(settings, plan.name),
         "moved_features": [asdict(d) for d in moved],
     }
 

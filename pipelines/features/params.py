@@ -12,8 +12,15 @@ from pyspark.ml.param.shared import HasInputCols, HasLabelCol, HasOutputCols, Ha
 from pipelines.features.stage_types import output_names
 
 __all__ = [
-    "HasInputCols", "HasLabelCol", "HasMinCount", "HasNumBuckets", "HasOutputCols", "HasRelativeError",
-    "HasTopK", "HasWindowCol", "output_names",
+    "HasInputCols",
+    "HasLabelCol",
+    "HasMinCount",
+    "HasNumBuckets",
+    "HasOutputCols",
+    "HasRelativeError",
+    "HasTopK",
+    "HasWindowCol",
+    "output_names",
 ]
 
 
@@ -26,24 +33,32 @@ class HasOutputSuffix(HasInputCols, HasOutputCols):
         if self.isSet(self.outputCols):
             outs = self.getOutputCols()
             if len(outs) != len(self.getInputCols()):
-                raise ValueError(f"{type(self).__name__}: {len(outs)} outputCols for "
-                                 f"{len(self.getInputCols())} inputCols")
+                raise ValueError(
+                    f"{type(self).__name__}: {len(outs)} outputCols for {len(self.getInputCols())} inputCols"
+                )
             return list(outs)
         return output_names(list(self.getInputCols()), self.suffix)
 
 
 class HasMinCount(Params):
-    minCount = Param(Params._dummy(), "minCount",
-                     "keep a value only if it occurs at least this many times in the fitting data",
-                     typeConverter=TypeConverters.toInt)
+    minCount = Param(
+        Params._dummy(),
+        "minCount",
+        "keep a value only if it occurs at least this many times in the fitting data",
+        typeConverter=TypeConverters.toInt,
+    )
 
     def getMinCount(self) -> int:
         return self.getOrDefault(self.minCount)
 
 
 class HasTopK(Params):
-    topK = Param(Params._dummy(), "topK", "keep at most the k most frequent values per column (0: no cap)",
-                 typeConverter=TypeConverters.toInt)
+    topK = Param(
+        Params._dummy(),
+        "topK",
+        "keep at most the k most frequent values per column (0: no cap)",
+        typeConverter=TypeConverters.toInt,
+    )
 
     def getTopK(self) -> int:
         return self.getOrDefault(self.topK)
@@ -57,9 +72,12 @@ class HasNumBuckets(Params):
 
 
 class HasWindowCol(Params):
-    windowCol = Param(Params._dummy(), "windowCol",
-                      "column naming the day of a row (rows of fitted days are encoded out-of-fold)",
-                      typeConverter=TypeConverters.toString)
+    windowCol = Param(
+        Params._dummy(),
+        "windowCol",
+        "column naming the day of a row (rows of fitted days are encoded out-of-fold)",
+        typeConverter=TypeConverters.toString,
+    )
 
     def getWindowCol(self) -> str:
         return self.getOrDefault(self.windowCol)

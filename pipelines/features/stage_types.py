@@ -129,5 +129,5 @@ def expand(names: list[str]) -> list[str]:
             continue
         lo, hi = int(m.group(1)), int(m.group(2))
         step = 1 if hi >= lo else -1
-        out += [name[: m.start()] + str(i) + name[m.end():] for i in range(lo, hi + step, step)]
+        out += [name[: m.start()] + str(i) + name[m.end() :] for i in range(lo, hi + step, step)]
     return out

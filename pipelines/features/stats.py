@@ -78,12 +78,15 @@ def compute_stats(df, fields: list[tuple[str, str]], edges: dict[str, list[float
         c = F.col(f"`{name}`")
         aggs += [F.sum(c.isNull().cast("long")).alias(f"n{i}"), F.approx_count_distinct(c).alias(f"d{i}")]
         if kind != MULTI_VALUED_KIND:
-            aggs += [F.avg(c.cast("double")).alias(f"m{i}"), F.min(c.cast("double")).alias(f"lo{i}"),
-                     F.max(c.cast("double")).alias(f"hi{i}")]
+            aggs += [
+                F.avg(c.cast("double")).alias(f"m{i}"),
+                F.min(c.cast("double")).alias(f"lo{i}"),
+                F.max(c.cast("double")).alias(f"hi{i}"),
+            ]
     totals = df.agg(*aggs).first()
     pairs = ", ".join(f"{i}, b{i}" for i in range(len(fields)))
     binned = df.select(*[_bin_expr(n, k, edges.get(n, [])).alias(f"b{i}") for i, (n, k) in enumerate(fields)])
-    hist = (binned.select(F.expr(f"stack({len(fields)}, {pairs}) as (f, b)")).groupBy("f", "b").count().collect())
+    hist = binned.select(F.expr(f"stack({len(fields)}, {pairs}) as (f, b)")).groupBy("f", "b").count().collect()
     counts: dict[int, dict[int, int]] = {}
     for r in hist:
         counts.setdefault(r["f"], {})[r["b"]] = r["count"]
@@ -93,11 +96,21 @@ def compute_stats(df, fields: list[tuple[str, str]], edges: dict[str, list[float
         nbins = len(edges.get(name, [])) + 2 if kind == NUMERIC_KIND else CAT_BINS
         nulls = int(totals[f"n{i}"] or 0)
         multi = kind == MULTI_VALUED_KIND
-        out.append(FeatureStats(
-            feature=name, kind=kind, rows=rows, nulls=nulls, null_rate=nulls / rows if rows else 0.0,
-            distinct=int(totals[f"d{i}"] or 0), mean=None if multi else totals[f"m{i}"],
-            min=None if multi else totals[f"lo{i}"], max=None if multi else totals[f"hi{i}"],
-            edges=list(edges.get(name, [])), counts=[int(counts.get(i, {}).get(b, 0)) for b in range(nbins)]))
+        out.append(
+            FeatureStats(
+                feature=name,
+                kind=kind,
+                rows=rows,
+                nulls=nulls,
+                null_rate=nulls / rows if rows else 0.0,
+                distinct=int(totals[f"d{i}"] or 0),
+                mean=None if multi else totals[f"m{i}"],
+                min=None if multi else totals[f"lo{i}"],
+                max=None if multi else totals[f"hi{i}"],
+                edges=list(edges.get(name, [])),
+                counts=[int(counts.get(i, {}).get(b, 0)) for b in range(nbins)],
+            )
+        )
     return out
 
 
@@ -128,13 +141,16 @@ def compare(train: list[FeatureStats], day: list[FeatureStats], threshold: float
     return sorted(out, key=lambda d: -d.psi)
 
 
-STATS_DDL = ("feature string, kind string, model_version string, rows bigint, nulls bigint, null_rate double, "
-             "distinct bigint, mean double, min double, max double, edges array<double>, counts array<bigint>, "
-             "psi double")
+STATS_DDL = (
+    "feature string, kind string, model_version string, rows bigint, nulls bigint, null_rate double, "
+    "distinct bigint, mean double, min double, max double, edges array<double>, counts array<bigint>, "
+    "psi double"
+)
 
 
-def write_day_stats(spark, table: str, ds: dt.date, stats: list[FeatureStats], drift: list[FeatureDrift],
-                    model_version: str):
+def write_day_stats(
+    spark, table: str, ds: dt.date, stats: list[FeatureStats], drift: list[FeatureDrift], model_version: str
+):
     """Replace the ds partition of feat.<pipeline>_stats (one row per feature)."""
     from pipelines.common import tables
 

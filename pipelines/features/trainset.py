@@ -27,8 +27,9 @@ def load_feature_map(spark, settings, pipeline: str) -> FeatureMap:
     return FeatureMap.from_json(text)
 
 
-def training_days(spark, feat: str, version: int | None, ds: dt.date, train_days: int, min_days: int,
-                  min_days_key: str) -> list[dt.date]:
+def training_days(
+    spark, feat: str, version: int | None, ds: dt.date, train_days: int, min_days: int, min_days_key: str
+) -> list[dt.date]:
     """The days before ds (up to train_days) that have rows; ds itself must have rows, and at least
     min_days days must (`min_days_key` names the setting in the error)."""
     window = [ds - dt.timedelta(days=i) for i in range(train_days, 0, -1)]
@@ -37,8 +38,10 @@ def training_days(spark, feat: str, version: int | None, ds: dt.date, train_days
         raise DataError(f"{feat} has no rows for the validation day ds={ds} (run the features job for it)")
     days = [d for d in window if d.isoformat() in present]
     if len(days) < min_days:
-        raise DataError(f"{feat} has {len(days)} of the {train_days} training days before {ds} "
-                        f"({window[0]}..{window[-1]}); {min_days_key} is {min_days}")
+        raise DataError(
+            f"{feat} has {len(days)} of the {train_days} training days before {ds} "
+            f"({window[0]}..{window[-1]}); {min_days_key} is {min_days}"
+        )
     if len(days) < train_days:
         log.warning("training on %d of %d days: %s", len(days), train_days, ", ".join(map(str, days)))
     return days
@@ -66,8 +69,16 @@ class TrainSplit:
         return f"{self.table} (Delta version {self.version})"
 
 
-def open_split(spark, settings, pipeline: str, ds: dt.date, train_days: int, min_days: int, min_days_key: str,
-               columns: Callable[[FeatureMap], list[str]]) -> TrainSplit:
+def open_split(
+    spark,
+    settings,
+    pipeline: str,
+    ds: dt.date,
+    train_days: int,
+    min_days: int,
+    min_days_key: str,
+    columns: Callable[[FeatureMap], list[str]],
+) -> TrainSplit:
     """feat.<pipeline> checked (it exists and has the `columns` its feature map needs) and pinned to its
     current Delta version, with the training days before ds (`training_days`)."""
     feat = flow.feat_table(settings, pipeline)
@@ -77,8 +88,11 @@ def open_split(spark, settings, pipeline: str, ds: dt.date, train_days: int, min
     present = spark.table(feat).columns
     missing = [c for c in columns(fm) if c not in present]
     if missing:
-        raise DataError(f"{feat} lacks columns {missing} of its feature map version {fm.version}: "
-                        f"rerun the features job for the days used")
+        raise DataError(
+            f"{feat} lacks columns {missing} of its feature map version {fm.version}: "
+            f"rerun the features job for the days used"
+        )
     version = tables.delta_version(spark, feat)
-    return TrainSplit(feat, fm, version, training_days(spark, feat, version, ds, train_days, min_days, min_days_key),
-                      ds)
+    return TrainSplit(
+        feat, fm, version, training_days(spark, feat, version, ds, train_days, min_days, min_days_key), ds
+    )

@@ -53,8 +53,9 @@ class Booster:
         if self.backend == "xgboost":
             import xgboost as xgb
 
-            return self.model.predict(xgb.DMatrix(X, missing=np.nan), pred_leaf=True,
-                                      validate_features=False).astype(np.int64)
+            return self.model.predict(xgb.DMatrix(X, missing=np.nan), pred_leaf=True, validate_features=False).astype(
+                np.int64
+            )
         return np.asarray(self.model.predict(X, pred_leaf=True, num_threads=1), dtype=np.int64)
 
     def leaves(self, X: np.ndarray) -> np.ndarray:

@@ -34,10 +34,14 @@ def sparse_vector_array(size: int, indices: np.ndarray, values: np.ndarray | Non
     offsets = pa.array(np.arange(0, rows * nnz + 1, nnz, dtype=np.int32))
     vals = np.ones(rows * nnz) if values is None else values.reshape(-1).astype(np.float64)
     return pa.StructArray.from_arrays(
-        [pa.array(np.zeros(rows, dtype=np.int8)), pa.array(np.full(rows, size, dtype=np.int32)),
-         pa.ListArray.from_arrays(offsets, pa.array(indices.reshape(-1).astype(np.int32))),
-         pa.ListArray.from_arrays(offsets, pa.array(vals))],
-        names=VECTOR_FIELDS)
+        [
+            pa.array(np.zeros(rows, dtype=np.int8)),
+            pa.array(np.full(rows, size, dtype=np.int32)),
+            pa.ListArray.from_arrays(offsets, pa.array(indices.reshape(-1).astype(np.int32))),
+            pa.ListArray.from_arrays(offsets, pa.array(vals)),
+        ],
+        names=VECTOR_FIELDS,
+    )
 
 
 def vector_field(name: str, size: int):
@@ -61,10 +65,18 @@ def batch_matrix(batch: pa.RecordBatch, cols: list[str]) -> np.ndarray:
 class HasLeafEncoderParams(HasInputCols):
     """Params shared by the GBDTLeafEncoder Estimator and the Model it fits."""
 
-    leavesCol = Param(Params._dummy(), "leavesCol", "output sparse vector of one-hot leaves ('' = none)",
-                      typeConverter=TypeConverters.toString)
-    probabilityCol = Param(Params._dummy(), "probabilityCol", "output booster probability ('' = none)",
-                           typeConverter=TypeConverters.toString)
+    leavesCol = Param(
+        Params._dummy(),
+        "leavesCol",
+        "output sparse vector of one-hot leaves ('' = none)",
+        typeConverter=TypeConverters.toString,
+    )
+    probabilityCol = Param(
+        Params._dummy(),
+        "probabilityCol",
+        "output booster probability ('' = none)",
+        typeConverter=TypeConverters.toString,
+    )
     backend = Param(Params._dummy(), "backend", "xgboost or lightgbm", typeConverter=TypeConverters.toString)
 
 
@@ -76,8 +88,15 @@ class GBDTLeafEncoderModel(Transformer, HasLeafEncoderParams, StatefulModel):
         self._set(**self._input_kwargs)
 
     @classmethod
-    def from_booster(cls, backend: str, raw: bytes, input_cols: list[str], leaves_col: str = "leaves",
-                     probability_col: str = "", fit_summary: dict | None = None) -> GBDTLeafEncoderModel:
+    def from_booster(
+        cls,
+        backend: str,
+        raw: bytes,
+        input_cols: list[str],
+        leaves_col: str = "leaves",
+        probability_col: str = "",
+        fit_summary: dict | None = None,
+    ) -> GBDTLeafEncoderModel:
         model = cls(inputCols=input_cols, leavesCol=leaves_col, probabilityCol=probability_col, backend=backend)
         state = {"backend": backend, **({"fit": fit_summary} if fit_summary else {})}
         return model.setState(state, {"booster": pd.DataFrame({"raw": [raw]})})
@@ -110,8 +129,9 @@ class GBDTLeafEncoderModel(Transformer, HasLeafEncoderParams, StatefulModel):
         cols = self.getInputCols()
         missing = [c for c in cols if c not in df.columns]
         if missing:
-            raise DataError(f"GBDT leaf encoder: input columns {missing} are not in the DataFrame "
-                            f"(it has {', '.join(df.columns)})")
+            raise DataError(
+                f"GBDT leaf encoder: input columns {missing} are not in the DataFrame (it has {', '.join(df.columns)})"
+            )
         leaves_col, prob_col = self.getOrDefault(self.leavesCol), self.getOrDefault(self.probabilityCol)
         out_fields = [vector_field(leaves_col, self.numLeaves())] if leaves_col else []
         out_fields += [StructField(prob_col, DoubleType())] if prob_col else []
@@ -142,7 +162,17 @@ def _arrow_schema(batch: pa.RecordBatch, kept: list[str], out_fields) -> pa.Sche
         if f.dataType.typeName() == "double":
             fields.append(pa.field(f.name, pa.float64()))
         else:
-            fields.append(pa.field(f.name, pa.struct([
-                ("type", pa.int8()), ("size", pa.int32()), ("indices", pa.list_(pa.int32())),
-                ("values", pa.list_(pa.float64()))])))
+            fields.append(
+                pa.field(
+                    f.name,
+                    pa.struct(
+                        [
+                            ("type", pa.int8()),
+                            ("size", pa.int32()),
+                            ("indices", pa.list_(pa.int32())),
+                            ("values", pa.list_(pa.float64())),
+                        ]
+                    ),
+                )
+            )
     return pa.schema(fields)

@@ -27,10 +27,18 @@ _TUNE_SALT = 104729  # another hash than the trees/LR split's, so the holdout is
 def logistic_regression(features_col: str, label: str, s: LrSettings, reg_param: float):
     from pyspark.ml.classification import LogisticRegression
 
-    return LogisticRegression(featuresCol=features_col, labelCol=label, probabilityCol="lr_probability",
-                              rawPredictionCol="lr_raw", predictionCol="lr_prediction", regParam=reg_param,
-                              elasticNetParam=s.elastic_net_param, maxIter=s.max_iter, tol=s.tol,
-                              standardization=s.standardization)
+    return LogisticRegression(
+        featuresCol=features_col,
+        labelCol=label,
+        probabilityCol="lr_probability",
+        rawPredictionCol="lr_raw",
+        predictionCol="lr_prediction",
+        regParam=reg_param,
+        elasticNetParam=s.elastic_net_param,
+        maxIter=s.max_iter,
+        tol=s.tol,
+        standardization=s.standardization,
+    )
 
 
 def fit_lr(df, features_col: str, label: str, s: LrSettings, hash_cols: list[str], seed: int):
@@ -41,8 +49,11 @@ def fit_lr(df, features_col: str, label: str, s: LrSettings, hash_cols: list[str
 
     # VectorAssembler names every slot in the column's ML metadata (4.7 MB of JSON for 100k one-hot slots
     # and 900 leaves); LR needs only the vectors, so the cached copy goes without it.
-    data = df.select(label, F.col(features_col).alias(features_col, metadata={}),
-                     row_unit(hash_cols, seed + _TUNE_SALT).alias("_tune_u"))
+    data = df.select(
+        label,
+        F.col(features_col).alias(features_col, metadata={}),
+        row_unit(hash_cols, seed + _TUNE_SALT).alias("_tune_u"),
+    )
     data = data.persist(StorageLevel.MEMORY_AND_DISK)
     try:
         facts: dict = {}
@@ -79,10 +90,13 @@ def _tune(data, features_col: str, label: str, s: LrSettings) -> tuple[float, di
         except DataError as e:
             raise DataError(f"gbdt.lr.tune_fraction {s.tune_fraction}: cannot score the held-out rows ({e})") from None
         grid[reg] = {"logloss": round(m.logloss, 6), "auc": round(m.auc, 5)}
-        log.info("LR tuning: regParam %g: held-out logloss %.5f, AUC %.4f (%d rows)", reg, m.logloss, m.auc,
-                 m.rows)
+        log.info("LR tuning: regParam %g: held-out logloss %.5f, AUC %.4f (%d rows)", reg, m.logloss, m.auc, m.rows)
         if len(grid) > 1 and m.logloss > list(grid.values())[-2]["logloss"]:
             break
     best = min(grid, key=lambda r: grid[r]["logloss"])
-    return best, {"reg_auto": True, "reg_grid": {str(k): v for k, v in grid.items()},
-                  "tune_fraction": s.tune_fraction, "tune_s": round(time.perf_counter() - t0, 1)}
+    return best, {
+        "reg_auto": True,
+        "reg_grid": {str(k): v for k, v in grid.items()},
+        "tune_fraction": s.tune_fraction,
+        "tune_s": round(time.perf_counter() - t0, 1),
+    }

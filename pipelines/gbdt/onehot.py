@@ -24,32 +24,49 @@ from pipelines.gbdt.leaf_encoder import _arrow_schema, sparse_vector_array, vect
 
 
 class OneHotAssembler(Transformer, DefaultParamsReadable, DefaultParamsWritable):
-    categoricalCols = Param(Params._dummy(), "categoricalCols", "int columns holding local indices",
-                            typeConverter=TypeConverters.toListString)
-    categoricalSizes = Param(Params._dummy(), "categoricalSizes", "vocabulary size of each categorical column",
-                             typeConverter=TypeConverters.toListInt)
-    numericCols = Param(Params._dummy(), "numericCols", "double columns appended as values",
-                        typeConverter=TypeConverters.toListString)
+    categoricalCols = Param(
+        Params._dummy(),
+        "categoricalCols",
+        "int columns holding local indices",
+        typeConverter=TypeConverters.toListString,
+    )
+    categoricalSizes = Param(
+        Params._dummy(),
+        "categoricalSizes",
+        "vocabulary size of each categorical column",
+        typeConverter=TypeConverters.toListInt,
+    )
+    numericCols = Param(
+        Params._dummy(), "numericCols", "double columns appended as values", typeConverter=TypeConverters.toListString
+    )
     outputCol = Param(Params._dummy(), "outputCol", "output sparse vector", typeConverter=TypeConverters.toString)
-    maxFieldDim = Param(Params._dummy(), "maxFieldDim", "fold wider fields to this many slots (0 = never)",
-                        typeConverter=TypeConverters.toInt)
+    maxFieldDim = Param(
+        Params._dummy(),
+        "maxFieldDim",
+        "fold wider fields to this many slots (0 = never)",
+        typeConverter=TypeConverters.toInt,
+    )
 
     @keyword_only
-    def __init__(self, *, categoricalCols=None, categoricalSizes=None, numericCols=None, outputCol="features",
-                 maxFieldDim=0):
+    def __init__(
+        self, *, categoricalCols=None, categoricalSizes=None, numericCols=None, outputCol="features", maxFieldDim=0
+    ):
         super().__init__()
-        self._setDefault(categoricalCols=[], categoricalSizes=[], numericCols=[], outputCol="features",
-                         maxFieldDim=0)
+        self._setDefault(categoricalCols=[], categoricalSizes=[], numericCols=[], outputCol="features", maxFieldDim=0)
         self._set(**self._input_kwargs)
 
     @classmethod
-    def from_feature_map(cls, fm, fields: list[str] | None, output_col: str,
-                         max_field_dim: int = 0) -> OneHotAssembler:
+    def from_feature_map(cls, fm, fields: list[str] | None, output_col: str, max_field_dim: int = 0) -> OneHotAssembler:
         chosen = [f for f in fm.fields if fields is None or f.name in fields]
         cats = [f for f in chosen if f.kind == "categorical"]
         nums = [f for f in chosen if f.kind == "numeric"]
-        return cls(categoricalCols=[f.name for f in cats], categoricalSizes=[f.vocab_size for f in cats],
-                   numericCols=[f.name for f in nums], outputCol=output_col, maxFieldDim=max_field_dim)
+        return cls(
+            categoricalCols=[f.name for f in cats],
+            categoricalSizes=[f.vocab_size for f in cats],
+            numericCols=[f.name for f in nums],
+            outputCol=output_col,
+            maxFieldDim=max_field_dim,
+        )
 
     def slot_sizes(self) -> np.ndarray:
         """Slots of each categorical column after folding."""
@@ -86,8 +103,10 @@ class OneHotAssembler(Transformer, DefaultParamsReadable, DefaultParamsWritable)
                     local = batch.column(c).to_numpy(zero_copy_only=False)
                     bad = (local < 0) | (local >= sizes[j]) | np.isnan(local.astype(np.float64))
                     if bad.any():
-                        raise ValueError(f"column {c}: index {local[bad][0]} outside its vocabulary "
-                                         f"[0, {sizes[j]}) (feature map and feat table disagree)")
+                        raise ValueError(
+                            f"column {c}: index {local[bad][0]} outside its vocabulary "
+                            f"[0, {sizes[j]}) (feature map and feat table disagree)"
+                        )
                     if slots[j] < sizes[j]:
                         local = np.where(local < slots[j], local, 2 + (local - 2) % (slots[j] - 2))
                     idx[:, j] = offsets[j] + local
@@ -95,8 +114,8 @@ class OneHotAssembler(Transformer, DefaultParamsReadable, DefaultParamsWritable)
                     idx[:, k + j] = n_cat + j
                     val[:, k + j] = np.nan_to_num(batch.column(c).to_numpy(zero_copy_only=False).astype(np.float64))
                 vec = sparse_vector_array(total, idx, val)
-                yield pa.RecordBatch.from_arrays([batch.column(c) for c in names] + [vec],
-                                                 schema=_arrow_schema(batch, names, [out_field]))
+                yield pa.RecordBatch.from_arrays(
+                    [batch.column(c) for c in names] + [vec], schema=_arrow_schema(batch, names, [out_field])
+                )
 
         return df.mapInArrow(assemble, StructType(kept + [out_field]))
-

@@ -53,8 +53,9 @@ class Split:
         return out
 
 
-def resolve(df, *, policy: str, day_col: str, tree_days: str, fraction: float, hash_cols: list[str],
-            salt: int) -> Split:
+def resolve(
+    df, *, policy: str, day_col: str, tree_days: str, fraction: float, hash_cols: list[str], salt: int
+) -> Split:
     """The split of df's rows; reads df's distinct days (a handful of rows) when the policy needs them."""
     from pyspark.sql import functions as F
 
@@ -67,12 +68,16 @@ def resolve(df, *, policy: str, day_col: str, tree_days: str, fraction: float, h
     days: list[str] = []
     if policy in ("auto", "days"):
         if day_col not in df.columns:
-            raise DataError(f"GBDT leaf encoder: splitPolicy '{policy}' needs the day column '{day_col}', "
-                            f"which the DataFrame lacks (it has {', '.join(df.columns)})")
+            raise DataError(
+                f"GBDT leaf encoder: splitPolicy '{policy}' needs the day column '{day_col}', "
+                f"which the DataFrame lacks (it has {', '.join(df.columns)})"
+            )
         days = sorted(str(r[0]) for r in df.select(day_col).distinct().collect() if r[0] is not None)
         if policy == "days" and len(days) < 2:
-            raise DataError(f"GBDT leaf encoder: splitPolicy 'days' needs >= 2 days in '{day_col}', the "
-                            f"window has {days or 'none'}: use 'fraction' (or 'auto') for a one-day window")
+            raise DataError(
+                f"GBDT leaf encoder: splitPolicy 'days' needs >= 2 days in '{day_col}', the "
+                f"window has {days or 'none'}: use 'fraction' (or 'auto') for a one-day window"
+            )
     if len(days) >= 2:
         trees, lr = (days[:-1], days[-1:]) if tree_days == "older" else (days[-1:], days[:-1])
         # a row whose day is null cannot be placed by day: it goes to the LR side, never to both
@@ -82,6 +87,7 @@ def resolve(df, *, policy: str, day_col: str, tree_days: str, fraction: float, h
         raise DataError(f"GBDT leaf encoder: leafFitFraction must be in (0, 1), got {fraction}")
     missing = [c for c in hash_cols if c not in df.columns]
     if not hash_cols or missing:
-        raise DataError(f"GBDT leaf encoder: the row hash needs columns of the DataFrame, got {hash_cols} "
-                        f"(missing: {missing})")
+        raise DataError(
+            f"GBDT leaf encoder: the row hash needs columns of the DataFrame, got {hash_cols} (missing: {missing})"
+        )
     return Split("fraction", row_unit(hash_cols, salt) < F.lit(fraction), fraction=fraction)

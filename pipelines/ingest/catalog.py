@@ -34,8 +34,10 @@ def distinct_exprs(columns: list[str], good) -> list:
     that validates the rows. (Null rates, min and max come from the Delta commit's file statistics.)"""
     from pyspark.sql import functions as F
 
-    return [F.approx_count_distinct(F.when(good, F.col(f"`{c}`")), 0.05).alias(f"distinct_{i}")
-            for i, c in enumerate(columns)]
+    return [
+        F.approx_count_distinct(F.when(good, F.col(f"`{c}`")), 0.05).alias(f"distinct_{i}")
+        for i, c in enumerate(columns)
+    ]
 
 
 def column_stats(file_stats: list[dict], metrics: dict, columns: list[str]) -> dict[str, dict]:
@@ -47,9 +49,12 @@ def column_stats(file_stats: list[dict], metrics: dict, columns: list[str]) -> d
         nulls = [f["nullCount"][c] for f in file_stats if c in f.get("nullCount", {})]
         mins = [f["minValues"][c] for f in file_stats if f.get("minValues", {}).get(c) is not None]
         maxs = [f["maxValues"][c] for f in file_stats if f.get("maxValues", {}).get(c) is not None]
-        out[c] = {"null_rate": sum(nulls) / n if n and len(nulls) == len(file_stats) else None,
-                  "distinct": metrics.get(f"distinct_{i}"),
-                  "min": str(min(mins)) if mins else None, "max": str(max(maxs)) if maxs else None}
+        out[c] = {
+            "null_rate": sum(nulls) / n if n and len(nulls) == len(file_stats) else None,
+            "distinct": metrics.get(f"distinct_{i}"),
+            "min": str(min(mins)) if mins else None,
+            "max": str(max(maxs)) if maxs else None,
+        }
     return out
 
 
@@ -58,8 +63,14 @@ def top_reasons(bad, limit: int = 10) -> list[dict]:
     name). A list, not a mapping, so that the ranking survives JSON with sorted keys and reading back."""
     from pyspark.sql import functions as F
 
-    rows = (bad.select(F.explode("_reason_keys").alias("r")).groupBy("r").count()
-            .orderBy(F.desc("count"), "r").limit(limit).collect())
+    rows = (
+        bad.select(F.explode("_reason_keys").alias("r"))
+        .groupBy("r")
+        .count()
+        .orderBy(F.desc("count"), "r")
+        .limit(limit)
+        .collect()
+    )
     return [{"reason": r["r"], "rows": int(r["count"])} for r in rows]
 
 
@@ -83,10 +94,19 @@ def record(spark, settings: Settings, entry: dict) -> None:
     name = catalog_table(settings)
     tables.ensure_database(spark, name)
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    row = {**dict.fromkeys(_COLUMNS), "ingested_at": now, **entry,
-           **{k: json.dumps(entry.get(k), default=str, sort_keys=True) for k in _JSON}}
-    (spark.createDataFrame([row], CATALOG_DDL).write.format("delta").mode("append")
-     .option("mergeSchema", "true").saveAsTable(name))
+    row = {
+        **dict.fromkeys(_COLUMNS),
+        "ingested_at": now,
+        **entry,
+        **{k: json.dumps(entry.get(k), default=str, sort_keys=True) for k in _JSON},
+    }
+    (
+        spark.createDataFrame([row], CATALOG_DDL)
+        .write.format("delta")
+        .mode("append")
+        .option("mergeSchema", "true")
+        .saveAsTable(name)
+    )
 
 
 def last_ingests(spark, settings: Settings, source: str | None = None, limit: int = 20) -> list[dict]:

@@ -19,10 +19,15 @@ _FRACTIONAL = ["float", "double"]
 _WHOLE_DIGITS = re.compile(r"decimal\((\d+),0\)")
 # contract integral types: their range, and what to declare when real values overflow it (in full, and
 # as a value-free reason key)
-_RANGE = {"int": (-(2**31), 2**31 - 1, "declare the column `type: bigint` in the contract (`type: string` for an id)",
-                  "declare `type: bigint` or `type: string`"),
-          "bigint": (-(2**63), 2**63 - 1, "declare the column `type: string` in the contract",
-                     "declare `type: string`")}
+_RANGE = {
+    "int": (
+        -(2**31),
+        2**31 - 1,
+        "declare the column `type: bigint` in the contract (`type: string` for an id)",
+        "declare `type: bigint` or `type: string`",
+    ),
+    "bigint": (-(2**63), 2**63 - 1, "declare the column `type: string` in the contract", "declare `type: string`"),
+}
 
 
 def _compatible(source_type: str, contract_type: str) -> bool:
@@ -48,13 +53,18 @@ def check_drift(source: str, ds: str, schema, contract: Contract) -> list[str]:
         elif not _compatible(fields[key].dataType.simpleString(), c.type):
             source_type = fields[key].dataType.simpleString()
             digits = _WHOLE_DIGITS.fullmatch(source_type)
-            hint = (" (integers outside bigint's range: declare the column `type: string`)"
-                    if digits and int(digits.group(1)) > 18 and c.type in _RANGE else "")
+            hint = (
+                " (integers outside bigint's range: declare the column `type: string`)"
+                if digits and int(digits.group(1)) > 18 and c.type in _RANGE
+                else ""
+            )
             problems.append(f"column {c.name} is {source_type} in the source, {c.type} in the contract{hint}")
     extra = [f.name for k, f in fields.items() if k not in wanted]
     if extra and not contract.allow_new_columns:
-        problems.append(f"column(s) {', '.join(extra)} are in the source but not in the contract "
-                        "(set allow_new_columns: true to ignore new columns)")
+        problems.append(
+            f"column(s) {', '.join(extra)} are in the source but not in the contract "
+            "(set allow_new_columns: true to ignore new columns)"
+        )
     if problems:
         raise DataError(f"source {source} ds={ds}: schema drift: " + "; ".join(problems))
     return extra
@@ -66,18 +76,33 @@ def _checks(c: ColumnContract, value, present):
 
     out = []
     if not c.nullable:
-        out.append((present & value.isNull(), F.lit(f"{c.name}: missing required value"),
-                    f"{c.name}: missing required value"))
+        out.append(
+            (present & value.isNull(), F.lit(f"{c.name}: missing required value"), f"{c.name}: missing required value")
+        )
     if c.min is not None:
-        out.append((present & (value < F.lit(c.min)), F.concat(F.lit(f"{c.name}: "), value.cast("string"),
-                                                               F.lit(f" < min {c.min:g}")), f"{c.name}: below min"))
+        out.append(
+            (
+                present & (value < F.lit(c.min)),
+                F.concat(F.lit(f"{c.name}: "), value.cast("string"), F.lit(f" < min {c.min:g}")),
+                f"{c.name}: below min",
+            )
+        )
     if c.max is not None:
-        out.append((present & (value > F.lit(c.max)), F.concat(F.lit(f"{c.name}: "), value.cast("string"),
-                                                               F.lit(f" > max {c.max:g}")), f"{c.name}: above max"))
+        out.append(
+            (
+                present & (value > F.lit(c.max)),
+                F.concat(F.lit(f"{c.name}: "), value.cast("string"), F.lit(f" > max {c.max:g}")),
+                f"{c.name}: above max",
+            )
+        )
     if c.pattern is not None:
-        out.append((present & value.isNotNull() & ~value.rlike(f"^(?:{c.pattern})$"),
-                    F.concat(F.lit(f"{c.name}: '"), value, F.lit(f"' does not match {c.pattern}")),
-                    f"{c.name}: pattern"))
+        out.append(
+            (
+                present & value.isNotNull() & ~value.rlike(f"^(?:{c.pattern})$"),
+                F.concat(F.lit(f"{c.name}: '"), value, F.lit(f"' does not match {c.pattern}")),
+                f"{c.name}: pattern",
+            )
+        )
     return out
 
 
@@ -95,14 +120,18 @@ def _assemble(typed_df, out_names: list[str], rules: list):
     for f in flags:
         bad = bad | F.col(f)
     keep = [c for c in typed_df.columns if c not in out_names]  # _in and helpers the messages read
-    checked = typed_df.select(*out_names, *keep, *[F.coalesce(cond, F.lit(False)).alias(f)
-                                                             for (cond, _, _), f in zip(rules, flags, strict=True)])
+    checked = typed_df.select(
+        *out_names,
+        *keep,
+        *[F.coalesce(cond, F.lit(False)).alias(f) for (cond, _, _), f in zip(rules, flags, strict=True)],
+    )
     checked = checked.withColumn("_bad", bad)
     no_keys = F.array().cast("array<string>")
     if rules:
         reason = F.concat_ws("; ", *[F.when(F.col(f), msg) for f, (_, msg, _) in zip(flags, rules, strict=True)])
-        keys = F.array_compact(F.array(*[F.when(F.col(f), F.lit(k))
-                                         for f, (_, _, k) in zip(flags, rules, strict=True)]))
+        keys = F.array_compact(
+            F.array(*[F.when(F.col(f), F.lit(k)) for f, (_, _, k) in zip(flags, rules, strict=True)])
+        )
     else:
         reason, keys = F.lit(""), no_keys
     return checked.select(
@@ -110,7 +139,8 @@ def _assemble(typed_df, out_names: list[str], rules: list):
         F.when(F.col("_bad"), F.col("_in")).alias("_raw"),
         F.when(F.col("_bad"), reason).otherwise(F.lit("")).alias("_reason"),
         F.when(F.col("_bad"), keys).otherwise(no_keys).alias("_reason_keys"),
-        "_bad")
+        "_bad",
+    )
 
 
 def validated_typed(df, contract: Contract):
@@ -130,12 +160,21 @@ def validated_typed(df, contract: Contract):
             cols.append(src.alias(c.out_name))
             rules += _checks(c, F.col(c.out_name), F.lit(True))
             continue
-        cols.extend([src.try_cast(c.type).alias(c.out_name), src.isNotNull().alias(f"_present_{c.out_name}"),
-                     src.cast("string").alias(f"_text_{c.out_name}")])
+        cols.extend(
+            [
+                src.try_cast(c.type).alias(c.out_name),
+                src.isNotNull().alias(f"_present_{c.out_name}"),
+                src.cast("string").alias(f"_text_{c.out_name}"),
+            ]
+        )
         value, present = F.col(c.out_name), F.col(f"_present_{c.out_name}")
-        rules.append((present & value.isNull(),
-                      F.concat(F.lit(f"{c.name}: not a valid {c.type}: '"), F.col(f"_text_{c.out_name}"), F.lit("'")),
-                      f"{c.name}: not a valid {c.type}"))
+        rules.append(
+            (
+                present & value.isNull(),
+                F.concat(F.lit(f"{c.name}: not a valid {c.type}: '"), F.col(f"_text_{c.out_name}"), F.lit("'")),
+                f"{c.name}: not a valid {c.type}",
+            )
+        )
         rules += _checks(c, value, F.when(present, value.isNotNull()).otherwise(F.lit(True)))
     typed = df.select(*cols, F.to_json(F.struct(*[F.col(f"`{n}`") for n in df.columns])).alias("_in"))
     return _assemble(typed, [c.out_name for c in contract.columns], rules)
@@ -153,13 +192,25 @@ def _type_rules(c: ColumnContract, text, value, readable) -> list:
     if c.type in _RANGE:
         lo, hi, advice, short = _RANGE[c.type]
         whole = text.rlike(r"^\s*[+-]?[0-9]+\s*$")
-        rules.append((unparsed & whole,
-                      F.concat(F.lit(f"{c.name}: '"), text,
-                               F.lit(f"' is an integer outside {c.type}'s range [{lo}, {hi}]: {advice}")),
-                      f"{c.name}: integer outside {c.type}'s range ({short})"))
+        rules.append(
+            (
+                unparsed & whole,
+                F.concat(
+                    F.lit(f"{c.name}: '"),
+                    text,
+                    F.lit(f"' is an integer outside {c.type}'s range [{lo}, {hi}]: {advice}"),
+                ),
+                f"{c.name}: integer outside {c.type}'s range ({short})",
+            )
+        )
         unparsed = unparsed & ~whole
-    rules.append((unparsed, F.concat(F.lit(f"{c.name}: not a valid {c.type}: '"), text, F.lit("'")),
-                  f"{c.name}: not a valid {c.type}"))
+    rules.append(
+        (
+            unparsed,
+            F.concat(F.lit(f"{c.name}: not a valid {c.type}: '"), text, F.lit("'")),
+            f"{c.name}: not a valid {c.type}",
+        )
+    )
     return rules
 
 
@@ -174,8 +225,9 @@ def validated_fields(rows, contract: Contract, shape_rules: list):
 
     # each shape rule is evaluated once per line: as a column of its own, read by every later expression
     flags = [f"_shape{i}" for i in range(len(shape_rules))]
-    rows = rows.select("*", *[F.coalesce(cond, F.lit(False)).alias(f)
-                              for (cond, _, _), f in zip(shape_rules, flags, strict=True)])
+    rows = rows.select(
+        "*", *[F.coalesce(cond, F.lit(False)).alias(f) for (cond, _, _), f in zip(shape_rules, flags, strict=True)]
+    )
     broken = F.lit(False)
     for f in flags:
         broken = broken | F.col(f)

@@ -34,8 +34,10 @@ def _entry(e: dict) -> str:
 def describe_sources(spark, settings: Settings, last: int = 3) -> str:
     lines = []
     for name, spec in sorted(settings.sources.sources.items()):
-        lines.append(f"{name}  [{spec.kind}] {_where(settings, spec)}  contract={spec.contract} "
-                     f"max_bad_fraction={spec.max_bad_fraction:g}")
+        lines.append(
+            f"{name}  [{spec.kind}] {_where(settings, spec)}  contract={spec.contract} "
+            f"max_bad_fraction={spec.max_bad_fraction:g}"
+        )
         if spec.description:
             lines.append(f"    {spec.description}")
         lines.append(f"    partitions: {_days(available_partitions(spark, settings, spec))}")

@@ -94,7 +94,7 @@ def account(spark, df, patterns: list[str], base: str | None = None) -> FileAcco
 
     def rel(st) -> str:
         path = st.getPath().toUri().getPath()
-        return path[len(prefix):] if path.startswith(prefix) else st.getPath().getName()
+        return path[len(prefix) :] if path.startswith(prefix) else st.getPath().getName()
 
     def visit(st, at_root: bool, in_root_dir: bool) -> None:
         nonlocal read
@@ -111,7 +111,7 @@ def account(spark, df, patterns: list[str], base: str | None = None) -> FileAcco
                 listed = {c.getPath().getName() for c in children}
                 here = st.getPath().toUri().getPath().rstrip("/") + "/"
                 for n in sorted(set(_local_names(here)) - listed):
-                    skipped.append(((here + n)[len(prefix):] if (here + n).startswith(prefix) else n, UNREADABLE))
+                    skipped.append(((here + n)[len(prefix) :] if (here + n).startswith(prefix) else n, UNREADABLE))
             return
         if st.getPath().toUri().getPath() in read_paths:
             read += 1
@@ -141,5 +141,12 @@ def log_skipped(source: str, ds, where: str, files: FileAccount) -> None:
     WARNING, or INFO when they are all bookkeeping (commit markers, checksum files)."""
     if files.skipped:
         level = logging.INFO if all(r in (MARKER, CHECKSUM) for _, r in files.skipped) else logging.WARNING
-        log.log(level, "source %s ds=%s: under %s, %d file(s) read, %s", source, ds, where, files.read,
-                skipped_text(files.summary()))
+        log.log(
+            level,
+            "source %s ds=%s: under %s, %d file(s) read, %s",
+            source,
+            ds,
+            where,
+            files.read,
+            skipped_text(files.summary()),
+        )

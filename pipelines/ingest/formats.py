@@ -37,13 +37,22 @@ def read_lines(spark, paths: list[str], header: bool):
     if not header:
         return spark.read.text(paths).select(F.col("value").alias("_in"))
     _quiet_header_check(spark)
-    lines = (spark.read.schema(f"value string, {_LINE_CORRUPT} string")
-             .option("header", True).option("enforceSchema", True)
-             .option("sep", _LINE_SEP).option("quote", "").option("escape", "").option("comment", "")
-             .option("mode", "PERMISSIVE").option("columnNameOfCorruptRecord", _LINE_CORRUPT)
-             .option("ignoreLeadingWhiteSpace", False).option("ignoreTrailingWhiteSpace", False)
-             .option("nullValue", _LINE_SEP).option("maxCharsPerColumn", -1)
-             .csv(paths))
+    lines = (
+        spark.read.schema(f"value string, {_LINE_CORRUPT} string")
+        .option("header", True)
+        .option("enforceSchema", True)
+        .option("sep", _LINE_SEP)
+        .option("quote", "")
+        .option("escape", "")
+        .option("comment", "")
+        .option("mode", "PERMISSIVE")
+        .option("columnNameOfCorruptRecord", _LINE_CORRUPT)
+        .option("ignoreLeadingWhiteSpace", False)
+        .option("ignoreTrailingWhiteSpace", False)
+        .option("nullValue", _LINE_SEP)
+        .option("maxCharsPerColumn", -1)
+        .csv(paths)
+    )
     return lines.select(F.coalesce(F.col(_LINE_CORRUPT), F.col("value"), F.lit("")).alias("_in"))
 
 
@@ -52,7 +61,8 @@ def _quiet_header_check(spark) -> None:
     differ (the one column is the whole line), and skipping the header whatever it says is the point."""
     jvm = spark.sparkContext._jvm
     jvm.org.apache.logging.log4j.core.config.Configurator.setLevel(
-        "org.apache.spark.sql.catalyst.csv.CSVHeaderChecker", jvm.org.apache.logging.log4j.Level.ERROR)
+        "org.apache.spark.sql.catalyst.csv.CSVHeaderChecker", jvm.org.apache.logging.log4j.Level.ERROR
+    )
 
 
 def delimited(lines, contract: Contract, delimiter: str):
@@ -62,8 +72,9 @@ def delimited(lines, contract: Contract, delimiter: str):
     n = len(contract.columns)
     rows = lines.select("_in", F.split(F.col("_in"), re.escape(delimiter), -1).alias("_f"))
     found = F.size(F.col("_f"))
-    return rows, [(found != n, F.concat(F.lit(f"expected {n} fields, found "), found.cast("string")),
-                   "wrong number of fields")]
+    return rows, [
+        (found != n, F.concat(F.lit(f"expected {n} fields, found "), found.cast("string")), "wrong number of fields")
+    ]
 
 
 def csv(lines, contract: Contract, delimiter: str):
@@ -75,12 +86,22 @@ def csv(lines, contract: Contract, delimiter: str):
     n = len(contract.columns)
     names = [f"_c{i}" for i in range(n)]
     schema = ", ".join(f"{c} string" for c in [*names, "_corrupt"])
-    options = {"sep": delimiter, "quote": '"', "escape": '"', "mode": "PERMISSIVE",
-               "columnNameOfCorruptRecord": "_corrupt", "ignoreLeadingWhiteSpace": "false",
-               "ignoreTrailingWhiteSpace": "false", "maxCharsPerColumn": "-1"}
+    options = {
+        "sep": delimiter,
+        "quote": '"',
+        "escape": '"',
+        "mode": "PERMISSIVE",
+        "columnNameOfCorruptRecord": "_corrupt",
+        "ignoreLeadingWhiteSpace": "false",
+        "ignoreTrailingWhiteSpace": "false",
+        "maxCharsPerColumn": "-1",
+    }
     parsed = lines.select("_in", F.from_csv(F.col("_in"), schema, options).alias("_p"))
-    rows = parsed.select("_in", F.array(*[F.col(f"_p.{c}") for c in names]).alias("_f"),
-                         F.col("_p._corrupt").isNotNull().alias("_malformed"))
+    rows = parsed.select(
+        "_in",
+        F.array(*[F.col(f"_p.{c}") for c in names]).alias("_f"),
+        F.col("_p._corrupt").isNotNull().alias("_malformed"),
+    )
     line = F.col("_in")
     quotes = F.length(line) - F.length(F.replace(line, F.lit('"'), F.lit("")))
     unquoted = F.regexp_replace(line, r'"(?:[^"]|"")*"', "")  # a quoted field's delimiters do not count
@@ -103,8 +124,11 @@ def libsvm(lines, contract: Contract):
     features = contract.columns[1:]
     n = len(features)
     tokens = F.split(F.regexp_replace(F.col("_in"), r"^\s+|\s+$", ""), r"\s+", -1)
-    split = lines.select("_in", tokens.getItem(0).alias("_label_text"),
-                         F.slice(tokens, 2, F.greatest(F.size(tokens) - 1, F.lit(0))).alias("_pairs"))
+    split = lines.select(
+        "_in",
+        tokens.getItem(0).alias("_label_text"),
+        F.slice(tokens, 2, F.greatest(F.size(tokens) - 1, F.lit(0))).alias("_pairs"),
+    )
     pair_shape = r"^[^:]+:[^:]+$"
 
     def index(p):
@@ -115,11 +139,14 @@ def libsvm(lines, contract: Contract):
 
     label = F.col("_label_text").try_cast("double")
     helpers = split.select(
-        "_in", "_label_text", "_pairs",
+        "_in",
+        "_label_text",
+        "_pairs",
         F.when(label.isin(-1.0, 0.0), F.lit("0")).when(label == 1.0, F.lit("1")).alias("_label"),
         F.filter("_pairs", lambda p: ~p.rlike(pair_shape)).alias("_bad_tokens"),
         F.filter("_pairs", lambda p: p.rlike(pair_shape) & ~index(p).rlike(r"^[0-9]+$")).alias("_bad_index"),
-        F.filter("_pairs", lambda p: p.rlike(pair_shape) & value(p).try_cast("double").isNull()).alias("_bad_value"))
+        F.filter("_pairs", lambda p: p.rlike(pair_shape) & value(p).try_cast("double").isNull()).alias("_bad_value"),
+    )
     pairs = F.col("_pairs")
     texts = [F.col("_label")]
     for i, c in enumerate(features):
@@ -131,16 +158,31 @@ def libsvm(lines, contract: Contract):
         return F.get(F.col(col), 0)
 
     return rows, [
-        (F.col("_label").isNull(), F.concat(F.lit("label '"), F.col("_label_text"), F.lit("' is not -1, 0 or 1")),
-         "label not -1, 0 or 1"),
-        (F.size(pairs) != n, F.concat(F.lit(f"expected {n} idx:val pairs, found "), F.size(pairs).cast("string")),
-         "wrong number of idx:val pairs"),
-        (F.size(F.col("_bad_tokens")) > 0, F.concat(F.lit("token '"), first("_bad_tokens"), F.lit("' is not idx:val")),
-         "token not idx:val"),
-        (F.size(F.col("_bad_index")) > 0, F.concat(F.lit("index of '"), first("_bad_index"),
-                                                   F.lit("' is not a non-negative integer")), "index not an integer"),
-        (F.size(F.col("_bad_value")) > 0, F.concat(F.lit("value of '"), first("_bad_value"),
-                                                   F.lit("' is not a number")), "value not a number"),
+        (
+            F.col("_label").isNull(),
+            F.concat(F.lit("label '"), F.col("_label_text"), F.lit("' is not -1, 0 or 1")),
+            "label not -1, 0 or 1",
+        ),
+        (
+            F.size(pairs) != n,
+            F.concat(F.lit(f"expected {n} idx:val pairs, found "), F.size(pairs).cast("string")),
+            "wrong number of idx:val pairs",
+        ),
+        (
+            F.size(F.col("_bad_tokens")) > 0,
+            F.concat(F.lit("token '"), first("_bad_tokens"), F.lit("' is not idx:val")),
+            "token not idx:val",
+        ),
+        (
+            F.size(F.col("_bad_index")) > 0,
+            F.concat(F.lit("index of '"), first("_bad_index"), F.lit("' is not a non-negative integer")),
+            "index not an integer",
+        ),
+        (
+            F.size(F.col("_bad_value")) > 0,
+            F.concat(F.lit("value of '"), first("_bad_value"), F.lit("' is not a number")),
+            "value not a number",
+        ),
     ]
 
 

@@ -66,9 +66,12 @@ def ingest_day(spark, settings: Settings, name: str, ds: dt.date, config_hash: s
     location = src.location
     skipped = src.files.summary() if src.files else None
     obs = Observation(f"ingest_{uuid.uuid4().hex[:8]}")
-    observed_rows = rows.observe(obs, F.count(F.lit(1)).alias("__input"),
-                                 F.sum(F.col("_bad").cast("long")).alias("__bad"),
-                                 *catalog.distinct_exprs(columns, ~F.col("_bad")))
+    observed_rows = rows.observe(
+        obs,
+        F.count(F.lit(1)).alias("__input"),
+        F.sum(F.col("_bad").cast("long")).alias("__bad"),
+        *catalog.distinct_exprs(columns, ~F.col("_bad")),
+    )
     try:
         with stage(f"validating source {name} ds={day} against contract {spec.contract}"):
             observed_rows.write.mode("overwrite").parquet(scratch)
@@ -77,41 +80,82 @@ def ingest_day(spark, settings: Settings, name: str, ds: dt.date, config_hash: s
         good_rows = input_rows - bad_rows
         if input_rows == 0:
             unread = files.skipped_text(skipped)
-            raise DataError(f"source {name} ds={day}: the partition is empty ({location}{'; ' if unread else ''}"
-                            f"{unread})")
+            raise DataError(
+                f"source {name} ds={day}: the partition is empty ({location}{'; ' if unread else ''}{unread})"
+            )
         checked = spark.read.parquet(scratch)
         bad = checked.where("_bad")
         reasons = catalog.top_reasons(bad) if bad_rows else []
         with stage(f"writing {bad_rows:,} quarantined rows to {quarantine}"):
-            q = bad.select(F.col("_raw").alias("raw"), F.col("_reason").alias("reason"),
-                           F.col("_reason_keys").alias("reason_keys"), F.lit(run_id).alias("run_id"))
+            q = bad.select(
+                F.col("_raw").alias("raw"),
+                F.col("_reason").alias("reason"),
+                F.col("_reason_keys").alias("reason_keys"),
+                F.lit(run_id).alias("run_id"),
+            )
             q_write = tables.write_delta_partition(q, quarantine, ds)
-        entry = {"source": name, "ds": day, "run_id": run_id, "location": location, "input_rows": input_rows,
-                 "quarantined_rows": q_write.rows, "top_reasons": reasons, "observed_schema": observed,
-                 "stg_table": stg, "config_hash": config_hash, "skipped_files": skipped}
+        entry = {
+            "source": name,
+            "ds": day,
+            "run_id": run_id,
+            "location": location,
+            "input_rows": input_rows,
+            "quarantined_rows": q_write.rows,
+            "top_reasons": reasons,
+            "observed_schema": observed,
+            "stg_table": stg,
+            "config_hash": config_hash,
+            "skipped_files": skipped,
+        }
         fraction = bad_rows / input_rows
         if fraction > spec.max_bad_fraction:
             with stage("recording the rejected run in the catalog"):
-                catalog.record(spark, settings, {**entry, "status": catalog.REJECTED, "staged_rows": 0,
-                                                 "column_stats": {}, "sample": []})
+                catalog.record(
+                    spark,
+                    settings,
+                    {**entry, "status": catalog.REJECTED, "staged_rows": 0, "column_stats": {}, "sample": []},
+                )
             top = catalog.reasons_text(reasons, 5, " rows")
-            raise DataError(f"source {name} ds={day}: {bad_rows:,} of {input_rows:,} rows ({fraction:.2%}) break "
-                            f"contract {spec.contract}, above max_bad_fraction {spec.max_bad_fraction:.2%}; "
-                            f"top reasons: {top}; rows kept in {quarantine}, run {run_id} recorded as rejected")
+            raise DataError(
+                f"source {name} ds={day}: {bad_rows:,} of {input_rows:,} rows ({fraction:.2%}) break "
+                f"contract {spec.contract}, above max_bad_fraction {spec.max_bad_fraction:.2%}; "
+                f"top reasons: {top}; rows kept in {quarantine}, run {run_id} recorded as rejected"
+            )
         good = checked.where(~F.col("_bad")).select(*columns)
         with stage(f"writing {good_rows:,} rows to {stg} ds={day}"):
             s_write = tables.write_delta_partition(good, stg, ds, properties=STG_PROPERTIES)
         if s_write.rows + q_write.rows != input_rows:
-            raise DataError(f"source {name} ds={day}: {input_rows:,} input rows but {s_write.rows:,} staged + "
-                            f"{q_write.rows:,} quarantined were committed")
+            raise DataError(
+                f"source {name} ds={day}: {input_rows:,} input rows but {s_write.rows:,} staged + "
+                f"{q_write.rows:,} quarantined were committed"
+            )
         with stage("recording the catalog entry"):
-            catalog.record(spark, settings, {
-                **entry, "status": catalog.STAGED, "staged_rows": s_write.rows, "stg_version": s_write.version,
-                "column_stats": catalog.column_stats(tables.commit_file_stats(spark, stg, s_write.version),
-                                                     metrics, columns),
-                "sample": [r.asDict() for r in good.limit(spec.sample_rows).collect()]})
+            catalog.record(
+                spark,
+                settings,
+                {
+                    **entry,
+                    "status": catalog.STAGED,
+                    "staged_rows": s_write.rows,
+                    "stg_version": s_write.version,
+                    "column_stats": catalog.column_stats(
+                        tables.commit_file_stats(spark, stg, s_write.version), metrics, columns
+                    ),
+                    "sample": [r.asDict() for r in good.limit(spec.sample_rows).collect()],
+                },
+            )
     finally:
         tables.delete_path(spark, scratch)
-    return {"source": name, "ds": day, "run_id": run_id, "stg_table": stg, "stg_version": s_write.version,
-            "input_rows": input_rows, "staged_rows": s_write.rows, "quarantined_rows": q_write.rows,
-            "top_reasons": reasons, "quarantine_table": quarantine, "skipped_files": skipped}
+    return {
+        "source": name,
+        "ds": day,
+        "run_id": run_id,
+        "stg_table": stg,
+        "stg_version": s_write.version,
+        "input_rows": input_rows,
+        "staged_rows": s_write.rows,
+        "quarantined_rows": q_write.rows,
+        "top_reasons": reasons,
+        "quarantine_table": quarantine,
+        "skipped_files": skipped,
+    }

@@ -34,8 +34,12 @@ def _note(day: str, runs: list, held: dict[str, int]) -> str | None:
     q = ", ".join(f"run {r} ({status.get(r, UNRECORDED)}, {n:,} rows)" for r, n in sorted(held.items()))
     unrecorded = sorted(r for r in held if r not in status)
     if not q:
-        q = (f"empty (replaced by a run not in the catalog: run {latest['run_id']} quarantined "
-             f"{latest['quarantined_rows']:,} rows)" if latest["quarantined_rows"] else "empty")
+        q = (
+            f"empty (replaced by a run not in the catalog: run {latest['run_id']} quarantined "
+            f"{latest['quarantined_rows']:,} rows)"
+            if latest["quarantined_rows"]
+            else "empty"
+        )
         unrecorded = ["that run"] if latest["quarantined_rows"] else []
     stg = f"run {staged['run_id']}" if staged else "no staged run in the catalog"
     if unrecorded:  # a run killed after its stg commit, before its catalog entry, holds stg too
@@ -51,8 +55,12 @@ def day_notes(spark, settings: Settings, source: str, days: list[str]) -> dict[s
     catalog = catalog_table(settings)
     if not days or not tables.table_exists(spark, catalog):
         return {}
-    entries = (spark.table(catalog).where((F.col("source") == source) & F.col("ds").isin(days))
-               .orderBy(F.desc("ingested_at")).collect())
+    entries = (
+        spark.table(catalog)
+        .where((F.col("source") == source) & F.col("ds").isin(days))
+        .orderBy(F.desc("ingested_at"))
+        .collect()
+    )
     quarantine = table_names.quarantine(settings, source)
     held: dict[str, dict[str, int]] = {}
     if tables.table_exists(spark, quarantine):

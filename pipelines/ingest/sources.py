@@ -125,8 +125,17 @@ def _log_found(name: str, ds: dt.date, what: str, found: list[str], fmt: Partiti
     if fmt is not None and not fmt.daily:
         hours = len({h for h in map(fmt.hour_of, found) if h is not None})
         level = logging.INFO if hours >= 24 else logging.WARNING
-        log.log(level, "source %s ds=%s: %d of 24 hours found in %s (%d partitions: %s … %s)", name, ds, hours,
-                what, len(found), found[0], found[-1])
+        log.log(
+            level,
+            "source %s ds=%s: %d of 24 hours found in %s (%d partitions: %s … %s)",
+            name,
+            ds,
+            hours,
+            what,
+            len(found),
+            found[0],
+            found[-1],
+        )
     elif len(found) > 1:
         log.info("source %s ds=%s: %d paths match %s (%s … %s)", name, ds, len(found), what, found[0], found[-1])
 
@@ -138,7 +147,7 @@ def _parquet_day_paths(spark, base: str, col: str, fmt: PartitionFormat, ds: dt.
         path = f"{base}/{col}={fmt.format(ds)}"
         return _existing(spark, path), path
     prefix = f"{col}="
-    dirs = [(p, n[len(prefix):]) for p, n, is_dir in _matches(spark, f"{base}/{prefix}*") if is_dir]
+    dirs = [(p, n[len(prefix) :]) for p, n, is_dir in _matches(spark, f"{base}/{prefix}*") if is_dir]
     return [p for p, value in dirs if fmt.day_of(unquote(value)) == ds], f"{base}/{_wanted(col, fmt, ds)}"
 
 
@@ -152,8 +161,9 @@ def file_partitions(spark, settings: Settings, spec: SourceSpec) -> list[str]:
     if spec.kind != "parquet":
         return []
     prefix = f"{spec.partition_column or 'ds'}="
-    values = [unquote(n[len(prefix):]) for _, n, is_dir in _matches(spark, f"{template.rstrip('/')}/{prefix}*")
-              if is_dir]
+    values = [
+        unquote(n[len(prefix) :]) for _, n, is_dir in _matches(spark, f"{template.rstrip('/')}/{prefix}*") if is_dir
+    ]
     return _days(values, PartitionFormat(spec.partition_format))
 
 
@@ -180,15 +190,18 @@ def _hive_day(spark, settings: Settings, name: str, spec: SourceSpec, ds: dt.dat
     if col is None:
         if not spec.date_column:
             raise DataError(f"source {name}: {table} is not partitioned and has no date_column to select {day}")
-        return SourceDay(df.where(_day_of_column(spec) == F.lit(day).cast("date")),
-                         f"{table} where {spec.date_column}={day}", None)
+        return SourceDay(
+            df.where(_day_of_column(spec) == F.lit(day).cast("date")), f"{table} where {spec.date_column}={day}", None
+        )
     fmt = PartitionFormat(spec.partition_format)
     available = hive_partitions(spark, table, col)
     values = _of_day(available, fmt, ds)
     if not values:
         unfit = f"; no value fits partition_format {fmt.pattern!r}" if available and not _days(available, fmt) else ""
-        raise DataError(f"source {name}: no partition {_wanted(col, fmt, ds)} in {table} "
-                        f"(latest: {', '.join(available[-3:]) or 'none'}{unfit})")
+        raise DataError(
+            f"source {name}: no partition {_wanted(col, fmt, ds)} in {table} "
+            f"(latest: {', '.join(available[-3:]) or 'none'}{unfit})"
+        )
     _log_found(name, ds, f"{table}.{col}", values, fmt)
     # finer partition columns (an hour under the day) are layout, folded into ds, unless the contract has them
     contract = {c.name.lower() for c in settings.sources.contracts[spec.contract].columns}
@@ -215,8 +228,12 @@ def _parquet_day(spark, settings: Settings, name: str, spec: SourceSpec, ds: dt.
         if not paths:
             raise DataError(f"source {name}: path {base} does not exist")
         df = spark.read.parquet(*paths)
-        return SourceDay(df.where(_day_of_column(spec) == F.lit(day).cast("date")),
-                         f"{base} where {spec.date_column}={day}", None, _accounted(spark, name, ds, df, base, [base]))
+        return SourceDay(
+            df.where(_day_of_column(spec) == F.lit(day).cast("date")),
+            f"{base} where {spec.date_column}={day}",
+            None,
+            _accounted(spark, name, ds, df, base, [base]),
+        )
     col = spec.partition_column or "ds"
     if has_day(spec.path or ""):
         paths, what = _existing(spark, base), base

@@ -31,14 +31,37 @@ class Registered:
     def result(self) -> dict:
         """The job-result keys every trainer returns."""
         mv = self.mv
-        return {"version": mv.version, "uri": mv.uri, "report": f"{mv.artifacts}/report/report.md",
-                "eval_ds": mv.eval_ds, "train_days": mv.extra.get("train_days"), "metrics": self.summary}
+        return {
+            "version": mv.version,
+            "uri": mv.uri,
+            "report": f"{mv.artifacts}/report/report.md",
+            "eval_ds": mv.eval_ds,
+            "train_days": mv.extra.get("train_days"),
+            "metrics": self.summary,
+        }
 
 
-def register_candidate(spark, reg: Registry, name: str, ds: dt.date, scored: dict, day, *, staged: str,
-                       table: str, label: str, kind: str, flavor: str, config: dict, inputs: dict, extra: dict,
-                       group_col: str | None = None, history: dict | None = None, context: dict | None = None,
-                       persist: bool = False) -> Registered:
+def register_candidate(
+    spark,
+    reg: Registry,
+    name: str,
+    ds: dt.date,
+    scored: dict,
+    day,
+    *,
+    staged: str,
+    table: str,
+    label: str,
+    kind: str,
+    flavor: str,
+    config: dict,
+    inputs: dict,
+    extra: dict,
+    group_col: str | None = None,
+    history: dict | None = None,
+    context: dict | None = None,
+    persist: bool = False,
+) -> Registered:
     """Score the champion of `name` on `day`, evaluate it with `scored` (name -> frame of label[, group_col],
     probability) into <staged>/report, register the first of `scored` from `staged`. `persist`: cache
     every frame while it is evaluated (worth it when scoring is dear or GAUC reads it twice)."""
@@ -54,8 +77,16 @@ def register_candidate(spark, reg: Registry, name: str, ds: dt.date, scored: dic
         scored = {k: df.persist(StorageLevel.MEMORY_AND_DISK) for k, df in scored.items()}
     try:
         with stage(f"evaluating {len(scored)} models on {table} ds={ds}"):
-            results = evaluate_and_report(scored, f"{staged}/report", f"{name} on {ds}", label_col=label,
-                                          group_col=group_col, history=history, context=context, gate=reg.gate)
+            results = evaluate_and_report(
+                scored,
+                f"{staged}/report",
+                f"{name} on {ds}",
+                label_col=label,
+                group_col=group_col,
+                history=history,
+                context=context,
+                gate=reg.gate,
+            )
     finally:
         if persist:
             for df in scored.values():
@@ -63,6 +94,15 @@ def register_candidate(spark, reg: Registry, name: str, ds: dt.date, scored: dic
     extra = {**({"baselines": {k: results[k] for k in baselines}} if baselines else {}), **extra}
     if champion is not None:
         extra["champion_eval"] = {"version": champion.version, "metrics": results[f"champion {champion.version}"]}
-    mv = reg.register(name, staged=staged, kind=kind, flavor=flavor, eval_ds=ds.isoformat(),
-                      metrics=results[candidate], config=config, inputs=inputs, extra=extra)
+    mv = reg.register(
+        name,
+        staged=staged,
+        kind=kind,
+        flavor=flavor,
+        eval_ds=ds.isoformat(),
+        metrics=results[candidate],
+        config=config,
+        inputs=inputs,
+        extra=extra,
+    )
     return Registered(mv, results)

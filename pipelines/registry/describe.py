@@ -22,8 +22,11 @@ def describe_models(reg) -> str:
         except RegistryDamaged as e:
             champ, champ_text = None, f"DAMAGED: {str(e).removeprefix(f'model {name}: ')}"
             damaged_count += 1
-        lines += ["", f"{name}  (champion: {champ_text})",
-                  f"  {'version':<8} {'kind':<12} {'eval_ds':<11} {'created (UTC)':<26} metrics"]
+        lines += [
+            "",
+            f"{name}  (champion: {champ_text})",
+            f"  {'version':<8} {'kind':<12} {'eval_ds':<11} {'created (UTC)':<26} metrics",
+        ]
         rows = [(int(v.version[1:]), _version_line(v, champ)) for v in reg.versions(name)]
         for d in reg.damaged(name):
             rows.append((int(d.version[1:]), f"! {d.version:<8} DAMAGED: {d.problem}"))
@@ -36,11 +39,15 @@ def describe_models(reg) -> str:
             lines.append(f"  decisions: DAMAGED: {str(e).removeprefix(f'model {name}: ')}")
             damaged_count += 1
         for d in last:
-            lines.append(f"  last gate decision: {'accepted' if d['accepted'] else 'refused'} {d['candidate']}: "
-                         f"{d['reason']}")
+            lines.append(
+                f"  last gate decision: {'accepted' if d['accepted'] else 'refused'} {d['candidate']}: {d['reason']}"
+            )
     if damaged_count:
-        lines += ["", f"{damaged_count} damaged (marked DAMAGED); `ctrflow models --check` also compares every "
-                      f"version's files with its manifest"]
+        lines += [
+            "",
+            f"{damaged_count} damaged (marked DAMAGED); `ctrflow models --check` also compares every "
+            f"version's files with its manifest",
+        ]
     return "\n".join(lines)
 
 
@@ -71,6 +78,9 @@ def describe_check(location: str, results: list[ModelCheck]) -> str:
                 lines += [f"  {'':<8}   {p}" for p in v.problems]
         lines += [f"  DAMAGED: {p}" for p in model.problems]
     model_problems = sum(len(m.problems) for m in results)
-    lines += ["", f"{counts['ok']} ok, {counts['damaged']} damaged, {counts['no manifest']} without a manifest"
-                  + (f"; {model_problems} damaged champion or decision files" if model_problems else "")]
+    lines += [
+        "",
+        f"{counts['ok']} ok, {counts['damaged']} damaged, {counts['no manifest']} without a manifest"
+        + (f"; {model_problems} damaged champion or decision files" if model_problems else ""),
+    ]
     return "\n".join(lines)

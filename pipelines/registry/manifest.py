@@ -37,7 +37,7 @@ def artifact_files(fs: pafs.FileSystem, version_dir: str) -> dict[str, int]:
     """Relative path -> size of every file under <version_dir>/artifacts ({} when it is missing)."""
     root = f"{version_dir}/artifacts"
     infos = fs.get_file_info(pafs.FileSelector(root, recursive=True, allow_not_found=True))
-    return {f"artifacts/{i.path[len(root) + 1:]}": i.size for i in infos if i.type == pafs.FileType.File}
+    return {f"artifacts/{i.path[len(root) + 1 :]}": i.size for i in infos if i.type == pafs.FileType.File}
 
 
 def build(fs: pafs.FileSystem, version_dir: str) -> dict:
@@ -55,9 +55,14 @@ def parse(text: str) -> dict:
     if not isinstance(data, dict):
         data = {}
     files = data.get("files")
-    if data.get("algorithm") != ALGORITHM or not isinstance(files, dict) or not all(
+    if (
+        data.get("algorithm") != ALGORITHM
+        or not isinstance(files, dict)
+        or not all(
             isinstance(v, dict) and isinstance(v.get("size"), int) and isinstance(v.get(ALGORITHM), str)
-            for v in files.values()):
+            for v in files.values()
+        )
+    ):
         raise ValueError(f"{MANIFEST} is not a {ALGORITHM} manifest of files with their size")
     return files
 

@@ -39,8 +39,9 @@ def score_spark_pipeline(spark, mv, df):
     try:
         model = PipelineModel.load(path)
     except Exception as e:  # a deleted or truncated model: Spark says UNABLE_TO_INFER_SCHEMA and a JVM stack
-        raise RegistryDamaged(f"model {mv.name} {mv.version}: cannot load its Spark pipeline from {path}: "
-                              f"{_first_line(e)}") from None
+        raise RegistryDamaged(
+            f"model {mv.name} {mv.version}: cannot load its Spark pipeline from {path}: {_first_line(e)}"
+        ) from None
     return as_probability(model.transform(df))
 
 
@@ -55,8 +56,10 @@ def _first_line(e: Exception) -> str:
 def score(spark, mv, df):
     target = FLAVORS.get(mv.flavor)
     if target is None:
-        raise DataError(f"model {mv.name} {mv.version} has flavor '{mv.flavor}', which cannot score rows "
-                        f"(scorable flavors: {', '.join(sorted(FLAVORS))})")
+        raise DataError(
+            f"model {mv.name} {mv.version} has flavor '{mv.flavor}', which cannot score rows "
+            f"(scorable flavors: {', '.join(sorted(FLAVORS))})"
+        )
     module, fn = target.split(":")
     try:
         scorer = getattr(importlib.import_module(module), fn)

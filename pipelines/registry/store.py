@@ -103,8 +103,11 @@ class ModelCheck:
 
 
 _META_FIELDS = {f.name for f in dataclasses.fields(ModelVersion)} - {"uri"}
-_META_REQUIRED = {f.name for f in dataclasses.fields(ModelVersion)
-                  if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING}
+_META_REQUIRED = {
+    f.name
+    for f in dataclasses.fields(ModelVersion)
+    if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+}
 
 
 def _json_problem(file: str, text: str, e: ValueError) -> str:
@@ -128,10 +131,16 @@ def code_version() -> str:
     """The git commit of the code that is running (with -dirty when the tree has changes), or ''."""
     root = Path(__file__).resolve().parents[2]
     try:
-        sha = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=root, capture_output=True,
-                             text=True, timeout=10).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
-                               capture_output=True, text=True, timeout=10).stdout.strip()
+        sha = subprocess.run(
+            ["git", "rev-parse", "--short=12", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return os.environ.get("CTRFLOW_CODE_VERSION", "")
     return f"{sha}-dirty" if sha and dirty else sha or os.environ.get("CTRFLOW_CODE_VERSION", "")
@@ -280,13 +289,17 @@ class Registry:
         self._check_name(name)
         healthy, damaged = self._scan(name)
         if not healthy and not damaged:
-            raise DataError(f"no model named '{name}' in the registry at {self._uri(self.root)}"
-                            f" (models: {', '.join(self.names()) or 'none'})")
+            raise DataError(
+                f"no model named '{name}' in the registry at {self._uri(self.root)}"
+                f" (models: {', '.join(self.names()) or 'none'})"
+            )
         if version is None:
             champ = self.champion(name)
             if champ is None:
-                raise DataError(f"model '{name}' has no champion yet: publish a version or pass --version "
-                                f"(versions: {_listing(healthy, damaged)})")
+                raise DataError(
+                    f"model '{name}' has no champion yet: publish a version or pass --version "
+                    f"(versions: {_listing(healthy, damaged)})"
+                )
             return champ
         for v in healthy:
             if v.version == version:
@@ -308,11 +321,15 @@ class Registry:
         unsure = [d for d in damaged if int(d.version[1:]) > newest and (d.meta is None or d.meta.eval_ds == ds)]
         if unsure:
             newest_healthy = f" (the day's newest healthy version is {on_day[-1].version})" if on_day else ""
-            raise RegistryDamaged(f"{unsure[-1]}; it may be the candidate evaluated on {ds}: repair or remove it, "
-                                  f"or pass --version{newest_healthy}")
+            raise RegistryDamaged(
+                f"{unsure[-1]}; it may be the candidate evaluated on {ds}: repair or remove it, "
+                f"or pass --version{newest_healthy}"
+            )
         if not on_day:
-            raise DataError(f"model '{name}' has no version evaluated on {ds} to publish "
-                            f"(versions: {', '.join(f'{v.version}@{v.eval_ds}' for v in healthy) or 'none'})")
+            raise DataError(
+                f"model '{name}' has no version evaluated on {ds} to publish "
+                f"(versions: {', '.join(f'{v.version}@{v.eval_ds}' for v in healthy) or 'none'})"
+            )
         return on_day[-1]
 
     def stage(self, name: str) -> str:
@@ -323,16 +340,27 @@ class Registry:
         self.fs.create_dir(f"{tmp}/artifacts", recursive=True)
         return self._uri(f"{tmp}/artifacts")
 
-    def register(self, name: str, artifacts_dir: str | None = None, *, kind: str, flavor: str,
-                 eval_ds: str | None, metrics: dict, config: dict | None = None, inputs: dict | None = None,
-                 extra: dict | None = None, staged: str | None = None) -> ModelVersion:
+    def register(
+        self,
+        name: str,
+        artifacts_dir: str | None = None,
+        *,
+        kind: str,
+        flavor: str,
+        eval_ds: str | None,
+        metrics: dict,
+        config: dict | None = None,
+        inputs: dict | None = None,
+        extra: dict | None = None,
+        staged: str | None = None,
+    ) -> ModelVersion:
         """Register the next version of `name`: a local artifacts directory is copied in; a `staged`
         directory (from `stage`) is moved into place. Returns the new version."""
         self._check_name(name)
         base = self._p(name)
         self.fs.create_dir(base, recursive=True)
         if staged is not None:
-            tmp = staged[len(self.scheme_prefix):].rsplit("/artifacts", 1)[0]
+            tmp = staged[len(self.scheme_prefix) :].rsplit("/artifacts", 1)[0]
             if not tmp.startswith(self._p(name, "_tmp-")) or not self._exists(tmp):
                 raise DataError(f"cannot register '{name}': {staged} is not a directory from Registry.stage")
         elif artifacts_dir is None or not os.path.isdir(artifacts_dir):
@@ -340,18 +368,31 @@ class Registry:
         else:
             tmp = self._p(name, f"_tmp-{uuid.uuid4().hex[:12]}")
             self.fs.create_dir(f"{tmp}/artifacts", recursive=True)  # copy_files makes subdirectories only
-            pafs.copy_files(artifacts_dir, f"{tmp}/artifacts", source_filesystem=pafs.LocalFileSystem(),
-                            destination_filesystem=self.fs)
+            pafs.copy_files(
+                artifacts_dir,
+                f"{tmp}/artifacts",
+                source_filesystem=pafs.LocalFileSystem(),
+                destination_filesystem=self.fs,
+            )
         files = manifest.build(self.fs, tmp)  # before the lock: hashing a large model takes a while
         code = code_version()
         with self._locked(name):
             for _ in range(20):  # without a lock (not a local filesystem) another writer may take the number
                 numbers = [int(i.base_name[1:]) for i in self._version_dirs(base)]
                 version = f"v{max(numbers, default=0) + 1:04d}"
-                mv = ModelVersion(name=name, version=version, kind=kind, flavor=flavor, created_at=_now(),
-                                  eval_ds=eval_ds, metrics=_plain(metrics), config=_plain(config or {}),
-                                  inputs=_plain(inputs or {}), code_version=code,
-                                  extra=_plain(extra or {}))
+                mv = ModelVersion(
+                    name=name,
+                    version=version,
+                    kind=kind,
+                    flavor=flavor,
+                    created_at=_now(),
+                    eval_ds=eval_ds,
+                    metrics=_plain(metrics),
+                    config=_plain(config or {}),
+                    inputs=_plain(inputs or {}),
+                    code_version=code,
+                    extra=_plain(extra or {}),
+                )
                 meta = {k: v for k, v in asdict(mv).items() if k != "uri"}
                 meta_bytes = json.dumps(meta, indent=2, sort_keys=True).encode()
                 files["files"]["meta.json"] = manifest.digest(meta_bytes)
@@ -399,8 +440,10 @@ class Registry:
         for d in damaged:
             if d.version == version:
                 raise RegistryDamaged(f"model {name}: the champion {version} is damaged: {d.problem}")
-        raise RegistryDamaged(f"model {name}: champion.json names {version}, which is not in the registry "
-                              f"(versions: {_listing(healthy, damaged)})")
+        raise RegistryDamaged(
+            f"model {name}: champion.json names {version}, which is not in the registry "
+            f"(versions: {_listing(healthy, damaged)})"
+        )
 
     def decisions(self, name: str) -> list[dict]:
         path = self._p(name, "decisions.jsonl")
@@ -425,7 +468,7 @@ class Registry:
 
     # -- integrity ------------------------------------------------------------------------------
     def _dir(self, mv: ModelVersion) -> str:
-        return mv.uri[len(self.scheme_prefix):]
+        return mv.uri[len(self.scheme_prefix) :]
 
     def _manifest(self, mv: ModelVersion) -> dict | None:
         """The version's manifest {path: {size, sha256}}; None for a version registered before manifests
@@ -465,8 +508,9 @@ class Registry:
                     by_number[mv.version] = VersionCheck(mv.version, "no manifest")
                     continue
                 problems = manifest.verify(self.fs, self._dir(mv), files)
-                by_number[mv.version] = VersionCheck(mv.version, "damaged" if problems else "ok", tuple(problems),
-                                                     len(files))
+                by_number[mv.version] = VersionCheck(
+                    mv.version, "damaged" if problems else "ok", tuple(problems), len(files)
+                )
             model_problems = []
             for probe in (self.champion, self.decisions):
                 try:
@@ -477,8 +521,9 @@ class Registry:
             out.append(ModelCheck(name, versions, tuple(model_problems)))
         return out
 
-    def evaluate_gate(self, name: str, version: str, metric: str | None = None,
-                      min_delta: float | None = None) -> GateDecision:
+    def evaluate_gate(
+        self, name: str, version: str, metric: str | None = None, min_delta: float | None = None
+    ) -> GateDecision:
         """Would `version` replace the champion? Compares on the same evaluation day only."""
         metric = metric or self.gate.metric
         min_delta = self.gate.min_delta if min_delta is None else min_delta
@@ -488,14 +533,25 @@ class Registry:
         champ = self.champion(name)
 
         def decide(accepted, reason, cv=None, hv=None):
-            return GateDecision(name=name, candidate=cand.version, champion=champ.version if champ else None,
-                                accepted=accepted, reason=reason, metric=metric, candidate_value=cv,
-                                champion_value=hv, decided_at=_now())
+            return GateDecision(
+                name=name,
+                candidate=cand.version,
+                champion=champ.version if champ else None,
+                accepted=accepted,
+                reason=reason,
+                metric=metric,
+                candidate_value=cv,
+                champion_value=hv,
+                decided_at=_now(),
+            )
 
         cv = cand.metrics.get(metric)
         if cv is None:
-            return decide(False, f"candidate {cand.version} has no '{metric}' metric "
-                                 f"(it has {', '.join(sorted(cand.metrics)) or 'none'})")
+            return decide(
+                False,
+                f"candidate {cand.version} has no '{metric}' metric "
+                f"(it has {', '.join(sorted(cand.metrics)) or 'none'})",
+            )
         failed = self.gate.guard_failures(cand.metrics)
         if failed:
             return decide(False, _guard_reason(name, cand, failed), cv)
@@ -511,21 +567,36 @@ class Registry:
         elif champ.eval_ds == cand.eval_ds and metric in champ.metrics:
             hv = champ.metrics[metric]
         else:
-            return decide(False, f"cannot compare: champion {champ.version} was evaluated on {champ.eval_ds} and "
-                                 f"candidate {cand.version} on {cand.eval_ds}, and the candidate carries no "
-                                 f"evaluation of the champion on that day", cv)
+            return decide(
+                False,
+                f"cannot compare: champion {champ.version} was evaluated on {champ.eval_ds} and "
+                f"candidate {cand.version} on {cand.eval_ds}, and the candidate carries no "
+                f"evaluation of the champion on that day",
+                cv,
+            )
         higher = METRIC_DIRECTIONS[metric]
         gain = (cv - hv) if higher else (hv - cv)
         word = "higher" if higher else "lower"
         if gain > min_delta or (min_delta == 0 and gain > 0):
-            return decide(True, f"{cand.version} beats champion {champ.version} on {metric} on {cand.eval_ds}: "
-                                f"{cv:.6g} vs {hv:.6g} ({word} is better, margin {gain:.3g} > {min_delta:g})", cv, hv)
-        return decide(False, f"{cand.version} does not beat champion {champ.version} on {metric} on "
-                             f"{cand.eval_ds}: {cv:.6g} vs {hv:.6g} ({word} is better, needs a margin above "
-                             f"{min_delta:g}, got {gain:.3g})", cv, hv)
+            return decide(
+                True,
+                f"{cand.version} beats champion {champ.version} on {metric} on {cand.eval_ds}: "
+                f"{cv:.6g} vs {hv:.6g} ({word} is better, margin {gain:.3g} > {min_delta:g})",
+                cv,
+                hv,
+            )
+        return decide(
+            False,
+            f"{cand.version} does not beat champion {champ.version} on {metric} on "
+            f"{cand.eval_ds}: {cv:.6g} vs {hv:.6g} ({word} is better, needs a margin above "
+            f"{min_delta:g}, got {gain:.3g})",
+            cv,
+            hv,
+        )
 
-    def publish(self, name: str, version: str, metric: str | None = None, min_delta: float | None = None,
-                force: bool = False) -> GateDecision:
+    def publish(
+        self, name: str, version: str, metric: str | None = None, min_delta: float | None = None, force: bool = False
+    ) -> GateDecision:
         """Promote `version` to champion when the gate accepts it (or when forced); log the decision.
 
         A damaged candidate (meta.json, artifacts or files that differ from its manifest) is refused with
@@ -542,15 +613,29 @@ class Registry:
                 if not force:
                     raise RegistryDamaged(f"{e} (publish --force points the champion at {version})") from None
                 metric = metric or self.gate.metric
-                decision = GateDecision(name=name, candidate=version, champion=None, accepted=True,
-                                        reason=f"forced over a damaged champion: {e}", metric=metric,
-                                        candidate_value=cand.metrics.get(metric), decided_at=_now())
+                decision = GateDecision(
+                    name=name,
+                    candidate=version,
+                    champion=None,
+                    accepted=True,
+                    reason=f"forced over a damaged champion: {e}",
+                    metric=metric,
+                    candidate_value=cand.metrics.get(metric),
+                    decided_at=_now(),
+                )
             if force and not decision.accepted:
-                decision = GateDecision(**{**asdict(decision), "accepted": True,
-                                           "reason": f"forced over the gate's refusal: {decision.reason}"})
+                decision = GateDecision(
+                    **{
+                        **asdict(decision),
+                        "accepted": True,
+                        "reason": f"forced over the gate's refusal: {decision.reason}",
+                    }
+                )
             if decision.accepted:
-                self._write_text(self._p(name, "champion.json"),
-                                 json.dumps({"version": version, "decision": asdict(decision)}, indent=2))
+                self._write_text(
+                    self._p(name, "champion.json"),
+                    json.dumps({"version": version, "decision": asdict(decision)}, indent=2),
+                )
             self._append_decision(name, decision)
         return decision
 
@@ -570,8 +655,10 @@ def _summary(problems: list[str], shown: int = 3) -> str:
 def _guard_reason(name: str, cand: ModelVersion, failed: list) -> str:
     """Why the guards refuse a candidate: model, version, day, and each metric with its value and bound."""
     what = {"registry.gate.floors": "the floor on", "registry.gate.calibration_range": "the calibration range on"}
-    parts = [f"{what.get(f.setting, 'the guard on')} {f.metric}: {f.value:.6g}, needs {f.bound} ({f.setting})"
-             for f in failed]
+    parts = [
+        f"{what.get(f.setting, 'the guard on')} {f.metric}: {f.value:.6g}, needs {f.bound} ({f.setting})"
+        for f in failed
+    ]
     why = ""
     if any(f.setting == "registry.gate.floors" for f in failed):
         why = "; a constant prediction scores auc 0.5, ne 1"

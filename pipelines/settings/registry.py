@@ -6,8 +6,14 @@ import math
 from dataclasses import dataclass, field
 
 # metric name -> True when higher is better; the gate refuses any metric not listed here
-METRIC_DIRECTIONS = {"auc": True, "gauc": True, "recall_at_k": True,
-                     "logloss": False, "ne": False, "calibration_error": False}
+METRIC_DIRECTIONS = {
+    "auc": True,
+    "gauc": True,
+    "recall_at_k": True,
+    "logloss": False,
+    "ne": False,
+    "calibration_error": False,
+}
 
 CALIBRATION = "calibration"  # mean prediction / observed CTR: two-sided, 1 is calibrated
 
@@ -47,8 +53,10 @@ class GateSettings:
         if self.calibration_range is not None:
             r = self.calibration_range
             if len(r) != 2 or not all(math.isfinite(x) for x in r) or not r[0] < 1 < r[1]:
-                raise ValueError(f"calibration_range must be [low, high] with finite low < 1 < high "
-                                 f"(or null to turn it off), got {list(r)}")
+                raise ValueError(
+                    f"calibration_range must be [low, high] with finite low < 1 < high "
+                    f"(or null to turn it off), got {list(r)}"
+                )
 
     def guard_failures(self, metrics: dict) -> list[GuardFailure]:
         """The floors and the calibration range that these metrics fail; a metric not carried is not
@@ -57,14 +65,18 @@ class GateSettings:
         for name, bar in sorted(self.floors.items()):
             value, up = metrics.get(name), METRIC_DIRECTIONS[name]
             if value is not None and not (value > bar if up else value < bar):
-                out.append(GuardFailure(name, float(value), f"{'above' if up else 'below'} {bar:g}",
-                                        "registry.gate.floors"))
+                out.append(
+                    GuardFailure(name, float(value), f"{'above' if up else 'below'} {bar:g}", "registry.gate.floors")
+                )
         value = metrics.get(CALIBRATION)
         if self.calibration_range is not None and value is not None:
             low, high = self.calibration_range
             if not low <= value <= high:
-                out.append(GuardFailure(CALIBRATION, float(value), f"within [{low:g}, {high:g}]",
-                                        "registry.gate.calibration_range"))
+                out.append(
+                    GuardFailure(
+                        CALIBRATION, float(value), f"within [{low:g}, {high:g}]", "registry.gate.calibration_range"
+                    )
+                )
         return out
 
 

@@ -38,8 +38,10 @@ class ColumnContract:
 
     def validate(self) -> None:
         if not self.name.strip() or any(ch in self.name for ch in "`'\";/\n\r\t\0"):
-            raise ValueError(f"column {self.name!r}: a source column name may not be blank or hold quotes, "
-                             "backticks, ';', '/' or control characters")
+            raise ValueError(
+                f"column {self.name!r}: a source column name may not be blank or hold quotes, "
+                "backticks, ';', '/' or control characters"
+            )
         if self.pattern is not None:
             if self.type != "string":
                 raise ValueError(f"column {self.name}: pattern applies to string columns only")
@@ -116,8 +118,10 @@ class SourcesSettings:
     def validate(self) -> None:
         for name, src in self.sources.items():
             if src.contract not in self.contracts:
-                raise ValueError(f"source {name}: contract '{src.contract}' is not defined "
-                                 f"(contracts: {', '.join(sorted(self.contracts))})")
+                raise ValueError(
+                    f"source {name}: contract '{src.contract}' is not defined "
+                    f"(contracts: {', '.join(sorted(self.contracts))})"
+                )
             if src.kind == "text" and src.format == "libsvm":
                 _check_libsvm_contract(name, self.contracts[src.contract])
             if normalise(name) != name:
@@ -131,5 +135,7 @@ def _check_libsvm_contract(source: str, contract: Contract) -> None:
         raise ValueError(f"source {source}: a libsvm contract needs the label column and at least one feature")
     bad = [f"{c.name} ({c.type})" for c in contract.columns[1:] if c.type not in LIBSVM_FEATURE_TYPES]
     if bad:
-        raise ValueError(f"source {source}: libsvm feature columns take an index (int, bigint, string) or a value "
-                         f"(double, float); not {', '.join(bad)}")
+        raise ValueError(
+            f"source {source}: libsvm feature columns take an index (int, bigint, string) or a value "
+            f"(double, float); not {', '.join(bad)}"
+        )

@@ -29,8 +29,9 @@ class SparkSettings:
 
     def validate(self) -> None:
         if self.profile not in self.profiles:
-            raise ValueError(f"profile '{self.profile}' is not one of the defined profiles "
-                             f"({', '.join(sorted(self.profiles))})")
+            raise ValueError(
+                f"profile '{self.profile}' is not one of the defined profiles ({', '.join(sorted(self.profiles))})"
+            )
 
     @property
     def active(self) -> SparkProfile:

@@ -39,8 +39,10 @@ def block_batch(model: PlantedModel, s: SynthSettings, ds: dt.date, block: int, 
     label = (rng.random(n) < model.predict(ints, codes, cat_missing)).astype(np.int32)
     int_missing = np.isnan(ints)
     arrays = [pa.array(label, type=pa.int32())]
-    arrays += [pa.array(np.where(int_missing[:, i], 0, ints[:, i]).astype(np.int32), mask=int_missing[:, i])
-               for i in range(N_INT)]
+    arrays += [
+        pa.array(np.where(int_missing[:, i], 0, ints[:, i]).astype(np.int32), mask=int_missing[:, i])
+        for i in range(N_INT)
+    ]
     arrays += [hex8_array(codes[:, j], cat_missing[:, j]) for j in range(N_CAT)]
     return pa.RecordBatch.from_arrays(arrays, schema=ARROW_SCHEMA)
 
@@ -90,9 +92,9 @@ def generate(spark, s: SynthSettings, ds: dt.date, profile=None):
 
 def features_from_batch(batch: pa.RecordBatch) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Inverse of block_batch's feature encoding: stored columns back to the planted model's inputs."""
-    ints = np.column_stack([
-        batch.column(c).to_numpy(zero_copy_only=False).astype(np.float64) for c in INT_COLS
-    ])  # nulls come out as NaN
+    ints = np.column_stack(
+        [batch.column(c).to_numpy(zero_copy_only=False).astype(np.float64) for c in INT_COLS]
+    )  # nulls come out as NaN
     parsed = [parse_hex8(batch.column(c)) for c in CAT_COLS]
     return ints, np.column_stack([p[0] for p in parsed]), np.column_stack([p[1] for p in parsed])
 

@@ -86,8 +86,9 @@ class PlantedModel:
         int_missing = np.isnan(ints)
         x = np.where(int_missing, 0.0, ints)
         lx = np.log1p(np.maximum(x, 0.0)) - self.int_mu
-        z += np.where(int_missing, self.int_missing_effect, self.int_slope * lx
-                      + self.int_step * (x > self.int_threshold)).sum(axis=1)
+        z += np.where(
+            int_missing, self.int_missing_effect, self.int_slope * lx + self.int_step * (x > self.int_threshold)
+        ).sum(axis=1)
         g = self.interaction_scale
         for p, (a, b) in enumerate(self.cat_pairs):
             key = mix64(self._value_key(a, eff_codes[:, a])) ^ self._value_key(100 + b + p, eff_codes[:, b])

@@ -71,36 +71,73 @@ class ShapedProfile:
     intercept: float = 0.0
 
     @classmethod
-    def build(cls, *, name: str, seed: int, label: str, positive_rate: float, ints: list[IntShape],
-              cats: list[CatShape], missing: MissingGroups, interacting: list[str], int_cats: list[str] = (),
-              columns: list[str] | None = None, hour_column: str | None = None, id_column: str | None = None,
-              main_effect_scale: float = 0.35, interaction_scale: float = 0.35,
-              latent_scale: float = 1.0) -> ShapedProfile:
+    def build(
+        cls,
+        *,
+        name: str,
+        seed: int,
+        label: str,
+        positive_rate: float,
+        ints: list[IntShape],
+        cats: list[CatShape],
+        missing: MissingGroups,
+        interacting: list[str],
+        int_cats: list[str] = (),
+        columns: list[str] | None = None,
+        hour_column: str | None = None,
+        id_column: str | None = None,
+        main_effect_scale: float = 0.35,
+        interaction_scale: float = 0.35,
+        latent_scale: float = 1.0,
+    ) -> ShapedProfile:
         rng = np.random.default_rng([seed, 0x5AFE])
         n_i, n_c = len(ints), len(cats)
         names = [c.name for c in cats]
-        default_cols = [*([id_column] if id_column else []), label, *([hour_column] if hour_column else []),
-                        *(i.name for i in ints), *names]
+        default_cols = [
+            *([id_column] if id_column else []),
+            label,
+            *([hour_column] if hour_column else []),
+            *(i.name for i in ints),
+            *names,
+        ]
         pilot = np.random.default_rng([seed, 0xD15C])
         logs = np.stack([np.log1p(i.sample(pilot, 20_000) - i.lo) for i in ints], axis=1) if ints else np.zeros((1, 0))
         latent = np.array([names.index(f) for f in interacting], dtype=np.int64)
         recurring = np.flatnonzero([c.distinct < 2_000 for c in cats])
         effects = Effects(
             cat_scale=main_effect_scale * rng.uniform(0.3, 1.3, n_c),
-            int_mu=logs.mean(axis=0), int_sd=np.maximum(logs.std(axis=0), 1e-3),
-            int_slope=rng.normal(0.0, 0.3, n_i), int_step=rng.normal(0.0, 0.3, n_i),
+            int_mu=logs.mean(axis=0),
+            int_sd=np.maximum(logs.std(axis=0), 1e-3),
+            int_slope=rng.normal(0.0, 0.3, n_i),
+            int_step=rng.normal(0.0, 0.3, n_i),
             int_threshold=np.array([i.quantile(np.array([rng.uniform(0.6, 0.95)]))[0] for i in ints]),
             int_missing_effect=rng.normal(0.0, 0.2, n_i),
-            latent_fields=latent, latent_scale=latent_scale / np.sqrt(max(len(latent) * (len(latent) - 1) / 2, 1)),
+            latent_fields=latent,
+            latent_scale=latent_scale / np.sqrt(max(len(latent) * (len(latent) - 1) / 2, 1)),
             num_cat=np.stack([rng.choice(n_i, 3), rng.choice(recurring, 3)], axis=1) if n_i else np.zeros((0, 2), int),
-            num_num=(np.array([rng.choice(n_i, 2, replace=False) for _ in range(3)]) if n_i > 1
-                     else np.zeros((0, 2), int)),
-            num_num_sign=rng.choice([-1.0, 1.0], 3), interaction_scale=interaction_scale,
-            hour_amplitude=0.25 if hour_column else 0.0, hour_phase=rng.uniform(0, 2 * np.pi))
-        profile = cls(name=name, seed=seed, label=label, positive_rate=positive_rate, ints=tuple(ints),
-                      cats=tuple(cats), missing=missing, tails=tuple(c.tail() for c in cats),
-                      int_cats=frozenset(int_cats), columns=tuple(columns or default_cols), hour_column=hour_column,
-                      id_column=id_column, effects=effects)
+            num_num=(
+                np.array([rng.choice(n_i, 2, replace=False) for _ in range(3)]) if n_i > 1 else np.zeros((0, 2), int)
+            ),
+            num_num_sign=rng.choice([-1.0, 1.0], 3),
+            interaction_scale=interaction_scale,
+            hour_amplitude=0.25 if hour_column else 0.0,
+            hour_phase=rng.uniform(0, 2 * np.pi),
+        )
+        profile = cls(
+            name=name,
+            seed=seed,
+            label=label,
+            positive_rate=positive_rate,
+            ints=tuple(ints),
+            cats=tuple(cats),
+            missing=missing,
+            tails=tuple(c.tail() for c in cats),
+            int_cats=frozenset(int_cats),
+            columns=tuple(columns or default_cols),
+            hour_column=hour_column,
+            id_column=id_column,
+            effects=effects,
+        )
         z = profile.logit(*profile.draw(np.random.default_rng([seed, 0xCA11B]), 100_000)[:3])
         return cls(**{**profile.__dict__, "intercept": calibrate_intercept(z, positive_rate)})
 
@@ -183,9 +220,20 @@ class ShapedProfile:
             for (i, k), sign in zip(e.num_num, e.num_num_sign, strict=True):
                 z += g * 1.5 * sign * ((x[:, i] > e.int_threshold[i]) & (x[:, k] > e.int_threshold[k]))
         if len(e.latent_fields):  # sum over pairs of <u_a, u_b> = (|sum u|^2 - sum |u|^2) / 2
-            vecs = np.stack([weight[:, j, None] * np.stack(
-                [hashed_normal((keys[:, j] << np.uint64(8)) ^ np.uint64(64 + 4 * j + d)) for d in range(LATENT_DIM)],
-                axis=1) for j in e.latent_fields], axis=1)
+            vecs = np.stack(
+                [
+                    weight[:, j, None]
+                    * np.stack(
+                        [
+                            hashed_normal((keys[:, j] << np.uint64(8)) ^ np.uint64(64 + 4 * j + d))
+                            for d in range(LATENT_DIM)
+                        ],
+                        axis=1,
+                    )
+                    for j in e.latent_fields
+                ],
+                axis=1,
+            )
             pair_sum = 0.5 * ((vecs.sum(axis=1) ** 2).sum(axis=1) - (vecs**2).sum(axis=(1, 2)))
             z += e.latent_scale * pair_sum / np.sqrt(LATENT_DIM)
         if hour is not None:
@@ -222,8 +270,11 @@ class ShapedProfile:
     def features(self, batch: pa.RecordBatch):
         """Stored columns back to the planted model's inputs (the inverse of block_batch)."""
         n = batch.num_rows
-        ints = np.column_stack([batch.column(i.name).to_numpy(zero_copy_only=False).astype(np.float64)
-                                for i in self.ints]) if self.ints else np.zeros((n, 0))
+        ints = (
+            np.column_stack([batch.column(i.name).to_numpy(zero_copy_only=False).astype(np.float64) for i in self.ints])
+            if self.ints
+            else np.zeros((n, 0))
+        )
         codes = np.empty((n, len(self.cats)), dtype=np.uint64)
         for j, shape in enumerate(self.cats):
             col = batch.column(shape.name)

@@ -113,8 +113,9 @@ def _fit_s(head: float, k: int, distinct: int, n: float, q: float) -> float | No
 
 
 @lru_cache(maxsize=256)
-def fit_tail(head: float, distinct: int, singletons: int, top: float, n: float,
-             max_k: int = 50_000_000) -> tuple[int, float, float]:
+def fit_tail(
+    head: float, distinct: int, singletons: int, top: float, n: float, max_k: int = 50_000_000
+) -> tuple[int, float, float]:
     """(K, s, q) of the tail such that n draws show about `distinct` values, `singletons` of them once,
     and no tail value more often than the top share. For each K of a log grid and offset q (tried only
     while the fit is poor), s is solved so that the expected distinct count matches; the (K, q) with

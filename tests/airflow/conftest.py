@@ -21,18 +21,25 @@ DAGS_FOLDER.mkdir()
 for f in [*ROOT.glob("dags/*.py"), *ROOT.glob("docs/examples/*_dag.py"), *ROOT.glob("tests/airflow/dags/*.py")]:
     (DAGS_FOLDER / f.name).symlink_to(f)
 
-os.environ.update({
-    "AIRFLOW_HOME": str(AIRFLOW_HOME),
-    "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS_FOLDER),
-    "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-    "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{AIRFLOW_HOME}/airflow.db",
-})
+os.environ.update(
+    {
+        "AIRFLOW_HOME": str(AIRFLOW_HOME),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS_FOLDER),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{AIRFLOW_HOME}/airflow.db",
+    }
+)
 
 
 @pytest.fixture(scope="session")
 def airflow_db() -> Path:
     """`airflow db migrate` once per test session (about 10 s)."""
-    done = subprocess.run([str(Path(sys.executable).parent / "airflow"), "db", "migrate"], capture_output=True,
-                          text=True, timeout=300, env=os.environ.copy())
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "airflow"), "db", "migrate"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=os.environ.copy(),
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     return AIRFLOW_HOME

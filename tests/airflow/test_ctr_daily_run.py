@@ -36,8 +36,13 @@ def _job(sets: list[str], *args: str) -> None:
 @pytest.fixture(scope="module")
 def sets(tmp_path_factory, airflow_db) -> list[str]:
     state = tmp_path_factory.mktemp("dag_state")
-    sets = [*test_overrides(state), "gbdt.trees.n_estimators=10", "gbdt.trees.max_depth=3",
-            "ctr.epochs=2", "ctr.batch_size=128"]  # 16 steps per worker and epoch: enough to beat the gate floors
+    sets = [
+        *test_overrides(state),
+        "gbdt.trees.n_estimators=10",
+        "gbdt.trees.max_depth=3",
+        "ctr.epochs=2",
+        "ctr.batch_size=128",
+    ]  # 16 steps per worker and epoch: enough to beat the gate floors
     d1, d2 = (d.isoformat() for d in DAYS[:2])
     _job(sets, "generate", "--ds", d1)
     _job(sets, "ingest", "--source", "click_logs", "--ds", d1)
@@ -61,8 +66,9 @@ def _run(dag_id: str, sets: list[str]):
     os.environ["CTRFLOW_DAG_OVERRIDES"] = shlex.join(s for s in sets if s not in in_conf)
     try:
         dag = DagBag(dag_folder=str(DAGS_FOLDER)).dags[dag_id]
-        dr = dag.test(logical_date=dt.datetime(DS.year, DS.month, DS.day, tzinfo=dt.UTC),
-                      run_conf={"overrides": in_conf})
+        dr = dag.test(
+            logical_date=dt.datetime(DS.year, DS.month, DS.day, tzinfo=dt.UTC), run_conf={"overrides": in_conf}
+        )
     finally:
         del os.environ["CTRFLOW_DAG_OVERRIDES"]
     with create_session() as session:
@@ -71,9 +77,11 @@ def _run(dag_id: str, sets: list[str]):
 
 
 def _count(sets: list[str], sql: str) -> int:
-    code = ("import sys\nfrom pipelines.common.config import load\nfrom pipelines.common.spark import get_session\n"
-            "spark = get_session(load('local', sys.argv[2:]).settings)\n"
-            "print(spark.sql(sys.argv[1]).first()[0])")
+    code = (
+        "import sys\nfrom pipelines.common.config import load\nfrom pipelines.common.spark import get_session\n"
+        "spark = get_session(load('local', sys.argv[2:]).settings)\n"
+        "print(spark.sql(sys.argv[1]).first()[0])"
+    )
     done = run_cli([sys.executable, "-c", code, sql, *sets], timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     return int(done.stdout.strip().splitlines()[-1])
@@ -83,10 +91,18 @@ def test_ctr_daily_end_to_end_and_a_retried_ingest(sets):
     state, tis = _run("ctr_daily", sets)
     assert state == "success", tis
     assert {t: s for t, (s, _) in tis.items()} == {
-        "wait_for_click_logs": "success", "ingest": "success", "features": "success", "train_gbdt_lr": "success",
-        "train_deepfm": "success", "evaluate": "success",
-        **{f"{m}.{t}": s for m in ("gbdt_lr", "deepfm") for t, s in
-           (("gate", "success"), ("publish", "success"), ("skip_publish", "skipped"), ("score", "success"))}}
+        "wait_for_click_logs": "success",
+        "ingest": "success",
+        "features": "success",
+        "train_gbdt_lr": "success",
+        "train_deepfm": "success",
+        "evaluate": "success",
+        **{
+            f"{m}.{t}": s
+            for m in ("gbdt_lr", "deepfm")
+            for t, s in (("gate", "success"), ("publish", "success"), ("skip_publish", "skipped"), ("score", "success"))
+        },
+    }
 
     settings = load("local", sets).settings
     reg = Registry.from_settings(settings)

@@ -32,9 +32,11 @@ def test_dagbag_has_no_import_errors(monkeypatch):
 
 
 def test_dag_files_import_no_heavy_modules():
-    code = ("import json, runpy, sys\n"
-            f"for f in {[str(p) for p in sorted(ROOT.glob('dags/*.py'))]!r}: runpy.run_path(f)\n"
-            f"print(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))")
+    code = (
+        "import json, runpy, sys\n"
+        f"for f in {[str(p) for p in sorted(ROOT.glob('dags/*.py'))]!r}: runpy.run_path(f)\n"
+        f"print(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert done.returncode == 0, done.stderr[-2000:]
     assert json.loads(done.stdout.strip().splitlines()[-1]) == []
@@ -44,13 +46,24 @@ def test_ctr_daily_graph(monkeypatch):
     dag = _dagbag(monkeypatch).dags["ctr_daily"]
     model = "gbdt_lr"
     per_model = {
-        edge: targets for m in (model, "deepfm") for edge, targets in {
-            f"{m}.gate": [f"{m}.publish", f"{m}.skip_publish"], f"{m}.publish": [f"{m}.score"],
-            f"{m}.skip_publish": [f"{m}.score"], f"{m}.score": []}.items()}
+        edge: targets
+        for m in (model, "deepfm")
+        for edge, targets in {
+            f"{m}.gate": [f"{m}.publish", f"{m}.skip_publish"],
+            f"{m}.publish": [f"{m}.score"],
+            f"{m}.skip_publish": [f"{m}.score"],
+            f"{m}.score": [],
+        }.items()
+    }
     assert _edges(dag) == {
-        "wait_for_click_logs": ["ingest"], "ingest": ["features"], "features": ["train_deepfm", "train_gbdt_lr"],
-        "train_gbdt_lr": ["evaluate"], "train_deepfm": ["evaluate"], "evaluate": ["deepfm.gate", f"{model}.gate"],
-        **per_model}
+        "wait_for_click_logs": ["ingest"],
+        "ingest": ["features"],
+        "features": ["train_deepfm", "train_gbdt_lr"],
+        "train_gbdt_lr": ["evaluate"],
+        "train_deepfm": ["evaluate"],
+        "evaluate": ["deepfm.gate", f"{model}.gate"],
+        **per_model,
+    }
     assert dag.schedule == "@daily"
     assert dag.max_active_runs == 1 and not dag.catchup
     sensor = dag.get_task("wait_for_click_logs")
@@ -66,8 +79,9 @@ def test_ctr_daily_graph(monkeypatch):
 
 
 def test_ctr_daily_trains_the_listed_deep_models_in_parallel(monkeypatch):
-    dag = _dagbag(monkeypatch, "dags.ctr_daily.deep_models=[deepfm,dcn] dags.ctr_daily.fit_features=true"
-                  ).dags["ctr_daily"]
+    dag = _dagbag(monkeypatch, "dags.ctr_daily.deep_models=[deepfm,dcn] dags.ctr_daily.fit_features=true").dags[
+        "ctr_daily"
+    ]
     assert sorted(dag.get_task("features").downstream_task_ids) == ["train_dcn", "train_deepfm", "train_gbdt_lr"]
     assert dag.get_task("features").args == ["--pipeline", "ctr_default", "--fit"]
     for name in ("deepfm", "dcn"):
@@ -76,17 +90,30 @@ def test_ctr_daily_trains_the_listed_deep_models_in_parallel(monkeypatch):
         assert sorted(train.downstream_task_ids) == ["evaluate"]
         assert dag.get_task(f"{name}.gate").model == name
     assert {t.task_id for t in dag.tasks if t.task_id.endswith(".score")} == {
-        "gbdt_lr.score", "deepfm.score", "dcn.score"}
+        "gbdt_lr.score",
+        "deepfm.score",
+        "dcn.score",
+    }
 
 
 def test_ann_weekly_graph(monkeypatch):
     dag = _dagbag(monkeypatch).dags["ann_weekly"]
     assert _edges(dag) == {"train_two_tower": ["build_index"], "build_index": ["retrieve"], "retrieve": []}
     assert dag.get_task("train_two_tower").args == ["--model", "two_tower"]
-    assert dag.get_task("build_index").args == ["--embeddings", "out.two_tower_item_embeddings",
-                                                "--name", "items_two_tower"]
-    assert dag.get_task("retrieve").args == ["--index", "items_two_tower", "--queries",
-                                             "out.two_tower_user_embeddings", "--k", "100"]
+    assert dag.get_task("build_index").args == [
+        "--embeddings",
+        "out.two_tower_item_embeddings",
+        "--name",
+        "items_two_tower",
+    ]
+    assert dag.get_task("retrieve").args == [
+        "--index",
+        "items_two_tower",
+        "--queries",
+        "out.two_tower_user_embeddings",
+        "--k",
+        "100",
+    ]
 
 
 def test_a_bad_dags_setting_is_an_import_error_naming_the_key(monkeypatch):
@@ -106,8 +133,11 @@ def test_every_task_reads_its_partition_from_the_run(monkeypatch, dag_id):
 def test_ctr_daily_trains_every_model_on_the_dags_one_pipeline(monkeypatch):
     """dags.ctr_daily.pipeline is what `features` builds and what both trainers read (as their own
     gbdt.pipeline / ctr.pipeline), whatever gbdt.yml and ctr.yml say."""
-    dag = _dagbag(monkeypatch, "dags.ctr_daily.pipeline=avazu_default dags.ctr_daily.deep_models=[deepfm] "
-                               "gbdt.pipeline=ctr_default ctr.pipeline=ctr_default").dags["ctr_daily"]
+    dag = _dagbag(
+        monkeypatch,
+        "dags.ctr_daily.pipeline=avazu_default dags.ctr_daily.deep_models=[deepfm] "
+        "gbdt.pipeline=ctr_default ctr.pipeline=ctr_default",
+    ).dags["ctr_daily"]
     assert dag.get_task("features").args[:2] == ["--pipeline", "avazu_default"]
     assert dag.get_task("train_gbdt_lr").overrides[-1] == "gbdt.pipeline=avazu_default"
     assert dag.get_task("train_deepfm").overrides[-1] == "ctr.pipeline=avazu_default"

@@ -44,12 +44,29 @@ def _run(conf: dict | None = None):
 
 def test_job_command_is_spark_submit_of_the_job_with_profile_and_args(sets, tmp_path):
     settings = load("local", sets).settings
-    cmd = job_command(settings, "ingest", DS, env="local", args=["--source", "click_logs"], overrides=sets,
-                      spark_submit="spark-submit")
+    cmd = job_command(
+        settings,
+        "ingest",
+        DS,
+        env="local",
+        args=["--source", "click_logs"],
+        overrides=sets,
+        spark_submit="spark-submit",
+    )
     assert cmd[:3] == ["spark-submit", "--master", "local[2]"]
     app = cmd.index(str(PROJECT_ROOT / "jobs" / "ingest.py"))
-    assert cmd[app + 1:] == ["--ds", DS, "--env", "local", "--set", sets[0], "--set", sets[1],
-                             "--source", "click_logs"]
+    assert cmd[app + 1 :] == [
+        "--ds",
+        DS,
+        "--env",
+        "local",
+        "--set",
+        sets[0],
+        "--set",
+        sets[1],
+        "--source",
+        "click_logs",
+    ]
     confs = dict(c.split("=", 1) for c in cmd[:app] if "=" in c and c.startswith("spark."))
     assert confs["spark.sql.warehouse.dir"] == f"{tmp_path}/warehouse"
     assert confs["spark.sql.extensions"] == "io.delta.sql.DeltaSparkSessionExtension"
@@ -58,8 +75,17 @@ def test_job_command_is_spark_submit_of_the_job_with_profile_and_args(sets, tmp_
 
 def test_connection_master_wins_and_python_launcher(sets):
     settings = load("local", sets).settings
-    cmd = job_command(settings, "score", DS, env="local", args=["--model", "gbdt_lr"], spark_submit="spark-submit",
-                      master="spark://master:7077", deploy_mode="client", queue="ml")
+    cmd = job_command(
+        settings,
+        "score",
+        DS,
+        env="local",
+        args=["--model", "gbdt_lr"],
+        spark_submit="spark-submit",
+        master="spark://master:7077",
+        deploy_mode="client",
+        queue="ml",
+    )
     assert cmd[cmd.index("--master") + 1] == "spark://master:7077"
     assert "spark.submit.deployMode=client" in cmd and "spark.yarn.queue=ml" in cmd
     py = job_command(settings, "publish", DS, env="local", args=["--model", "m"], launcher="python")
@@ -68,16 +94,33 @@ def test_connection_master_wins_and_python_launcher(sets):
 
 def test_operator_renders_templates_and_adds_run_conf_overrides(sets):
     with DAG("t_render", schedule=None, user_defined_macros={"source": "click_logs"}):
-        op = SparkJobOperator(task_id="ingest", job="ingest", args=["--source", "{{ source }}"], overrides=sets,
-                              spark_submit="spark-submit")
+        op = SparkJobOperator(
+            task_id="ingest",
+            job="ingest",
+            args=["--source", "{{ source }}"],
+            overrides=sets,
+            spark_submit="spark-submit",
+        )
     assert op.ds == "{{ ds }}"  # stored unchanged until rendered
     context = {"ds": DS, **_run({"overrides": ["synth.seed=3"]})}
     op.render_template_fields(context)
     cmd = op.command(context)
     assert cmd[cmd.index("--master") + 1] == "local[2]"  # the operator's override reached the profile
-    tail = cmd[cmd.index(str(PROJECT_ROOT / "jobs" / "ingest.py")) + 1:]
-    assert tail == ["--ds", DS, "--env", "local", "--set", sets[0], "--set", sets[1], "--set", "synth.seed=3",
-                    "--source", "click_logs"]
+    tail = cmd[cmd.index(str(PROJECT_ROOT / "jobs" / "ingest.py")) + 1 :]
+    assert tail == [
+        "--ds",
+        DS,
+        "--env",
+        "local",
+        "--set",
+        sets[0],
+        "--set",
+        sets[1],
+        "--set",
+        "synth.seed=3",
+        "--source",
+        "click_logs",
+    ]
 
 
 def test_run_conf_must_be_a_list_of_overrides(sets):
@@ -87,8 +130,16 @@ def test_run_conf_must_be_a_list_of_overrides(sets):
 
 
 def test_secrets_are_masked():
-    cmd = ["spark-submit", "--conf", "spark.hadoop.fs.s3a.secret.key=s3cr3t", "jobs/x.py", "--set",
-           "registry.db_password=hunter2", "--ds", DS]
+    cmd = [
+        "spark-submit",
+        "--conf",
+        "spark.hadoop.fs.s3a.secret.key=s3cr3t",
+        "jobs/x.py",
+        "--set",
+        "registry.db_password=hunter2",
+        "--ds",
+        DS,
+    ]
     line = mask_command(cmd)
     assert "s3cr3t" not in line and "hunter2" not in line and DS in line
     assert sensitive_values(cmd) == ["s3cr3t", "hunter2"]
@@ -105,8 +156,7 @@ def test_hook_returns_the_job_result_line():
     assert result == {"rows": 3, "table": "stg.click_logs"}
 
 
-@pytest.mark.parametrize(("code", "exc"), [(1, AirflowException), (2, AirflowFailException),
-                                           (3, AirflowFailException)])
+@pytest.mark.parametrize(("code", "exc"), [(1, AirflowException), (2, AirflowFailException), (3, AirflowFailException)])
 def test_hook_raises_the_jobs_error_line_and_does_not_retry_config_errors_or_gate_refusals(code, exc):
     script = f"import sys; print('ctrflow ingest: error: no partition ds=x', file=sys.stderr); sys.exit({code})"
     with pytest.raises(exc, match=rf"ctrflow ingest: error: no partition ds=x \(exit {code}\)") as info:
@@ -126,10 +176,28 @@ def test_a_job_at_warning_level_still_hands_its_result_and_its_error_to_the_hook
     art = tmp_path / f"art-{uuid.uuid4().hex[:8]}" / "model"
     art.mkdir(parents=True)
     (art / "metadata").write_text("{}")
-    reg.register("ctr", str(art.parent), kind="gbdt_lr", flavor="spark_pipeline", eval_ds=DS,
-                 metrics={"auc": 0.7, "logloss": 0.4})
-    cmd = [sys.executable, "-m", "jobs", "publish", "--ds", DS, "--model", "ctr", "--log-level", "WARNING",
-           "--set", f"project.state_dir={state}"]
+    reg.register(
+        "ctr",
+        str(art.parent),
+        kind="gbdt_lr",
+        flavor="spark_pipeline",
+        eval_ds=DS,
+        metrics={"auc": 0.7, "logloss": 0.4},
+    )
+    cmd = [
+        sys.executable,
+        "-m",
+        "jobs",
+        "publish",
+        "--ds",
+        DS,
+        "--model",
+        "ctr",
+        "--log-level",
+        "WARNING",
+        "--set",
+        f"project.state_dir={state}",
+    ]
     hook, result = _hook_run(cmd)
     assert result["champion_now"] == "v0001" and result["accepted"] is True, result
     with pytest.raises(AirflowFailException, match=r"^ctrflow publish: error: .*not-a-model.* \(exit 2\)$"):
@@ -191,18 +259,38 @@ def test_sensor_and_quality_check_commands(sets):
     sensor = SourcePartitionSensor(task_id="wait", source="click_logs", ds=DS, overrides=sets[:1])
     assert sensor.mode == "reschedule" and not sensor.deferrable
     assert sensor.command(_run({"env": "local", "overrides": ["synth.seed=3"]})) == check_command(
-        "partition", DS, env="local", overrides=[sets[0], "synth.seed=3"], source="click_logs")
+        "partition", DS, env="local", overrides=[sets[0], "synth.seed=3"], source="click_logs"
+    )
     assert check_command("quality", DS, env="local", source="s", pipeline="p")[1:] == [
-        "-m", "jobs", "check_quality", "--ds", DS, "--env", "local", "--source", "s", "--pipeline", "p"]
+        "-m",
+        "jobs",
+        "check_quality",
+        "--ds",
+        DS,
+        "--env",
+        "local",
+        "--source",
+        "s",
+        "--pipeline",
+        "p",
+    ]
 
 
-@pytest.mark.parametrize("script, event", [
-    ("print('ctrflow: result {\"available\": true, \"detail\": \"source s: ds=x present\"}', file=sys.stderr)",
-     {"status": "available", "available": True, "detail": "source s: ds=x present"}),
-    ("print('ctrflow check_partition: error: source s: bad', file=sys.stderr); sys.exit(2)",
-     {"status": "error", "detail": "ctrflow check_partition: error: source s: bad (exit 2)"}),
-    ("print('no result')", {"status": "error", "detail": "check_partition printed no result line"}),
-], ids=["available", "error line", "no result line"])
+@pytest.mark.parametrize(
+    "script, event",
+    [
+        (
+            'print(\'ctrflow: result {"available": true, "detail": "source s: ds=x present"}\', file=sys.stderr)',
+            {"status": "available", "available": True, "detail": "source s: ds=x present"},
+        ),
+        (
+            "print('ctrflow check_partition: error: source s: bad', file=sys.stderr); sys.exit(2)",
+            {"status": "error", "detail": "ctrflow check_partition: error: source s: bad (exit 2)"},
+        ),
+        ("print('no result')", {"status": "error", "detail": "check_partition printed no result line"}),
+    ],
+    ids=["available", "error line", "no result line"],
+)
 def test_the_deferrable_sensors_trigger_reads_the_check_jobs_lines(script, event):
     import asyncio
 
@@ -226,9 +314,13 @@ QUALITY = {"max_quarantine_fraction": 0.01, "max_psi": 0.25, "max_drifted_featur
 
 
 def _metrics(bad=10, total=10_000, psi=None):
-    return {"source": "click_logs", "catalog": "stg.ingest_catalog", "stats_table": "feat.x_stats",
-            "ingest": {"run_id": "r", "input_rows": total, "quarantined_rows": bad, "top_reasons": {"I1.min": bad}},
-            "psi": {"I1": 0.01, "C1": 0.02} if psi is None else psi}
+    return {
+        "source": "click_logs",
+        "catalog": "stg.ingest_catalog",
+        "stats_table": "feat.x_stats",
+        "ingest": {"run_id": "r", "input_rows": total, "quarantined_rows": bad, "top_reasons": {"I1.min": bad}},
+        "psi": {"I1": 0.01, "C1": 0.02} if psi is None else psi,
+    }
 
 
 def test_quality_thresholds():
@@ -249,12 +341,14 @@ def test_gate_branches_on_the_registry_decision(tmp_path, sets):
     reg = Registry.from_settings(settings)
 
     def register(auc):
-        return reg.register("m1", kind="gbdt_lr", flavor="spark_pipeline", eval_ds=DS, metrics={"auc": auc},
-                            staged=reg.stage("m1"))
+        return reg.register(
+            "m1", kind="gbdt_lr", flavor="spark_pipeline", eval_ds=DS, metrics={"auc": auc}, staged=reg.stage("m1")
+        )
 
     register(0.7)
-    gate = ModelGateOperator(task_id="gate", model="m1", publish_task_id="m1.publish", skip_task_id="m1.skip",
-                             ds=DS, overrides=sets)
+    gate = ModelGateOperator(
+        task_id="gate", model="m1", publish_task_id="m1.publish", skip_task_id="m1.skip", ds=DS, overrides=sets
+    )
     first = gate.decide()
     assert first["accepted"] and first["candidate"] == "v0001" and "no champion yet" in first["reason"]
     reg.publish("m1", "v0001")
@@ -269,10 +363,12 @@ def test_gate_branches_on_the_registry_decision(tmp_path, sets):
     register(0.6)  # refused while a champion exists: the skip branch, then the day is scored with the champion
     assert gate.choose_branch({"ti": ti, **_run()}) == "m1.skip"
     # a first candidate that fails the floors: no champion to score with, so neither branch runs
-    reg.register("m0", kind="gbdt_lr", flavor="spark_pipeline", eval_ds=DS, metrics={"auc": 0.5},
-                 staged=reg.stage("m0"))
-    flat = ModelGateOperator(task_id="gate", model="m0", publish_task_id="m0.publish", skip_task_id="m0.skip",
-                             ds=DS, overrides=sets)
+    reg.register(
+        "m0", kind="gbdt_lr", flavor="spark_pipeline", eval_ds=DS, metrics={"auc": 0.5}, staged=reg.stage("m0")
+    )
+    flat = ModelGateOperator(
+        task_id="gate", model="m0", publish_task_id="m0.publish", skip_task_id="m0.skip", ds=DS, overrides=sets
+    )
     assert flat.choose_branch({"ti": ti, **_run()}) is None and "floor on auc" in pushed["decision"]["reason"]
 
 
@@ -281,10 +377,18 @@ def test_gate_judges_the_version_the_training_task_returned(tmp_path, sets):
 
     reg = Registry.from_settings(load("local", sets).settings)
     for auc in (0.7, 0.75):
-        reg.register("m2", kind="gbdt_lr", flavor="spark_pipeline", eval_ds=DS, metrics={"auc": auc},
-                     staged=reg.stage("m2"))
-    gate = ModelGateOperator(task_id="gate", model="m2", publish_task_id="m2.publish", skip_task_id="m2.skip",
-                             ds=DS, overrides=sets, candidate_task_id="train_m2")
+        reg.register(
+            "m2", kind="gbdt_lr", flavor="spark_pipeline", eval_ds=DS, metrics={"auc": auc}, staged=reg.stage("m2")
+        )
+    gate = ModelGateOperator(
+        task_id="gate",
+        model="m2",
+        publish_task_id="m2.publish",
+        skip_task_id="m2.skip",
+        ds=DS,
+        overrides=sets,
+        candidate_task_id="train_m2",
+    )
     pulled, xcom = [], {"train_m2": {"version": "v0001", "uri": "..."}}
     ti = SimpleNamespace(xcom_pull=lambda task_ids: pulled.append(task_ids) or xcom.get(task_ids))
     assert gate.decide({"ti": ti, **_run()})["candidate"] == "v0001" and pulled == ["train_m2"]

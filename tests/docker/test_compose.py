@@ -25,8 +25,16 @@ def _dockerfile(service: dict) -> Path:
 
 
 def test_compose_has_the_cluster_services():
-    assert {"postgres", "hive-metastore", "spark-master", "spark-worker-1", "spark-worker-2", "airflow-init",
-            "airflow-apiserver", "airflow-scheduler"} <= set(SERVICES)
+    assert {
+        "postgres",
+        "hive-metastore",
+        "spark-master",
+        "spark-worker-1",
+        "spark-worker-2",
+        "airflow-init",
+        "airflow-apiserver",
+        "airflow-scheduler",
+    } <= set(SERVICES)
     workers = [s for s in SERVICES.values() if "org.apache.spark.deploy.worker.Worker" in s.get("command", [])]
     assert len(workers) == 2 and all("spark://spark-master:7077" in w["command"] for w in workers)
     airflow_db = SERVICES["airflow-scheduler"]["environment"]["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
@@ -84,9 +92,11 @@ def test_cluster_overlay_points_the_dags_at_the_compose_connection():
 
 INTERPOLATION = re.compile(r"\$\{([A-Z0-9_]+):\?[^}]*\}")  # ${VAR:?message}: required, no default
 SECRET_NAME = re.compile(r"PASSWORD|SECRET|FERNET|TOKEN|_KEY$", re.I)
-SHARED_AIRFLOW_SECRETS = {"AIRFLOW__CORE__FERNET_KEY": "AIRFLOW_FERNET_KEY",
-                          "AIRFLOW__API_AUTH__JWT_SECRET": "AIRFLOW_JWT_SECRET",
-                          "AIRFLOW__API__SECRET_KEY": "AIRFLOW_API_SECRET_KEY"}
+SHARED_AIRFLOW_SECRETS = {
+    "AIRFLOW__CORE__FERNET_KEY": "AIRFLOW_FERNET_KEY",
+    "AIRFLOW__API_AUTH__JWT_SECRET": "AIRFLOW_JWT_SECRET",
+    "AIRFLOW__API__SECRET_KEY": "AIRFLOW_API_SECRET_KEY",
+}
 
 
 def _env_example() -> dict[str, str]:

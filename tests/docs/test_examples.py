@@ -39,8 +39,14 @@ def test_champion_check_operator_on_a_real_registry(tmp_path):
     with pytest.raises(AirflowFailException, match="model ctr has no champion"):
         op.execute(context)
     reg = Registry.from_settings(load("local", sets).settings)
-    v = reg.register("ctr", kind="gbdt_lr", flavor="spark_pipeline", eval_ds="2026-11-03", metrics={"auc": 0.71},
-                     staged=reg.stage("ctr"))
+    v = reg.register(
+        "ctr",
+        kind="gbdt_lr",
+        flavor="spark_pipeline",
+        eval_ds="2026-11-03",
+        metrics={"auc": 0.71},
+        staged=reg.stage("ctr"),
+    )
     reg.publish("ctr", v.version)
     assert op.execute(context) == {"model": "ctr", "version": "v0001", "metrics": {"auc": 0.71}}
 
@@ -52,7 +58,10 @@ def test_ingest_day_dag_loads_with_its_graph():
     assert bag.import_errors == {}
     dag = bag.dags["ingest_day"]
     assert {t.task_id: sorted(t.downstream_task_ids) for t in dag.tasks} == {
-        "wait_for_click_logs": ["ingest"], "ingest": ["features"], "features": []}
+        "wait_for_click_logs": ["ingest"],
+        "ingest": ["features"],
+        "features": [],
+    }
     assert dag.get_task("ingest").retries == 2
 
 
@@ -94,8 +103,9 @@ def test_sign_stage_through_the_real_registry(spark, tmp_path):
         assert plan.columns["x_sign"].column == stage_types.OutputColumn("x_sign", "int", "categorical")
         assert plan.columns["x_sign"].reserved == {"missing": 0}
 
-        df = spark.createDataFrame([(0, -2.5, 3), (1, 0.0, None), (0, float("nan"), -1), (1, None, 0)],
-                                   "label int, x double, n int")
+        df = spark.createDataFrame(
+            [(0, -2.5, 3), (1, 0.0, None), (0, float("nan"), -1), (1, None, 0)], "label int, x double, n int"
+        )
         model = plan.build().fit(df)
         model.write().overwrite().save(str(tmp_path / "model"))
         out = PipelineModel.load(str(tmp_path / "model")).transform(df)
@@ -103,8 +113,13 @@ def test_sign_stage_through_the_real_registry(spark, tmp_path):
         fm = build_feature_map(plan, model, "t0001", "feat.signs")
         assert [(f.name, f.vocab_size, f.offset) for f in fm.fields] == [("x_sign", 4, 0), ("n_signed", 4, 4)]
 
-        wrong = schema.build(PipelineSpec, {"source": "s", "stages": [
-            {"name": "sgn", "type": "sign", "params": {"inputs": ["x", "n"], "outputs": ["a"]}}]})
+        wrong = schema.build(
+            PipelineSpec,
+            {
+                "source": "s",
+                "stages": [{"name": "sgn", "type": "sign", "params": {"inputs": ["x", "n"], "outputs": ["a"]}}],
+            },
+        )
         with pytest.raises(ConfigError, match="stage 'sgn'.*outputs: 1 names for 2 inputs"):
             validate(wrong, {"label": "int", "x": "double", "n": "int"})
     assert "sign" not in stage_types.stages()

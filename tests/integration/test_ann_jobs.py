@@ -78,11 +78,17 @@ def test_bad_input_names_table_column_and_counts(spark, settings, overrides, ite
     name = tables.table(settings, "out", "ann_it_bad")
     good = _vectors(2, 4)
     cases = {
-        dt.date(2026, 10, 2): (["a", "b", "c"], [good[0], good[1][:8], good[2]], "mixed dimensions in vector: "
-                               "2 rows of 16, 1 rows of 8"),
+        dt.date(2026, 10, 2): (
+            ["a", "b", "c"],
+            [good[0], good[1][:8], good[2]],
+            "mixed dimensions in vector: 2 rows of 16, 1 rows of 8",
+        ),
         dt.date(2026, 10, 3): (["a", "b", "c"], [good[0], None, good[2]], "1 of 3 rows have a null vector"),
-        dt.date(2026, 10, 4): (["a", "b", "a"], [good[0], good[1], good[2]], "1 duplicate id values among 3 rows "
-                               "(e.g. 'a' x2)"),
+        dt.date(2026, 10, 4): (
+            ["a", "b", "a"],
+            [good[0], good[1], good[2]],
+            "1 duplicate id values among 3 rows (e.g. 'a' x2)",
+        ),
     }
     for ds, (ids, vecs, _) in cases.items():
         _write(spark, name, ids, vecs, ds)
@@ -99,8 +105,22 @@ def test_bad_input_names_table_column_and_counts(spark, settings, overrides, ite
 def test_build_index_and_retrieve_jobs(spark, settings, overrides, items, queries, capsys):
     name, x = items
     reg = Registry.from_settings(settings)
-    assert _job(overrides, "build_index", "--ds", str(DAY), "--embeddings", name, "--name", "ann_it",
-                "--factory", "IVF32,Flat", spark=spark) == 0
+    assert (
+        _job(
+            overrides,
+            "build_index",
+            "--ds",
+            str(DAY),
+            "--embeddings",
+            name,
+            "--name",
+            "ann_it",
+            "--factory",
+            "IVF32,Flat",
+            spark=spark,
+        )
+        == 0
+    )
     mv = reg.get("ann_it")  # published: the first version becomes the champion
     assert (mv.version, mv.flavor, mv.kind) == ("v0001", "faiss", "faiss_index")
     meta = artifacts.read_metadata(mv.artifacts)
@@ -113,8 +133,7 @@ def test_build_index_and_retrieve_jobs(spark, settings, overrides, items, querie
     assert mv.inputs == {name: 0}
 
     # automatic choice: 3000 vectors are few enough for exact search; recall 1.0 beats the champion's
-    assert _job(overrides, "build_index", "--ds", str(DAY), "--embeddings", name, "--name", "ann_it",
-                spark=spark) == 0
+    assert _job(overrides, "build_index", "--ds", str(DAY), "--embeddings", name, "--name", "ann_it", spark=spark) == 0
     flat = reg.get("ann_it")
     assert flat.version == "v0002" and flat.extra["factory"] == "Flat"
     assert flat.metrics["recall_at_k"] == 1.0 and "choice.flat_max_vectors" in flat.extra["choice_reason"]
@@ -143,15 +162,34 @@ def test_retrieve_ranks_candidates_with_a_registered_model(spark, settings, over
     if not reg.versions("ann_it"):
         pytest.skip("needs the index of test_build_index_and_retrieve_jobs")
     # a stand-in CTR model: probability falls with the retrieval rank, except that rank 2 wins
-    sql = ("SELECT *, CAST(CASE WHEN retrieval_rank = 2 THEN 0.9 ELSE 0.5 / retrieval_rank END AS double) "
-           "AS probability FROM __THIS__")
+    sql = (
+        "SELECT *, CAST(CASE WHEN retrieval_rank = 2 THEN 0.9 ELSE 0.5 / retrieval_rank END AS double) "
+        "AS probability FROM __THIS__"
+    )
     empty = spark.createDataFrame([], "retrieval_rank int")
     Pipeline(stages=[SQLTransformer(statement=sql)]).fit(empty).save(str(tmp_path / "model"))
-    reg.register("ann_it_ranker", str(tmp_path), kind="test", flavor="spark_pipeline", eval_ds=str(DAY),
-                 metrics={"auc": 0.6})
+    reg.register(
+        "ann_it_ranker", str(tmp_path), kind="test", flavor="spark_pipeline", eval_ds=str(DAY), metrics={"auc": 0.6}
+    )
     reg.publish("ann_it_ranker", "v0001", metric="auc")
-    assert _job(overrides, "retrieve", "--ds", str(DAY), "--index", "ann_it", "--queries", queries, "--k", "3",
-                "--ranker", "ann_it_ranker", spark=spark) == 0
+    assert (
+        _job(
+            overrides,
+            "retrieve",
+            "--ds",
+            str(DAY),
+            "--index",
+            "ann_it",
+            "--queries",
+            queries,
+            "--k",
+            "3",
+            "--ranker",
+            "ann_it_ranker",
+            spark=spark,
+        )
+        == 0
+    )
     recs = spark.table("out.recs").where(f"ds = '{DAY}' AND index = 'ann_it'").toPandas()
     assert len(recs) == 40 * 3
     top = recs[recs["rank"] == 1]

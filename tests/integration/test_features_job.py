@@ -23,10 +23,15 @@ from pipelines.synth.generator import generate, make_profile
 ROOT = Path(__file__).resolve().parents[2]
 D1, D2, D3 = dt.date(2026, 10, 1), dt.date(2026, 10, 2), dt.date(2026, 10, 3)
 SOURCE = "click_logs_feat_it"
-TINY = {"source": SOURCE, "label": "label", "train_days": 2, "stages": [
-    {"name": "num", "type": "impute", "params": {"inputs": ["i1"], "indicator": True}},
-    {"name": "cat", "type": "index", "params": {"inputs": ["c1"]}},
-]}
+TINY = {
+    "source": SOURCE,
+    "label": "label",
+    "train_days": 2,
+    "stages": [
+        {"name": "num", "type": "impute", "params": {"inputs": ["i1"], "indicator": True}},
+        {"name": "cat", "type": "index", "params": {"inputs": ["c1"]}},
+    ],
+}
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +57,8 @@ def stg(spark, settings, conf_dir):
         tables.write_delta_partition(df.toDF(*[c.lower() for c in df.columns]), name, day)
     d2 = spark.table(name).where(f"ds = '{D2}'").drop("ds")
     shifted = d2.withColumn("i1", F.col("i1") * 1000 + 7).withColumn(
-        "c1", F.when(F.rand(1) < 0.8, F.lit(None)).otherwise(F.col("c1")))
+        "c1", F.when(F.rand(1) < 0.8, F.lit(None)).otherwise(F.col("c1"))
+    )
     tables.write_delta_partition(shifted, name, D3)
     return name
 
@@ -78,8 +84,10 @@ def test_fit_then_transform_a_later_day(spark, settings, overrides, stg):
     assert feat.count() == settings.synth.rows_per_day
     # every categorical value of the later day (unseen ones included) is a valid local index, never null
     cats = [f for f in fm.fields if f.kind == "categorical"]
-    agg = feat.agg(*[F.max(f.name).alias(f.name) for f in cats],
-                   *[F.sum(F.col(f.name).isNull().cast("int")).alias(f"n_{f.name}") for f in fm.fields]).first()
+    agg = feat.agg(
+        *[F.max(f.name).alias(f.name) for f in cats],
+        *[F.sum(F.col(f.name).isNull().cast("int")).alias(f"n_{f.name}") for f in fm.fields],
+    ).first()
     assert all(0 <= agg[f.name] < f.vocab_size for f in cats)
     assert all(agg[f"n_{f.name}"] == 0 for f in fm.fields)
     assert feat.where("c24_idx = 1").count() > 0  # values unseen on D1 or below min_count: unknown
@@ -94,8 +102,9 @@ def test_fit_then_transform_a_later_day(spark, settings, overrides, stg):
 
 def test_drift_and_idempotent_reruns(spark, settings, overrides, stg):
     fit = _run(spark, overrides, "--pipeline", "tiny", "--ds", str(D2), "--fit")
-    assert json.loads(Path(artifacts.version_dir(settings, "tiny", fit["model_version"]),
-                           "metadata.json").read_text())["window"] == [str(D1), str(D2)]
+    assert json.loads(Path(artifacts.version_dir(settings, "tiny", fit["model_version"]), "metadata.json").read_text())[
+        "window"
+    ] == [str(D1), str(D2)]
     assert spark.table("feat.tiny").columns == ["label", "i1_imp", "i1_imp_missing", "c1_idx", "ds"]
     first = _run(spark, overrides, "--pipeline", "tiny", "--ds", str(D3))
     again = _run(spark, overrides, "--pipeline", "tiny", "--ds", str(D3))
@@ -104,8 +113,9 @@ def test_drift_and_idempotent_reruns(spark, settings, overrides, stg):
     # D3 has i1 scaled up and c1 mostly missing: both moved
     assert {d["feature"] for d in again["moved_features"]} == {"i1_imp", "c1_idx"}  # not the indicator: as many missing
     assert spark.table(again["stats_table"]).where(f"ds = '{D3}'").count() == 3
-    assert [d.feature for d in drift(spark, settings, "tiny", D3) if d.moved] == \
-        [d["feature"] for d in again["moved_features"]]
+    assert [d.feature for d in drift(spark, settings, "tiny", D3) if d.moved] == [
+        d["feature"] for d in again["moved_features"]
+    ]
 
 
 def test_debug_mode_prints_each_stage_and_writes_nothing(spark, overrides, stg, capsys):

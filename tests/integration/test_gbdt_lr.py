@@ -42,13 +42,23 @@ def feat(spark, settings):
         tables.write_delta_partition(spark.createDataFrame(_day(i)), name, day)
     fields, offset = [], 0
     for c in CATS:
-        fields.append(Field(name=c, kind="categorical", dtype="int", stage="idx", stage_type="index", inputs=[c],
-                            vocab_size=VOCAB, offset=offset))
+        fields.append(
+            Field(
+                name=c,
+                kind="categorical",
+                dtype="int",
+                stage="idx",
+                stage_type="index",
+                inputs=[c],
+                vocab_size=VOCAB,
+                offset=offset,
+            )
+        )
         offset += VOCAB
-    fields += [Field(name=c, kind="numeric", dtype="double", stage="num", stage_type="impute", inputs=[c])
-               for c in NUMS]
-    fm = FeatureMap(pipeline=PIPE, version="f0001", table=name, label="label", fields=fields,
-                    total_vocab_size=offset)
+    fields += [
+        Field(name=c, kind="numeric", dtype="double", stage="num", stage_type="impute", inputs=[c]) for c in NUMS
+    ]
+    fm = FeatureMap(pipeline=PIPE, version="f0001", table=name, label="label", fields=fields, total_vocab_size=offset)
     base = Path(artifacts.pipeline_dir(settings, PIPE))
     base.mkdir(parents=True, exist_ok=True)
     (base / "feature_map.json").write_text(fm.to_json())
@@ -56,9 +66,18 @@ def feat(spark, settings):
 
 
 def _job(overrides, name, *args):
-    sets = [a for o in [*overrides, f"gbdt.pipeline={PIPE}", "gbdt.trees.n_estimators=20",
-                        "gbdt.trees.max_depth=3", "gbdt.trees.min_child_weight=5", "gbdt.group_col=c3"]
-            for a in ("--set", o)]
+    sets = [
+        a
+        for o in [
+            *overrides,
+            f"gbdt.pipeline={PIPE}",
+            "gbdt.trees.n_estimators=20",
+            "gbdt.trees.max_depth=3",
+            "gbdt.trees.min_child_weight=5",
+            "gbdt.group_col=c3",
+        ]
+        for a in ("--set", o)
+    ]
     return run_job(name, [*sets, *args], spark=None if name == "publish" else _job.spark)  # args' --set win
 
 
@@ -91,8 +110,9 @@ def test_leaf_encoder_matches_pred_leaf_and_round_trips(spark, tmp_path, backend
     got = enc.transform(sdf).orderBy("row").select("leaves").toPandas()["leaves"]
     sizes = [len(t) for t in per_tree]
     offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
-    expected = np.array([[offsets[t] + per_tree[t].index(leaves[r, t]) for t in range(len(sizes))]
-                         for r in range(len(df))])
+    expected = np.array(
+        [[offsets[t] + per_tree[t].index(leaves[r, t]) for t in range(len(sizes))] for r in range(len(df))]
+    )
     assert all(v.size == sum(sizes) for v in got)
     np.testing.assert_array_equal(np.stack([v.indices for v in got]), expected)
     assert all((v.values == 1.0).all() for v in got)
@@ -110,8 +130,11 @@ def test_train_register_gate_and_score(spark, settings, overrides, feat):
     assert _job(overrides, "train_gbdt_lr", "--ds", str(DAYS[2])) == 0
     reg = Registry.from_settings(settings)
     v1 = reg.get("gbdt_lr", "v0001")
-    assert v1.eval_ds == str(DAYS[2]) and v1.inputs[feat] is not None and v1.extra["train_days"] == [
-        str(DAYS[0]), str(DAYS[1])]
+    assert (
+        v1.eval_ds == str(DAYS[2])
+        and v1.inputs[feat] is not None
+        and v1.extra["train_days"] == [str(DAYS[0]), str(DAYS[1])]
+    )
     # trees on the older day, LR on the newer one: disjoint, the whole window between them, counts recorded
     x = v1.extra
     assert (x["split_policy"], x["tree_days"], x["lr_days"]) == ("days", [str(DAYS[0])], [str(DAYS[1])])
@@ -137,8 +160,21 @@ def test_train_register_gate_and_score(spark, settings, overrides, feat):
     assert reg.champion("gbdt_lr").version == "v0001"
 
     # a weaker candidate (one stump, leaves only): the job measures the champion on the same day, the gate refuses
-    assert _job(overrides, "train_gbdt_lr", "--ds", str(DAYS[2]), "--set", "gbdt.trees.n_estimators=1",
-                "--set", "gbdt.trees.max_depth=1", "--set", "gbdt.lr_fields=[]") == 0
+    assert (
+        _job(
+            overrides,
+            "train_gbdt_lr",
+            "--ds",
+            str(DAYS[2]),
+            "--set",
+            "gbdt.trees.n_estimators=1",
+            "--set",
+            "gbdt.trees.max_depth=1",
+            "--set",
+            "gbdt.lr_fields=[]",
+        )
+        == 0
+    )
     v2 = reg.get("gbdt_lr", "v0002")
     assert v2.extra["champion_eval"]["version"] == "v0001"
     assert _job(overrides, "publish", "--model", "gbdt_lr", "--ds", str(DAYS[2])) == 0
@@ -162,8 +198,23 @@ def test_lightgbm_backend_end_to_end_on_a_one_day_window(spark, settings, overri
     from pipelines.registry.scoring import score
 
     _job.spark = spark
-    assert _job(overrides, "train_gbdt_lr", "--ds", str(DAYS[2]), "--model-name", "gbdt_lgbm",
-                "--set", "gbdt.backend=lightgbm", "--set", "gbdt.train_days=1", "--set", "gbdt.lr.reg_param=0.01") == 0
+    assert (
+        _job(
+            overrides,
+            "train_gbdt_lr",
+            "--ds",
+            str(DAYS[2]),
+            "--model-name",
+            "gbdt_lgbm",
+            "--set",
+            "gbdt.backend=lightgbm",
+            "--set",
+            "gbdt.train_days=1",
+            "--set",
+            "gbdt.lr.reg_param=0.01",
+        )
+        == 0
+    )
     mv = Registry.from_settings(settings).get("gbdt_lgbm", "v0001")
     x = mv.extra
     assert mv.config["backend"] == "lightgbm" and x["train_days"] == [str(DAYS[1])]

@@ -58,13 +58,19 @@ def test_bad_input_is_a_one_line_error(spark, overrides, capsys):
 def test_avazu_like_day_through_ingest_and_its_pipeline(spark, overrides, settings):
     """An avazu_like day: raw.avazu_logs (id as string, hour YYMMDDHH), hourly CSV landing files with a
     header, ingest against the avazu contract, and the avazu_default pipeline (hour parts, id kept)."""
-    sets = [*sum((["--set", o] for o in overrides), []), "--set", "synth.profile=avazu_like",
-            "--set", "synth.rows_per_day=3000"]
+    sets = [
+        *sum((["--set", o] for o in overrides), []),
+        "--set",
+        "synth.profile=avazu_like",
+        "--set",
+        "synth.rows_per_day=3000",
+    ]
     assert run_job("generate", ["--ds", DAY, "--tsv", *sets], spark=spark) == 0
     raw = spark.table("raw.avazu_logs").where(f"ds = '{DAY}'")
     assert raw.count() == 3000 and dict(raw.dtypes)["id"] == "string"
-    hours = sorted(os.path.basename(p) for p in glob.glob(settings.project.path("landing", "avazu_logs",
-                                                                                  f"ds={DAY}", "hr=*")))
+    hours = sorted(
+        os.path.basename(p) for p in glob.glob(settings.project.path("landing", "avazu_logs", f"ds={DAY}", "hr=*"))
+    )
     assert hours == [f"hr={h:02d}" for h in range(24)]
     first = open(glob.glob(settings.project.path("landing", "avazu_logs", f"ds={DAY}", "hr=05", "*.csv"))[0]).readline()
     assert first.startswith('"id","click","hour","C1"')  # a header, every field quoted
@@ -82,10 +88,12 @@ def test_avazu_like_day_through_ingest_and_its_pipeline(spark, overrides, settin
     assert feat.select("id").distinct().count() == 3000
 
 
-READ_DAY = ("import sys\nfrom pipelines.common import config\nfrom pipelines.common.spark import get_session\n"
-            "s = config.load('local', overrides=sys.argv[2:]).settings\n"
-            "spark = get_session(s)\n"
-            "print('rows', spark.table('raw.click_logs').where(f\"ds = '{sys.argv[1]}'\").count())\n")
+READ_DAY = (
+    "import sys\nfrom pipelines.common import config\nfrom pipelines.common.spark import get_session\n"
+    "s = config.load('local', overrides=sys.argv[2:]).settings\n"
+    "spark = get_session(s)\n"
+    "print('rows', spark.table('raw.click_logs').where(f\"ds = '{sys.argv[1]}'\").count())\n"
+)
 
 
 def test_kill_9_while_writing_leaves_the_previous_raw_partition_whole(tmp_path):
@@ -107,8 +115,9 @@ def test_kill_9_while_writing_leaves_the_previous_raw_partition_whole(tmp_path):
     assert any(p.suffix == ".parquet" for p in before)
 
     big = [*generate, "--set", "synth.rows_per_day=400000", "--set", "synth.block_rows=20000"]
-    proc = subprocess.Popen(big, cwd=ROOT, start_new_session=True, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        big, cwd=ROOT, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
     try:
         deadline = time.monotonic() + 240
         while not ({p for p in table_dir.rglob("*")} - before) and proc.poll() is None and time.monotonic() < deadline:
@@ -117,8 +126,9 @@ def test_kill_9_while_writing_leaves_the_previous_raw_partition_whole(tmp_path):
     finally:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
-    read = run_cli([sys.executable, "-c", READ_DAY, DAY, *test_overrides(tmp_path)], timeout=300,
-                   env={"PYTHONPATH": str(ROOT)})
+    read = run_cli(
+        [sys.executable, "-c", READ_DAY, DAY, *test_overrides(tmp_path)], timeout=300, env={"PYTHONPATH": str(ROOT)}
+    )
     assert read.returncode == 0, read.stderr[-3000:]
     assert "rows 4000" in read.stdout.splitlines()
     # the rerun replaces the day and, like every successful run, prints no stack trace (the metastore's

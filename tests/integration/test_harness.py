@@ -41,8 +41,10 @@ def test_user_errors_are_one_line_and_non_zero():
         (["-m", "jobs", "generate", "--ds", "yesterday"], "--ds 'yesterday': expected a day YYYY-MM-DD"),
         (["-m", "jobs", "generate"], "the following arguments are required: --ds"),
         (["-m", "jobs", "genrate", "--ds", DAY], "unknown job 'genrate'"),
-        (["-m", "jobs", "generate", "--ds", DAY, "--set", "synth.sed=3"],
-         "synth.sed: unknown key (did you mean 'seed'?)"),
+        (
+            ["-m", "jobs", "generate", "--ds", DAY, "--set", "synth.sed=3"],
+            "synth.sed: unknown key (did you mean 'seed'?)",
+        ),
         (["-m", "jobs", "generate", "--ds", DAY, "--env", "prd"], "--env prd: no directory"),
     ]:
         out = run_cli([sys.executable, *args])
@@ -58,8 +60,11 @@ def test_a_job_runs_the_same_three_ways(tmp_path, how):
         cmd = spark_submit_command(config.load(overrides=test_overrides(tmp_path)).settings, "generate", args)
         assert cmd[:3] == ["spark-submit", "--master", "local[2]"] and "--jars" in cmd
     else:
-        cmd = [sys.executable, "-m", "jobs", "generate", *args] if how == "python -m jobs" \
+        cmd = (
+            [sys.executable, "-m", "jobs", "generate", *args]
+            if how == "python -m jobs"
             else ["ctrflow", "job", "generate", *args]
+        )
     out = run_cli(cmd)
     assert out.returncode == 0, out.stderr[-3000:]
     log = out.stdout + out.stderr  # spark-submit's Python driver logs to its stdout
@@ -74,8 +79,10 @@ def test_a_job_runs_the_same_three_ways(tmp_path, how):
 @pytest.mark.cluster
 def test_job_on_a_multi_process_local_cluster(tmp_path):
     """local-cluster[2,1,1024]: a master and two worker JVMs with their own Python workers."""
-    out = run_cli([sys.executable, "-m", "jobs", "generate", "--ds", DAY,
-                   *_sets(tmp_path, "spark.profile=local_cluster")], timeout=900)
+    out = run_cli(
+        [sys.executable, "-m", "jobs", "generate", "--ds", DAY, *_sets(tmp_path, "spark.profile=local_cluster")],
+        timeout=900,
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     result = _result(out.stderr)
     assert result["rows"] == 4000

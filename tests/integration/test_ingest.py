@@ -19,11 +19,13 @@ from pipelines.ingest.sources import partition_available
 from pipelines.settings.sources import SourcesSettings
 
 DAY = dt.date(2026, 11, 1)
-CONTRACT = {"columns": [
-    {"name": "Label", "type": "int", "nullable": False, "min": 0, "max": 1},
-    {"name": "Count", "type": "int", "min": 0},
-    {"name": "Cat", "type": "string", "pattern": "[a-z]+"},
-]}
+CONTRACT = {
+    "columns": [
+        {"name": "Label", "type": "int", "nullable": False, "min": 0, "max": 1},
+        {"name": "Count", "type": "int", "min": 0},
+        {"name": "Cat", "type": "string", "pattern": "[a-z]+"},
+    ]
+}
 
 
 def _settings(settings, **sources):
@@ -42,21 +44,37 @@ def csv_source(settings, tmp_path):
         d = tmp_path / name / f"ds={day}"
         d.mkdir(parents=True)
         (d / "part-0.csv").write_text("Label,Count,Cat\n" + "".join(f"{line}\n" for line in lines))
-        spec = {"kind": "text", "path": str(tmp_path / name / "ds={ds}"), "delimiter": ",", "header": True,
-                "contract": "t", "max_bad_fraction": 0.5, **extra}
+        spec = {
+            "kind": "text",
+            "path": str(tmp_path / name / "ds={ds}"),
+            "delimiter": ",",
+            "header": True,
+            "contract": "t",
+            "max_bad_fraction": 0.5,
+            **extra,
+        }
         return _settings(settings, **{name: spec})
+
     return make
 
 
 def test_text_source_bad_rows_go_to_quarantine_with_reasons(spark, csv_source):
-    s = csv_source("csv_mixed", max_bad_fraction=0.9, lines=[
-        "1,5,abc", "0,,xyz", "0,3,",  # good (empty fields are missing values)
-        "1,5", "0,1,a,extra",  # wrong number of fields
-        "0,many,abc",  # unparsable number
-        "3,1,abc", "1,-4,abc",  # out of range
-        ",2,abc",  # missing required field
-        "1,2,ABC",  # pattern
-    ])
+    s = csv_source(
+        "csv_mixed",
+        max_bad_fraction=0.9,
+        lines=[
+            "1,5,abc",
+            "0,,xyz",
+            "0,3,",  # good (empty fields are missing values)
+            "1,5",
+            "0,1,a,extra",  # wrong number of fields
+            "0,many,abc",  # unparsable number
+            "3,1,abc",
+            "1,-4,abc",  # out of range
+            ",2,abc",  # missing required field
+            "1,2,ABC",  # pattern
+        ],
+    )
     res = ingest_day(spark, s, "csv_mixed", DAY)
     assert (res["input_rows"], res["staged_rows"], res["quarantined_rows"]) == (10, 3, 7)
     assert _rows(spark, "stg.csv_mixed") == [(0, None, "xyz"), (0, 3, None), (1, 5, "abc")]
@@ -75,8 +93,7 @@ def test_text_source_bad_rows_go_to_quarantine_with_reasons(spark, csv_source):
     entry = last_ingests(spark, s, "csv_mixed")[0]
     assert (entry["input_rows"], entry["staged_rows"], entry["quarantined_rows"]) == (10, 3, 7)
     assert entry["stg_version"] == res["stg_version"]
-    assert entry["column_stats"]["count"] == {"null_rate": pytest.approx(1 / 3), "distinct": 2, "min": "3",
-                                              "max": "5"}
+    assert entry["column_stats"]["count"] == {"null_rate": pytest.approx(1 / 3), "distinct": 2, "min": "3", "max": "5"}
     assert len(entry["sample"]) == 3
 
 
@@ -113,13 +130,22 @@ def test_parquet_sources_by_directory_and_by_date_column(spark, settings, tmp_pa
     df.write.parquet(str(tmp_path / "pq" / f"ds={DAY}"))
     from pyspark.sql import functions as F
 
-    (df.withColumn("event_date", F.lit(DAY).cast("date")).unionByName(
-        df.withColumn("event_date", F.lit(DAY + dt.timedelta(days=1)).cast("date")))
-     .write.parquet(str(tmp_path / "pq_dated")))
-    s = _settings(settings,
-                  pq_dirs={"kind": "parquet", "path": str(tmp_path / "pq"), "contract": "t"},
-                  pq_dated={"kind": "parquet", "path": str(tmp_path / "pq_dated"), "date_column": "event_date",
-                            "contract": "t", "max_bad_fraction": 0.0})
+    (
+        df.withColumn("event_date", F.lit(DAY).cast("date"))
+        .unionByName(df.withColumn("event_date", F.lit(DAY + dt.timedelta(days=1)).cast("date")))
+        .write.parquet(str(tmp_path / "pq_dated"))
+    )
+    s = _settings(
+        settings,
+        pq_dirs={"kind": "parquet", "path": str(tmp_path / "pq"), "contract": "t"},
+        pq_dated={
+            "kind": "parquet",
+            "path": str(tmp_path / "pq_dated"),
+            "date_column": "event_date",
+            "contract": "t",
+            "max_bad_fraction": 0.0,
+        },
+    )
     assert ingest_day(spark, s, "pq_dirs", DAY)["staged_rows"] == 2
     with pytest.raises(DataError, match="schema drift: column\\(s\\) event_date are in the source but not"):
         ingest_day(spark, s, "pq_dated", DAY)
@@ -132,11 +158,14 @@ def test_parquet_sources_by_directory_and_by_date_column(spark, settings, tmp_pa
 
 def test_schema_drift_removed_and_retyped_columns(spark, settings, tmp_path):
     spark.createDataFrame([(1, "2", "ab")], "Label int, Count string, Cat string").write.parquet(
-        str(tmp_path / "retyped" / f"ds={DAY}"))
-    spark.createDataFrame([(1, "ab")], "Label int, Cat string").write.parquet(
-        str(tmp_path / "removed" / f"ds={DAY}"))
-    s = _settings(settings, retyped={"kind": "parquet", "path": str(tmp_path / "retyped"), "contract": "t"},
-                  removed={"kind": "parquet", "path": str(tmp_path / "removed"), "contract": "t"})
+        str(tmp_path / "retyped" / f"ds={DAY}")
+    )
+    spark.createDataFrame([(1, "ab")], "Label int, Cat string").write.parquet(str(tmp_path / "removed" / f"ds={DAY}"))
+    s = _settings(
+        settings,
+        retyped={"kind": "parquet", "path": str(tmp_path / "retyped"), "contract": "t"},
+        removed={"kind": "parquet", "path": str(tmp_path / "removed"), "contract": "t"},
+    )
     with pytest.raises(DataError, match="column Count is string in the source, int in the contract"):
         ingest_day(spark, s, "retyped", DAY)
     with pytest.raises(DataError, match=r"column Count \(int\) is in the contract but not in the source"):
@@ -220,7 +249,7 @@ def test_ctrflow_sources_lists_declared_sources_days_and_last_ingests(spark, ove
     capsys.readouterr()
     assert cli.main(["sources", *sets]) == 0
     out = capsys.readouterr().out
-    block = out[out.index("click_logs  [hive] raw.click_logs"):].split("\n")
+    block = out[out.index("click_logs  [hive] raw.click_logs") :].split("\n")
     assert block[2].startswith("    partitions: ") and "2026-11-06" in block[2]
     assert "ingested ds=2026-11-06" in block[3] and "-> stg.click_logs v" in block[3]
     assert "criteo_tsv  [text]" in out

@@ -23,11 +23,13 @@ from pipelines.ingest.load import ingest_day
 from pipelines.settings.sources import SourcesSettings
 
 DAY = dt.date(2026, 11, 1)
-CONTRACT = {"columns": [
-    {"name": "Label", "type": "int", "nullable": False, "min": 0, "max": 1},
-    {"name": "Count", "type": "int", "min": 0},
-    {"name": "Cat", "type": "string", "pattern": "[a-z]+"},
-]}
+CONTRACT = {
+    "columns": [
+        {"name": "Label", "type": "int", "nullable": False, "min": 0, "max": 1},
+        {"name": "Count", "type": "int", "min": 0},
+        {"name": "Cat", "type": "string", "pattern": "[a-z]+"},
+    ]
+}
 
 
 def _settings(settings, catalog: str | None = None, **sources):
@@ -40,16 +42,25 @@ def _csv(tmp_path, name: str, lines: list[str], day=DAY, **extra) -> dict:
     d = tmp_path / name / f"ds={day}"
     d.mkdir(parents=True, exist_ok=True)
     (d / "part-0.csv").write_text("Label,Count,Cat\n" + "".join(f"{line}\n" for line in lines))
-    return {"kind": "text", "path": str(tmp_path / name / "ds={ds}"), "header": True, "contract": "t",
-            "max_bad_fraction": 0.9, **extra}
+    return {
+        "kind": "text",
+        "path": str(tmp_path / name / "ds={ds}"),
+        "header": True,
+        "contract": "t",
+        "max_bad_fraction": 0.9,
+        **extra,
+    }
 
 
 def _keys(spark, table: str) -> list[list[str]]:
     return sorted(r.reason_keys for r in spark.table(table).collect())
 
 
-RANKED = [{"reason": "wrong number of fields", "rows": 3}, {"reason": "Count: below min", "rows": 2},
-          {"reason": "Label: not a valid int", "rows": 1}]
+RANKED = [
+    {"reason": "wrong number of fields", "rows": 3},
+    {"reason": "Count: below min", "rows": 2},
+    {"reason": "Label: not a valid int", "rows": 1},
+]
 
 
 def test_reasons_are_ranked_by_rows_in_the_result_catalog_message_and_describe(spark, settings, tmp_path):
@@ -64,10 +75,14 @@ def test_reasons_are_ranked_by_rows_in_the_result_catalog_message_and_describe(s
     assert json.loads(stored) == RANKED
     assert last_ingests(spark, s, "ranked")[0]["top_reasons"] == RANKED
     assert "(wrong number of fields (3), Count: below min (2), Label: not a valid int (1))" in describe_sources(
-        spark, s)
+        spark, s
+    )
     strict = _settings(settings, ranked={**spec, "max_bad_fraction": 0.1})
-    with pytest.raises(DataError, match=r"top reasons: wrong number of fields \(3 rows\), Count: below min "
-                                        r"\(2 rows\), Label: not a valid int \(1 rows\);"):
+    with pytest.raises(
+        DataError,
+        match=r"top reasons: wrong number of fields \(3 rows\), Count: below min "
+        r"\(2 rows\), Label: not a valid int \(1 rows\);",
+    ):
         ingest_day(spark, strict, "ranked", DAY)
 
 
@@ -76,22 +91,35 @@ def test_an_unparsable_label_is_not_a_missing_one(spark, settings, tmp_path):
     d.mkdir(parents=True)
     empty = "\t" * 39  # the 39 other fields of Criteo's TSV, all missing (allowed)
     d.joinpath("part-0").write_text("".join(f"{label}{empty}\n" for label in ["1", "0", "abc", "2", "1.5", "", " "]))
-    s = _settings(settings, crit_labels={"kind": "text", "path": str(tmp_path / "crit" / "ds={ds}"),
-                                         "delimiter": "\t", "contract": "criteo", "max_bad_fraction": 0.9})
+    s = _settings(
+        settings,
+        crit_labels={
+            "kind": "text",
+            "path": str(tmp_path / "crit" / "ds={ds}"),
+            "delimiter": "\t",
+            "contract": "criteo",
+            "max_bad_fraction": 0.9,
+        },
+    )
     res = ingest_day(spark, s, "crit_labels", DAY)
     assert (res["staged_rows"], res["quarantined_rows"]) == (2, 5)
     reasons = {r["reason"]: r["rows"] for r in res["top_reasons"]}
     assert reasons == {"label: not a valid int": 3, "label: above max": 1, "label: missing required value": 1}
     q = {r.raw.split("\t")[0]: r.reason for r in spark.table("stg.crit_labels_quarantine").collect()}
-    assert q == {"abc": "label: not a valid int: 'abc'", "2": "label: 2 > max 1",
-                 "1.5": "label: not a valid int: '1.5'", " ": "label: not a valid int: ' '",
-                 "": "label: missing required value"}
+    assert q == {
+        "abc": "label: not a valid int: 'abc'",
+        "2": "label: 2 > max 1",
+        "1.5": "label: not a valid int: '1.5'",
+        " ": "label: not a valid int: ' '",
+        "": "label: missing required value",
+    }
 
 
 def test_a_typed_value_that_does_not_convert_is_not_missing(spark, settings):
     # check_drift lets only widening casts through; validated_typed is still exact when a cast fails
-    df = spark.createDataFrame([("1", 3, "a"), ("abc", 3, "a"), ("2", 3, "a"), (None, None, "a")],
-                               "Label string, Count int, Cat string")
+    df = spark.createDataFrame(
+        [("1", 3, "a"), ("abc", 3, "a"), ("2", 3, "a"), (None, None, "a")], "Label string, Count int, Cat string"
+    )
     contract = _settings(settings).sources.contracts["t"]
     rows = {r._raw: (r._reason, r._reason_keys) for r in validated_typed(df, contract).collect()}
     assert rows == {
@@ -120,26 +148,32 @@ def test_every_file_under_a_text_day_path_is_read_or_reported_skipped(spark, set
     with caplog.at_level(logging.INFO, logger="ctrflow.ingest"):
         res = ingest_day(spark, s, "acct", DAY)
     assert (res["input_rows"], res["staged_rows"]) == (2, 2)
-    assert res["skipped_files"] == {"count": 5, "first": [
-        {"path": "_SUCCESS", "reason": "marker"},
-        {"path": "_hidden.csv", "reason": HIDDEN},
-        {"path": "_temporary/", "reason": "hidden directory (name starts with '_' or '.')"},
-        {"path": "copy.csv._COPYING_", "reason": "copy in progress (name ends with '._COPYING_')"},
-        {"path": "sub/extra.csv", "reason": "subdirectory not read"},
-    ]}
+    assert res["skipped_files"] == {
+        "count": 5,
+        "first": [
+            {"path": "_SUCCESS", "reason": "marker"},
+            {"path": "_hidden.csv", "reason": HIDDEN},
+            {"path": "_temporary/", "reason": "hidden directory (name starts with '_' or '.')"},
+            {"path": "copy.csv._COPYING_", "reason": "copy in progress (name ends with '._COPYING_')"},
+            {"path": "sub/extra.csv", "reason": "subdirectory not read"},
+        ],
+    }
     [line] = [r for r in caplog.records if "not read" in r.getMessage()]
     assert line.levelno == logging.WARNING
     assert line.getMessage() == (
         f"source acct ds=2026-11-01: under {d}, 2 file(s) read, 5 file(s) not read: _SUCCESS (marker), "
         f"_hidden.csv ({HIDDEN}), _temporary/ (hidden directory (name starts with '_' or '.')), "
-        "copy.csv._COPYING_ (copy in progress (name ends with '._COPYING_')), sub/extra.csv (subdirectory not read)")
+        "copy.csv._COPYING_ (copy in progress (name ends with '._COPYING_')), sub/extra.csv (subdirectory not read)"
+    )
     assert last_ingests(spark, s, "acct")[0]["skipped_files"] == res["skipped_files"]
     assert "      5 file(s) not read: _SUCCESS (marker), _hidden.csv" in describe_sources(spark, s)
     # past the first few: the whole list (the local file system hides its own .crc files from listings)
     (d / "sub" / "more.csv").write_text("1,6,e\n")
     files = account(spark, read_lines(spark, [str(d)], True), [str(d)])
-    assert files.read == 2 and files.skipped[-2:] == [("sub/extra.csv", "subdirectory not read"),
-                                                      ("sub/more.csv", "subdirectory not read")]
+    assert files.read == 2 and files.skipped[-2:] == [
+        ("sub/extra.csv", "subdirectory not read"),
+        ("sub/more.csv", "subdirectory not read"),
+    ]
     # a broken link (a landing file gone under its name): Hadoop's local listing drops it without a word
     (d / "part-2.csv").symlink_to(tmp_path / "gone.csv")
     (d / "sub" / "part-3.csv").symlink_to(tmp_path / "gone.csv")
@@ -156,15 +190,19 @@ def test_glob_matches_hidden_ones_included_and_spark_written_parquet(spark, sett
     (day / "_SUCCESS").write_text("")  # matched by the glob, left out by Spark's rule: reported
     (day / "h01" / ".p.csv.swp").write_text("")
     spark.createDataFrame([(1, 2, "ab")], "Label int, Count int, Cat string").coalesce(1).write.parquet(
-        str(tmp_path / "pq" / f"ds={DAY}"))
-    s = _settings(settings,
-                  hours={"kind": "text", "format": "csv", "path": str(tmp_path / "hours" / "dt={ds}" / "*"),
-                         "contract": "t"},
-                  pq_acct={"kind": "parquet", "path": str(tmp_path / "pq"), "contract": "t"})
+        str(tmp_path / "pq" / f"ds={DAY}")
+    )
+    s = _settings(
+        settings,
+        hours={"kind": "text", "format": "csv", "path": str(tmp_path / "hours" / "dt={ds}" / "*"), "contract": "t"},
+        pq_acct={"kind": "parquet", "path": str(tmp_path / "pq"), "contract": "t"},
+    )
     res = ingest_day(spark, s, "hours", DAY)
     assert res["input_rows"] == 2
-    assert res["skipped_files"] == {"count": 2, "first": [{"path": "_SUCCESS", "reason": "marker"},
-                                                          {"path": "h01/.p.csv.swp", "reason": HIDDEN}]}
+    assert res["skipped_files"] == {
+        "count": 2,
+        "first": [{"path": "_SUCCESS", "reason": "marker"}, {"path": "h01/.p.csv.swp", "reason": HIDDEN}],
+    }
     with caplog.at_level(logging.INFO, logger="ctrflow.ingest"):
         res = ingest_day(spark, s, "pq_acct", DAY)
     # what a Spark write leaves beside its data: bookkeeping, reported at INFO
@@ -176,12 +214,30 @@ def test_glob_matches_hidden_ones_included_and_spark_written_parquet(spark, sett
 OLD_CATALOG_DDL = (  # the catalog's columns before skipped files and run status were recorded
     "source string, ds string, run_id string, ingested_at timestamp, location string, input_rows bigint, "
     "staged_rows bigint, quarantined_rows bigint, top_reasons string, observed_schema string, "
-    "stg_table string, stg_version bigint, column_stats string, sample string, config_hash string")
+    "stg_table string, stg_version bigint, column_stats string, sample string, config_hash string"
+)
 
 
 def test_a_catalog_table_of_the_older_shape_takes_new_entries(spark, settings, tmp_path):
-    old = (("old_cat", str(DAY), "old_cat-2026-11-01-0", dt.datetime(2026, 11, 2), "x", 3, 2, 1,
-            json.dumps({"a: pattern": 1, "b: below min": 4}, sort_keys=True), "s", "stg.old_cat", 0, "{}", "[]", ""),)
+    old = (
+        (
+            "old_cat",
+            str(DAY),
+            "old_cat-2026-11-01-0",
+            dt.datetime(2026, 11, 2),
+            "x",
+            3,
+            2,
+            1,
+            json.dumps({"a: pattern": 1, "b: below min": 4}, sort_keys=True),
+            "s",
+            "stg.old_cat",
+            0,
+            "{}",
+            "[]",
+            "",
+        ),
+    )
     spark.sql("CREATE DATABASE IF NOT EXISTS stg")
     spark.createDataFrame(old, OLD_CATALOG_DDL).write.format("delta").saveAsTable("stg.old_shape_catalog")
     s = _settings(settings, catalog="old_shape_catalog", old_cat=_csv(tmp_path, "old_cat", ["1,1,a", "1"]))
@@ -202,31 +258,44 @@ def test_a_rejected_run_is_recorded_and_describe_says_which_run_each_partition_h
     staged = ingest_day(spark, s, "recon", DAY)["run_id"]
     assert "    ! " not in describe_sources(spark, s)
     (tmp_path / "recon" / f"ds={DAY}" / "part-0.csv").write_text("Label,Count,Cat\nx,1,a\ny,1,a\n1,1,a\n")
-    with pytest.raises(DataError, match=r"rows kept in stg.recon_quarantine, run recon-2026-11-01-\w+ recorded as "
-                                        r"rejected$") as e:
+    with pytest.raises(
+        DataError,
+        match=r"rows kept in stg.recon_quarantine, run recon-2026-11-01-\w+ recorded as "
+        r"rejected$",
+    ) as e:
         ingest_day(spark, s, "recon", DAY)
     rejected = str(e.value).split(", run ")[-1].split()[0]
     entries = last_ingests(spark, s, "recon")
     assert [(x["run_id"], x["status"], x["staged_rows"], x["quarantined_rows"]) for x in entries] == [
-        (rejected, "rejected", 0, 2), (staged, "staged", 2, 1)]
+        (rejected, "rejected", 0, 2),
+        (staged, "staged", 2, 1),
+    ]
     assert entries[0]["stg_version"] is None and entries[0]["top_reasons"] == [
-        {"reason": "Label: not a valid int", "rows": 2}]
+        {"reason": "Label: not a valid int", "rows": 2}
+    ]
     assert {r.run_id for r in spark.table("stg.recon_quarantine").collect()} == {rejected}
     assert spark.table("stg.recon").count() == 2  # the staged run's rows
     out = describe_sources(spark, s)
-    assert (f"    rejected ds=2026-11-01 at {entries[0]['ingested_at']:%Y-%m-%d %H:%M}: 3 rows, 2 quarantined "
-            f"(Label: not a valid int (2)): above max_bad_fraction, stg not touched (run {rejected})") in out
+    assert (
+        f"    rejected ds=2026-11-01 at {entries[0]['ingested_at']:%Y-%m-%d %H:%M}: 3 rows, 2 quarantined "
+        f"(Label: not a valid int (2)): above max_bad_fraction, stg not touched (run {rejected})"
+    ) in out
     assert f"    ! ds=2026-11-01: quarantine from run {rejected} (rejected, 2 rows); stg from run {staged}" in out
     # the quality probe reads the run stg holds, not the rejected one
     assert day_quality(spark, s, "recon", "ctr_default", DAY)["ingest"]["run_id"] == staged
     # a run killed between its two commits: quarantine rows of a run the catalog does not know
     killed = "recon-2026-11-01-0000dead"
-    tables.write_delta_partition(spark.createDataFrame([("z", "r", ["k"], killed)],
-                                                       "raw string, reason string, reason_keys array<string>, "
-                                                       "run_id string"), "stg.recon_quarantine", DAY)
-    assert (f"    ! ds=2026-11-01: quarantine from run {killed} (not in the catalog: the run stopped before "
-            f"recording, 1 rows); stg from run {staged}, or {killed} if it was killed after committing stg") in \
-        describe_sources(spark, s)
+    tables.write_delta_partition(
+        spark.createDataFrame(
+            [("z", "r", ["k"], killed)], "raw string, reason string, reason_keys array<string>, run_id string"
+        ),
+        "stg.recon_quarantine",
+        DAY,
+    )
+    assert (
+        f"    ! ds=2026-11-01: quarantine from run {killed} (not in the catalog: the run stopped before "
+        f"recording, 1 rows); stg from run {staged}, or {killed} if it was killed after committing stg"
+    ) in describe_sources(spark, s)
     (tmp_path / "recon" / f"ds={DAY}" / "part-0.csv").write_text("Label,Count,Cat\n1,1,a\n")
     ingest_day(spark, s, "recon", DAY)
     assert "    ! " not in describe_sources(spark, s)  # a staged rerun makes the day whole again
@@ -255,4 +324,5 @@ def test_scratch_data_of_dead_runs_is_removed_on_start(spark, settings, tmp_path
     removed = [r.getMessage() for r in caplog.records if "removed leftover scratch" in r.getMessage()]
     assert sorted(removed) == [
         f"removed leftover scratch {same.parent}/{old.name} (48 h old, more than 24 h)",
-        f"removed leftover scratch {same.parent}/{same.name} (left by an earlier run of source scr ds=2026-11-01)"]
+        f"removed leftover scratch {same.parent}/{same.name} (left by an earlier run of source scr ds=2026-11-01)",
+    ]

@@ -62,9 +62,15 @@ def test_ne_calibration_reliability_and_roc_by_hand(spark):
 def test_gauc_by_hand(spark):
     from pipelines.eval.metrics import gauc
 
-    rows = [("a", 1, 0.9), ("a", 0, 0.5), ("a", 1, 0.3), ("a", 0, 0.1),  # AUC 3/4, 4 rows
-            ("b", 1, 0.4), ("b", 0, 0.4),  # a tie: AUC 1/2, 2 rows
-            ("c", 1, 0.7)]  # one class only: left out
+    rows = [
+        ("a", 1, 0.9),
+        ("a", 0, 0.5),
+        ("a", 1, 0.3),
+        ("a", 0, 0.1),  # AUC 3/4, 4 rows
+        ("b", 1, 0.4),
+        ("b", 0, 0.4),  # a tie: AUC 1/2, 2 rows
+        ("c", 1, 0.7),
+    ]  # one class only: left out
     df = spark.createDataFrame(rows, "g string, label int, probability double")
     value, groups = gauc(df, "g")
     assert groups == 2 and value == pytest.approx((0.75 * 4 + 0.5 * 2) / 6)
@@ -82,15 +88,18 @@ def test_report_flags_the_models_the_gate_guards_refuse(spark, tmp_path):
     p = rng.beta(0.5, 1.5, 5_000)  # a strong signal: halved, it still beats the base rate (NE 0.83)
     y = (rng.random(5_000) < p).astype(int)
     models = {"good": p, "half": p / 2, "inverted": 1 - p}
-    scored = {name: spark.createDataFrame(pd.DataFrame({"label": y.astype("int32"), "probability": q}))
-              for name, q in models.items()}
+    scored = {
+        name: spark.createDataFrame(pd.DataFrame({"label": y.astype("int32"), "probability": q}))
+        for name, q in models.items()
+    }
     results = evaluate_and_report(scored, str(tmp_path / "r"), "guards")
     good, half = results["good"]["calibration"], results["half"]["calibration"]
     assert 0.8 < good < 1.25 and half == pytest.approx(good / 2, rel=1e-4) and results["inverted"]["ne"] >= 1
     doc = json.loads((tmp_path / "r" / "report.json").read_text())
     assert doc["flags"]["good"] == []
-    assert doc["flags"]["half"] == [f"calibration {half:.4g} (needs within [0.8, 1.25]; "
-                                    f"registry.gate.calibration_range)"]
+    assert doc["flags"]["half"] == [
+        f"calibration {half:.4g} (needs within [0.8, 1.25]; registry.gate.calibration_range)"
+    ]
     assert any(f.startswith("ne ") and "needs below 1" in f for f in doc["flags"]["inverted"])
     md = (tmp_path / "r" / "report.md").read_text()
     assert "| flags |" in md and "## Flags" in md
@@ -98,8 +107,12 @@ def test_report_flags_the_models_the_gate_guards_refuse(spark, tmp_path):
     assert rows["good"].endswith("| ok |") and f"**FLAGGED**: calibration {half:.4g}" in rows["half"]
     assert f"- **half**: calibration {half:.4g}" in md and "- **inverted**: " in md and "- **good**" not in md
     # the registry's configured guards decide: no floors and a range wide enough flag nothing
-    evaluate_and_report(scored, str(tmp_path / "r2"), "guards",
-                        gate=GateSettings(floors={}, calibration_range=[0.4, 4.0]))
-    assert json.loads((tmp_path / "r2" / "report.json").read_text())["flags"] == {"good": [], "half": [],
-                                                                                   "inverted": []}
+    evaluate_and_report(
+        scored, str(tmp_path / "r2"), "guards", gate=GateSettings(floors={}, calibration_range=[0.4, 4.0])
+    )
+    assert json.loads((tmp_path / "r2" / "report.json").read_text())["flags"] == {
+        "good": [],
+        "half": [],
+        "inverted": [],
+    }
     assert "- none: every model passes" in (tmp_path / "r2" / "report.md").read_text()

@@ -26,27 +26,43 @@ ROOT = Path(__file__).resolve().parents[2]
 D1, D2 = dt.date(2026, 5, 1), dt.date(2026, 5, 2)
 SRC, SRC_B = "avazu_it", "avazu_it_b"  # two declared sources of one schema
 PIPE, SRC_PIPE = "avazu_it", "avazu_src_it"
-AVAZU = {"source": SRC, "label": "click", "keep": ["id"], "train_days": 1, "stages": [
-    {"name": "cats", "type": "index", "params": {"inputs": ["site_id", "app_id", "hour"]}},
-]}
-SOURCE_ONLY = {"source": SRC, "label": "click", "stages": [
-    {"name": "cats", "type": "index", "params": {"inputs": ["site_id", "app_id"], "min_count": 1}},
-]}
+AVAZU = {
+    "source": SRC,
+    "label": "click",
+    "keep": ["id"],
+    "train_days": 1,
+    "stages": [
+        {"name": "cats", "type": "index", "params": {"inputs": ["site_id", "app_id", "hour"]}},
+    ],
+}
+SOURCE_ONLY = {
+    "source": SRC,
+    "label": "click",
+    "stages": [
+        {"name": "cats", "type": "index", "params": {"inputs": ["site_id", "app_id"], "min_count": 1}},
+    ],
+}
 # declared by config only (sources.yml is not edited): what the features job's --source checks
-DECLARE = [f"sources.contracts.{SRC}={{columns: [{{name: id, type: string}}, {{name: click, type: int}}]}}",
-           *[f"sources.sources.{s}={{kind: parquet, path: landing/{s}, contract: {SRC}}}" for s in (SRC, SRC_B)]]
+DECLARE = [
+    f"sources.contracts.{SRC}={{columns: [{{name: id, type: string}}, {{name: click, type: int}}]}}",
+    *[f"sources.sources.{s}={{kind: parquet, path: landing/{s}, contract: {SRC}}}" for s in (SRC, SRC_B)],
+]
 
 
 def _stg_day(spark, day: dt.date, seed: int, rows: int = 4000):
     """Avazu-shaped rows: a unique string id (Avazu's overflow bigint), click planted on site_id."""
     site = F.pmod(F.hash(F.col("n"), F.lit(seed)), F.lit(20))
-    return (spark.range(rows).withColumnRenamed("id", "n")
-            .select(F.concat(F.lit(f"{day:%Y%m%d}-{seed}-"), F.col("n").cast("string")).alias("id"),
-                    (F.rand(seed) < F.when(site < 5, 0.6).otherwise(0.1)).cast("int").alias("click"),
-                    F.pmod(F.col("n"), F.lit(24)).cast("int").alias("hour"),
-                    F.concat(F.lit("s"), site.cast("string")).alias("site_id"),
-                    F.concat(F.lit("a"), F.pmod(F.hash(F.col("n"), F.lit(seed + 1)), F.lit(7)).cast("string"))
-                    .alias("app_id")))
+    return (
+        spark.range(rows)
+        .withColumnRenamed("id", "n")
+        .select(
+            F.concat(F.lit(f"{day:%Y%m%d}-{seed}-"), F.col("n").cast("string")).alias("id"),
+            (F.rand(seed) < F.when(site < 5, 0.6).otherwise(0.1)).cast("int").alias("click"),
+            F.pmod(F.col("n"), F.lit(24)).cast("int").alias("hour"),
+            F.concat(F.lit("s"), site.cast("string")).alias("site_id"),
+            F.concat(F.lit("a"), F.pmod(F.hash(F.col("n"), F.lit(seed + 1)), F.lit(7)).cast("string")).alias("app_id"),
+        )
+    )
 
 
 @pytest.fixture(scope="module")
@@ -97,8 +113,12 @@ def test_source_option_reads_another_declared_source_and_a_mismatch_names_both(s
 
 
 def test_set_reaches_the_pipeline_and_a_bad_key_is_one_line(spark, settings, job, capsys):
-    sets = ["--set", f"features.{SRC_PIPE}.train_days=2",
-            "--set", f"features.{SRC_PIPE}.stages.cats.params.min_count=1000"]
+    sets = [
+        "--set",
+        f"features.{SRC_PIPE}.train_days=2",
+        "--set",
+        f"features.{SRC_PIPE}.stages.cats.params.min_count=1000",
+    ]
     assert job("features", "--pipeline", SRC_PIPE, "--ds", str(D2), "--fit", *sets) == 0
     meta = _metadata(settings, SRC_PIPE)
     assert meta["window"] == [str(D1), str(D2)] and meta["source"] == SRC
@@ -110,9 +130,11 @@ def test_set_reaches_the_pipeline_and_a_bad_key_is_one_line(spark, settings, job
     capsys.readouterr()
     assert job("features", "--pipeline", SRC_PIPE, "--ds", str(D2)) == 2
     assert "changed since version" in capsys.readouterr().err
-    for bad, said in [(f"features.{SRC_PIPE}.stages.catz.params.min_count=1", "no entry named 'catz'"),
-                      (f"features.{SRC_PIPE}.trian_days=1", "did you mean 'train_days'"),
-                      ("features.no_such_pipe.train_days=1", "no features named 'no_such_pipe'")]:
+    for bad, said in [
+        (f"features.{SRC_PIPE}.stages.catz.params.min_count=1", "no entry named 'catz'"),
+        (f"features.{SRC_PIPE}.trian_days=1", "did you mean 'train_days'"),
+        ("features.no_such_pipe.train_days=1", "no features named 'no_such_pipe'"),
+    ]:
         assert job("features", "--pipeline", SRC_PIPE, "--ds", str(D2), "--set", bad) == 2
         assert said in _error(capsys)
 
@@ -137,8 +159,9 @@ def test_click_label_and_kept_id_reach_out_scores(spark, settings, job):
     # another model's scores with a plain `label` already in out.scores: both names coexist
     out = tables.table(settings, "out", "scores")
     other = spark.createDataFrame([(1, 0.5, "v0001")], "label int, probability double, model_version string")
-    tables.write_delta_partition(align_to_table(spark, other, out, "label_it"), out, D2,
-                                 subpartition={"model": "label_it"})
+    tables.write_delta_partition(
+        align_to_table(spark, other, out, "label_it"), out, D2, subpartition={"model": "label_it"}
+    )
     assert job("score", "--model", "lr", "--version", mv.version, "--ds", str(D2), *ctr) == 0
     scores = spark.table(out).where(f"ds = '{D2}'")
     assert {"click", "id", "label", "probability", "model_version"} <= set(scores.columns)

@@ -108,8 +108,9 @@ def test_sql_is_built_from_quoted_names_and_literals_only(spark, settings, monke
     df = spark.createDataFrame([(1, "a")], "id int, v string")
     tables.overwrite_hive_partition(df, name, dt.date(2026, 11, 1), "id int, v string")
     assert seen[0] == "CREATE DATABASE IF NOT EXISTS `raw`"
-    assert seen[1] == ("CREATE TABLE IF NOT EXISTS `raw`.`quoted_hive` (id int, v string, ds string) USING parquet "
-                       "PARTITIONED BY (ds)")
+    assert seen[1] == (
+        "CREATE TABLE IF NOT EXISTS `raw`.`quoted_hive` (id int, v string, ds string) USING parquet PARTITIONED BY (ds)"
+    )
     assert seen[2] == "DESCRIBE TABLE EXTENDED `raw`.`quoted_hive`"
     assert seen[3] == "SHOW PARTITIONS `raw`.`quoted_hive` PARTITION (ds = '2026-11-01')"
     assert seen[4].startswith("ALTER TABLE `raw`.`quoted_hive` ADD PARTITION (ds = '2026-11-01') LOCATION '")

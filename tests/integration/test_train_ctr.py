@@ -34,11 +34,28 @@ def plans(spark, settings):
 
 
 def _spec(settings, plans, tmp_path, backend: str, params=(), **over) -> train.TrainSpec:
-    ctr = dataclasses.replace(settings.ctr, **{"backend": backend, "num_workers": 2, "epochs": 2, "batch_size": 256,
-                                               "shuffle_buffer": 1000, "log_every_steps": 1000, **over})
+    ctr = dataclasses.replace(
+        settings.ctr,
+        **{
+            "backend": backend,
+            "num_workers": 2,
+            "epochs": 2,
+            "batch_size": 256,
+            "shuffle_buffer": 1000,
+            "log_every_steps": 1000,
+            **over,
+        },
+    )
     cfg = load_config("deepfm", "test", overrides=params)
-    return train.TrainSpec.on_window(plans[0], ctr, model="deepfm", model_config=cfg, features=tiny.spec(),
-                                     checkpoint_dir=str(tmp_path / "ckpt"), out_dir=str(tmp_path / "out"))
+    return train.TrainSpec.on_window(
+        plans[0],
+        ctr,
+        model="deepfm",
+        model_config=cfg,
+        features=tiny.spec(),
+        checkpoint_dir=str(tmp_path / "ckpt"),
+        out_dir=str(tmp_path / "out"),
+    )
 
 
 def _digests(spec) -> set[str]:
@@ -80,23 +97,72 @@ def test_a_restarted_run_resumes_after_the_last_checkpoint(settings, plans, tmp_
 # -- the job end to end -------------------------------------------------------------------------------
 E1, E2 = dt.date(2026, 6, 1), dt.date(2026, 6, 2)
 PIPE = "ctr_it"
-TINY_PIPELINE = {"source": "click_logs", "label": "label", "train_days": 1, "stages": [
-    {"name": "logs", "type": "log", "params": {"inputs": ["i1", "i2", "i5"]}},  # raw counts reach the thousands
-    {"name": "num", "type": "impute", "params": {"inputs": ["i1_log", "i2_log", "i5_log"],
-                                                 "outputs": ["i1_imp", "i2_imp", "i5_imp"]}},
-    {"name": "bkt", "type": "bucketize", "params": {"inputs": ["i3"], "num_buckets": 5}},
-    {"name": "cat", "type": "index", "params": {"inputs": ["c1", "c2", "c6", "c10", "c11"]}},
-]}
-TOWERS = ["user_fields=[c1_idx, c2_idx, i1_imp]", "item_fields=[c10_idx, c11_idx, i2_imp]",
-          "user_id_field=c1_idx", "item_id_field=c10_idx"]
+TINY_PIPELINE = {
+    "source": "click_logs",
+    "label": "label",
+    "train_days": 1,
+    "stages": [
+        {"name": "logs", "type": "log", "params": {"inputs": ["i1", "i2", "i5"]}},  # raw counts reach the thousands
+        {
+            "name": "num",
+            "type": "impute",
+            "params": {"inputs": ["i1_log", "i2_log", "i5_log"], "outputs": ["i1_imp", "i2_imp", "i5_imp"]},
+        },
+        {"name": "bkt", "type": "bucketize", "params": {"inputs": ["i3"], "num_buckets": 5}},
+        {"name": "cat", "type": "index", "params": {"inputs": ["c1", "c2", "c6", "c10", "c11"]}},
+    ],
+}
+TOWERS = [
+    "user_fields=[c1_idx, c2_idx, i1_imp]",
+    "item_fields=[c10_idx, c11_idx, i2_imp]",
+    "user_id_field=c1_idx",
+    "item_id_field=c10_idx",
+]
 CRITEO, CRITEO_PIPE, CRITEO_ROWS = "criteo_it", "ctr_criteo_it", 4000
 # Criteo's integer columns (../shared/docs/REAL_DATA_SHAPES.md): missing rate, lognormal mu and sigma, max
-INTS = [(0.45, 0.3, 1.3, 214), (0.0, 1.5, 2.2, 18_522), (0.2, 2.0, 1.5, 65_535), (0.2, 1.4, 1.0, 280),
-        (0.05, 7.8, 2.1, 1_618_112), (0.25, 3.7, 1.5, 12_167), (0.05, 1.2, 1.7, 1_658), (0.0, 2.0, 1.0, 682),
-        (0.05, 3.7, 1.4, 7_335), (0.45, -1.5, 1.0, 6), (0.05, 0.3, 1.2, 79), (0.77, -0.5, 1.5, 98),
-        (0.2, 1.6, 1.1, 770)]
-HEADS = [0.5, 0.12, 0.05, 0.07, 0.67, 0.53, 0.01, 0.59, 0.89, 0.27, 0.02, 0.05, 0.02, 0.36, 0.02, 0.05, 0.43,
-         0.05, 0.6, 0.36, 0.05, 0.52, 0.45, 0.08, 0.33, 0.08]  # share of each column's top value
+INTS = [
+    (0.45, 0.3, 1.3, 214),
+    (0.0, 1.5, 2.2, 18_522),
+    (0.2, 2.0, 1.5, 65_535),
+    (0.2, 1.4, 1.0, 280),
+    (0.05, 7.8, 2.1, 1_618_112),
+    (0.25, 3.7, 1.5, 12_167),
+    (0.05, 1.2, 1.7, 1_658),
+    (0.0, 2.0, 1.0, 682),
+    (0.05, 3.7, 1.4, 7_335),
+    (0.45, -1.5, 1.0, 6),
+    (0.05, 0.3, 1.2, 79),
+    (0.77, -0.5, 1.5, 98),
+    (0.2, 1.6, 1.1, 770),
+]
+HEADS = [
+    0.5,
+    0.12,
+    0.05,
+    0.07,
+    0.67,
+    0.53,
+    0.01,
+    0.59,
+    0.89,
+    0.27,
+    0.02,
+    0.05,
+    0.02,
+    0.36,
+    0.02,
+    0.05,
+    0.43,
+    0.05,
+    0.6,
+    0.36,
+    0.05,
+    0.52,
+    0.45,
+    0.08,
+    0.33,
+    0.08,
+]  # share of each column's top value
 MISSING_GROUPS = [([3, 4, 12, 16, 21, 24], 0.036), ([19, 20, 25, 26], 0.449), ([6], 0.134), ([22], 0.818)]
 
 
@@ -121,8 +187,13 @@ def criteo_day(rows: int, seed: int) -> pd.DataFrame:
             values[group_missing[group_of[c]]] = None
         df[f"c{c}"] = values
     i5 = np.log1p(df["i5"].astype("float64").fillna(0).clip(lower=0).to_numpy())
-    logit = (-2.1 + 0.9 * (df["c9"] == "09x0").to_numpy() + 0.6 * (df["c5"] == "05x0").to_numpy()
-             + 0.15 * (i5 - 7.5) - 0.5 * df["c19"].isna().to_numpy())
+    logit = (
+        -2.1
+        + 0.9 * (df["c9"] == "09x0").to_numpy()
+        + 0.6 * (df["c5"] == "05x0").to_numpy()
+        + 0.15 * (i5 - 7.5)
+        - 0.5 * df["c19"].isna().to_numpy()
+    )
     df.insert(0, "label", (rng.random(rows) < 1 / (1 + np.exp(-logit))).astype(np.int32))
     return df
 
@@ -148,8 +219,18 @@ def job(spark, overrides, tmp_path_factory):
         if "num_buckets" in st["params"] and st["type"] in ("hash", "cross"):
             st["params"]["num_buckets"] = 2048
     (root / "base/features" / f"{CRITEO_PIPE}.yml").write_text(yaml.safe_dump({**criteo, "source": CRITEO}))
-    sets = [x for o in [*overrides, f"ctr.pipeline={PIPE}", "ctr.backend=local", "ctr.epochs=2",
-                        "ctr.batch_size=256", "ctr.shuffle_buffer=2000"] for x in ("--set", o)]
+    sets = [
+        x
+        for o in [
+            *overrides,
+            f"ctr.pipeline={PIPE}",
+            "ctr.backend=local",
+            "ctr.epochs=2",
+            "ctr.batch_size=256",
+            "ctr.shuffle_buffer=2000",
+        ]
+        for x in ("--set", o)
+    ]
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("CTRFLOW_CONF", str(root))
         for day in (E1, E2):
@@ -165,8 +246,9 @@ def criteo(spark, settings, job):
     """Two Criteo-shaped days in stg.criteo_it -> features ctr_criteo_it (ctr_default) fitted on E1 -> E2."""
     stg = tables.table(settings, "stg", CRITEO)
     for i, day in enumerate((E1, E2)):
-        tables.write_delta_partition(spark.createDataFrame(criteo_day(CRITEO_ROWS, seed=10 + i), CRITEO_SCHEMA), stg,
-                                     day)
+        tables.write_delta_partition(
+            spark.createDataFrame(criteo_day(CRITEO_ROWS, seed=10 + i), CRITEO_SCHEMA), stg, day
+        )
     assert job("features", "--pipeline", CRITEO_PIPE, "--ds", str(E1), "--fit") == 0
     assert job("features", "--pipeline", CRITEO_PIPE, "--ds", str(E2)) == 0
     return tables.table(settings, "feat", CRITEO_PIPE)
@@ -237,9 +319,15 @@ def test_criteo_magnitudes_reach_every_model_standardised_and_calibrated(spark, 
     ctr = dataclasses.replace(settings.ctr, backend="local", epochs=1, log_every_steps=10**6)
     calibration = {}
     for name in CTR_MODELS:  # the shipped configs: what a user of ctr_default gets
-        spec_ = train.TrainSpec.on_window(window, ctr, model=name, model_config=load_config(name),
-                                          features=spec, checkpoint_dir=str(tmp_path / name / "ckpt"),
-                                          out_dir=str(tmp_path / name / "out"))
+        spec_ = train.TrainSpec.on_window(
+            window,
+            ctr,
+            model=name,
+            model_config=load_config(name),
+            features=spec,
+            checkpoint_dir=str(tmp_path / name / "ckpt"),
+            out_dir=str(tmp_path / name / "out"),
+        )
         result = train.launch(spec_, None)
         assert result["batch_size"] == ctr.min_batch_size  # 3,600 rows: 56 steps of 64, not 2 of 2,048
         m = train.evaluate_saved(str(tmp_path / name / "out" / train.MODEL_DIR), day2)
@@ -271,8 +359,26 @@ def test_training_never_reads_the_validation_day(spark, settings, job, monkeypat
 def test_model_name_registers_under_that_name(settings, job):
     from pipelines.registry.store import Registry
 
-    assert job("train_ctr", "--model", "lr", "--variant", "test", "--ds", str(E2), "--model-name", "lr_small_data",
-               "--set", "models.lr.learning_rate=0.07", "--set", "models.lr.seed=11", "--param", "seed=12") == 0
+    assert (
+        job(
+            "train_ctr",
+            "--model",
+            "lr",
+            "--variant",
+            "test",
+            "--ds",
+            str(E2),
+            "--model-name",
+            "lr_small_data",
+            "--set",
+            "models.lr.learning_rate=0.07",
+            "--set",
+            "models.lr.seed=11",
+            "--param",
+            "seed=12",
+        )
+        == 0
+    )
     mv = Registry.from_settings(settings).versions("lr_small_data")[-1]
     assert mv.name == "lr_small_data" and mv.kind == "lr" and mv.flavor == "torch"
     assert "lr_small_data" in mv.artifacts and mv.metrics["auc"] > 0.5
@@ -281,16 +387,27 @@ def test_model_name_registers_under_that_name(settings, job):
 
 
 def test_an_exploding_loss_stops_every_horovod_worker_with_one_error_line(spark, settings, plans, tmp_path):
-    spec = _spec(settings, plans, tmp_path, "horovod_spark", params=["learning_rate=1000",
-                                                                     "adagrad_initial_accumulator=0"])
+    spec = _spec(
+        settings, plans, tmp_path, "horovod_spark", params=["learning_rate=1000", "adagrad_initial_accumulator=0"]
+    )
     with pytest.raises(train.TrainingDiverged, match=r"^training deepfm diverged at epoch 0 step 10: "):
         train.launch(spec, spark)  # returns: no rank is left waiting in an allreduce
     assert not Path(spec.out_dir, train.RESULT).exists()
 
 
 def test_an_exploding_loss_is_the_jobs_one_line_error(job, capsys):
-    code = job("train_ctr", "--model", "deepfm", "--variant", "test", "--ds", str(E2), "--param", "learning_rate=1000",
-               "adagrad_initial_accumulator=0")
+    code = job(
+        "train_ctr",
+        "--model",
+        "deepfm",
+        "--variant",
+        "test",
+        "--ds",
+        str(E2),
+        "--param",
+        "learning_rate=1000",
+        "adagrad_initial_accumulator=0",
+    )
     lines = [x for x in capsys.readouterr().err.splitlines() if x.startswith("ctrflow train_ctr: error: ")]
     assert code == 1 and len(lines) == 1
     assert lines[0].startswith("ctrflow train_ctr: error: training deepfm diverged at epoch 0 step ")

@@ -24,8 +24,20 @@ def _locked() -> dict[str, str]:
 
 def test_installed_versions_are_the_locked_ones():
     locked = _locked()
-    for name in ["pyspark", "pyspark-client", "delta-spark", "pyarrow", "pandas", "torch", "xgboost-cpu",
-                 "lightgbm", "faiss-cpu", "apache-airflow", "apache-airflow-providers-apache-spark", "pytest"]:
+    for name in [
+        "pyspark",
+        "pyspark-client",
+        "delta-spark",
+        "pyarrow",
+        "pandas",
+        "torch",
+        "xgboost-cpu",
+        "lightgbm",
+        "faiss-cpu",
+        "apache-airflow",
+        "apache-airflow-providers-apache-spark",
+        "pytest",
+    ]:
         assert metadata.version(name) == locked[name], name
     assert int(metadata.version("pandas").split(".")[0]) < 3  # pandas 3 breaks pyspark's Arrow path
 
@@ -45,8 +57,12 @@ def test_delta_jar_matches_the_python_package():
 
 
 def test_horovod_has_pytorch_and_gloo():
-    out = subprocess.run([os.path.join(os.path.dirname(sys.executable), "horovodrun"), "--check-build"],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [os.path.join(os.path.dirname(sys.executable), "horovodrun"), "--check-build"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert "[X] PyTorch" in out and "[X] Gloo" in out
 
 

@@ -13,8 +13,15 @@ ROOT = Path(__file__).resolve().parents[2]
 LAYERS = [
     {"common.errors", "common.names", "common.protocol", "common.timing", "common.layout", "common.plugins"},  # plain
     {"settings"},  # the typed config tree (a leaf: only the layer below)
-    {"common.schema", "common.config", "common.describe_tables", "common.spark", "common.tables", "common.submit",
-     "common.table_names"},
+    {
+        "common.schema",
+        "common.config",
+        "common.describe_tables",
+        "common.spark",
+        "common.tables",
+        "common.submit",
+        "common.table_names",
+    },
     {"synth", "ingest", "eval"},
     {"features", "registry"},  # the registry evaluates candidates (eval) and stores what features/trainers make
     {"gbdt", "ctr", "ann"},
@@ -74,7 +81,9 @@ def test_no_import_runs_up_a_layer():
 
 
 def test_every_unit_has_a_layer():
-    modules = {".".join(p.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
-               for p in (ROOT / "pipelines").rglob("*.py")}
+    modules = {
+        ".".join(p.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
+        for p in (ROOT / "pipelines").rglob("*.py")
+    }
     for unit in {_unit(m) for m in modules} - {"", "common"}:
         _layer(unit)

@@ -14,11 +14,20 @@ from pipelines.common.errors import ConfigError
 from pipelines.common.plugins import Plugins
 from pipelines.ctr.models.base import CtrModel, FeatureSpec, ModelConfig, load_model, save_model
 
-__all__ = ["CtrModel", "FeatureSpec", "ModelConfig", "build_model", "load_config", "load_model", "model_class",
-           "model_names", "register", "save_model"]
+__all__ = [
+    "CtrModel",
+    "FeatureSpec",
+    "ModelConfig",
+    "build_model",
+    "load_config",
+    "load_model",
+    "model_class",
+    "model_names",
+    "register",
+    "save_model",
+]
 
-_MODELS: Plugins[type[CtrModel]] = Plugins("CTR model", __name__, skip={"base", "blocks", "optim"},
-                                          name_attr="name")
+_MODELS: Plugins[type[CtrModel]] = Plugins("CTR model", __name__, skip={"base", "blocks", "optim"}, name_attr="name")
 
 
 def register(name: str):
@@ -60,8 +69,9 @@ def apply_variant(name: str, cfg: ModelConfig, variant: str, overrides: Sequence
     return schema.build(type(cfg), plain, where=lambda p: f"models/{name}.yml variants.{variant}")
 
 
-def load_config(name: str, variant: str | None = None, env: str = "local", overrides: Sequence[str] = (),
-                root=None) -> ModelConfig:
+def load_config(
+    name: str, variant: str | None = None, env: str = "local", overrides: Sequence[str] = (), root=None
+) -> ModelConfig:
     """conf/base/models/<name>.yml (+ conf/<env>/models/<name>.yml, + overrides `key=value`) as the model's
     config; every variant is checked too, so a typo in one fails at once."""
     from pipelines.common import config

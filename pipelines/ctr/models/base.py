@@ -42,13 +42,21 @@ class FeatureSpec:
     def from_feature_map(cls, fm) -> FeatureSpec:
         multi = [f.name for f in fm.fields if f.kind == "multi_valued"]
         if multi:
-            raise DataError(f"feature map {fm.version} of {fm.table} has multi-valued fields {multi}: the deep "
-                            f"CTR models take categorical and numeric fields only (drop them from the pipeline's "
-                            f"`features`)")
+            raise DataError(
+                f"feature map {fm.version} of {fm.table} has multi-valued fields {multi}: the deep "
+                f"CTR models take categorical and numeric fields only (drop them from the pipeline's "
+                f"`features`)"
+            )
         cats = [f for f in fm.fields if f.kind == "categorical"]
-        return cls(label=fm.label, cat_fields=[f.name for f in cats], offsets=[int(f.offset) for f in cats],
-                   vocab_sizes=[int(f.vocab_size) for f in cats], num_fields=fm.names("numeric"),
-                   total_vocab_size=int(fm.total_vocab_size), feature_map_version=fm.version)
+        return cls(
+            label=fm.label,
+            cat_fields=[f.name for f in cats],
+            offsets=[int(f.offset) for f in cats],
+            vocab_sizes=[int(f.vocab_size) for f in cats],
+            num_fields=fm.names("numeric"),
+            total_vocab_size=int(fm.total_vocab_size),
+            feature_map_version=fm.version,
+        )
 
     @property
     def num_fields_total(self) -> int:
@@ -84,16 +92,25 @@ class ModelConfig:
     variants: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def validate(self) -> None:
-        if self.embed_dim < 1 or self.learning_rate <= 0 or self.weight_decay < 0 \
-                or self.adagrad_initial_accumulator < 0 or self.warmup_steps < 0:
-            raise ValueError("embed_dim >= 1, learning_rate > 0, weight_decay >= 0, "
-                             "adagrad_initial_accumulator >= 0 and warmup_steps >= 0 are required")
+        if (
+            self.embed_dim < 1
+            or self.learning_rate <= 0
+            or self.weight_decay < 0
+            or self.adagrad_initial_accumulator < 0
+            or self.warmup_steps < 0
+        ):
+            raise ValueError(
+                "embed_dim >= 1, learning_rate > 0, weight_decay >= 0, "
+                "adagrad_initial_accumulator >= 0 and warmup_steps >= 0 are required"
+            )
         if self.sparse_embeddings and self.optimizer == "adam":
-            raise ValueError("optimizer adam cannot update sparse embeddings: use adagrad or sgd, "
-                             "or set sparse_embeddings: false")
+            raise ValueError(
+                "optimizer adam cannot update sparse embeddings: use adagrad or sgd, or set sparse_embeddings: false"
+            )
         if self.dense_optimizer == "adam" and (self.optimizer == "sgd" or self.dense_learning_rate <= 0):
-            raise ValueError("dense_optimizer adam goes with optimizer adagrad (the embedding tables') and "
-                             "dense_learning_rate > 0")
+            raise ValueError(
+                "dense_optimizer adam goes with optimizer adagrad (the embedding tables') and dense_learning_rate > 0"
+            )
         if self.sparse_embeddings and self.weight_decay > 0:
             raise ValueError("weight_decay needs dense gradients: set sparse_embeddings: false")
 
@@ -139,14 +156,24 @@ class CtrModel(nn.Module):
         if c.dense_optimizer == "adam" and c.optimizer == "adagrad":
             from pipelines.ctr.models.optim import SparseAdagradDenseAdam, split_param_groups
 
-            return SparseAdagradDenseAdam(split_param_groups(
-                self, lr=c.learning_rate, dense_lr=c.dense_learning_rate,
-                initial_accumulator=c.adagrad_initial_accumulator, weight_decay=c.weight_decay))
+            return SparseAdagradDenseAdam(
+                split_param_groups(
+                    self,
+                    lr=c.learning_rate,
+                    dense_lr=c.dense_learning_rate,
+                    initial_accumulator=c.adagrad_initial_accumulator,
+                    weight_decay=c.weight_decay,
+                )
+            )
         if c.optimizer == "adam":
             return torch.optim.Adam(self.parameters(), lr=c.learning_rate, weight_decay=c.weight_decay)
         if c.optimizer == "adagrad":
-            return torch.optim.Adagrad(self.parameters(), lr=c.learning_rate, weight_decay=c.weight_decay,
-                                       initial_accumulator_value=c.adagrad_initial_accumulator)
+            return torch.optim.Adagrad(
+                self.parameters(),
+                lr=c.learning_rate,
+                weight_decay=c.weight_decay,
+                initial_accumulator_value=c.adagrad_initial_accumulator,
+            )
         return torch.optim.SGD(self.parameters(), lr=c.learning_rate, weight_decay=c.weight_decay)
 
 
@@ -162,8 +189,12 @@ def save_model(model: CtrModel, out_dir: str) -> None:
 
     os.makedirs(out_dir, exist_ok=True)
     torch.save(model.state_dict(), os.path.join(out_dir, MODEL_FILE))
-    meta = {"format_version": FORMAT_VERSION, "model": model.name, "config": plain_config(model.cfg),
-            "features": asdict(model.spec)}
+    meta = {
+        "format_version": FORMAT_VERSION,
+        "model": model.name,
+        "config": plain_config(model.cfg),
+        "features": asdict(model.spec),
+    }
     with open(os.path.join(out_dir, META_FILE), "w") as f:
         json.dump(meta, f, indent=2)
 

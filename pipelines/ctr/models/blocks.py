@@ -60,8 +60,9 @@ class MLP(nn.Sequential):
     """Linear -> (BatchNorm) -> ReLU -> (Dropout) per hidden layer, then an optional output layer (a logit
     head without offset when out_dim is 1)."""
 
-    def __init__(self, in_dim: int, hidden: list[int], dropout: float = 0.0, batch_norm: bool = False,
-                 out_dim: int | None = 1):
+    def __init__(
+        self, in_dim: int, hidden: list[int], dropout: float = 0.0, batch_norm: bool = False, out_dim: int | None = 1
+    ):
         layers: list[nn.Module] = []
         for width in hidden:
             layers.append(nn.Linear(in_dim, width))
@@ -105,8 +106,9 @@ class CrossNetworkV2(nn.Module):
     def __init__(self, dim: int, layers: int, low_rank: int | None = None):
         super().__init__()
         if low_rank:
-            self.maps = nn.ModuleList(nn.Sequential(nn.Linear(dim, low_rank, bias=False), nn.Linear(low_rank, dim))
-                                      for _ in range(layers))
+            self.maps = nn.ModuleList(
+                nn.Sequential(nn.Linear(dim, low_rank, bias=False), nn.Linear(low_rank, dim)) for _ in range(layers)
+            )
         else:
             self.maps = nn.ModuleList(nn.Linear(dim, dim) for _ in range(layers))
 

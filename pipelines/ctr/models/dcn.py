@@ -30,8 +30,9 @@ class DCN(CtrModel):
     def __init__(self, spec, cfg: DCNConfig):
         super().__init__(spec, cfg)
         dim = spec.num_fields_total * cfg.embed_dim
-        self.embedding = FieldEmbedding(spec.total_vocab_size, len(spec.num_fields), cfg.embed_dim,
-                                        cfg.sparse_embeddings)
+        self.embedding = FieldEmbedding(
+            spec.total_vocab_size, len(spec.num_fields), cfg.embed_dim, cfg.sparse_embeddings
+        )
         self.cross = CrossNetwork(dim, cfg.cross_layers)
         self.deep = MLP(dim, cfg.hidden_units, cfg.dropout, cfg.batch_norm, out_dim=None)
         self.out = logit_head(dim + self.deep.out_features)

@@ -30,8 +30,9 @@ class DCNv2(CtrModel):
     def __init__(self, spec, cfg: DCNv2Config):
         super().__init__(spec, cfg)
         dim = spec.num_fields_total * cfg.embed_dim
-        self.embedding = FieldEmbedding(spec.total_vocab_size, len(spec.num_fields), cfg.embed_dim,
-                                        cfg.sparse_embeddings)
+        self.embedding = FieldEmbedding(
+            spec.total_vocab_size, len(spec.num_fields), cfg.embed_dim, cfg.sparse_embeddings
+        )
         self.cross = CrossNetworkV2(dim, cfg.cross_layers, cfg.low_rank)
         self.deep = MLP(dim, cfg.hidden_units, cfg.dropout, cfg.batch_norm, out_dim=None)
         self.out = logit_head(dim + self.deep.out_features)

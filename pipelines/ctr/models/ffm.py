@@ -42,8 +42,10 @@ class FFM(CtrModel):
         rows = int(caps.sum())
         size = rows * fields * dim
         if size > cfg.max_parameters:
-            raise ConfigError(f"ffm: {rows} field-aware rows x {fields} fields x embed_dim {dim} = {size:,} weights "
-                              f"exceeds max_parameters {cfg.max_parameters:,} (lower max_field_vocab or embed_dim)")
+            raise ConfigError(
+                f"ffm: {rows} field-aware rows x {fields} fields x embed_dim {dim} = {size:,} weights "
+                f"exceeds max_parameters {cfg.max_parameters:,} (lower max_field_vocab or embed_dim)"
+            )
         self.fields, self.dim = fields, dim
         # derived from the feature spec, not state: persistent=False keeps saved models as they were
         self.register_buffer("field_offset", torch.tensor(spec.offsets, dtype=torch.int64), persistent=False)

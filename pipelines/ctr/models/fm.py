@@ -21,8 +21,9 @@ class FM(CtrModel):
     def __init__(self, spec, cfg: FMConfig):
         super().__init__(spec, cfg)
         self.linear = LinearTerm(spec.total_vocab_size, len(spec.num_fields), cfg.sparse_embeddings)
-        self.embedding = FieldEmbedding(spec.total_vocab_size, len(spec.num_fields), cfg.embed_dim,
-                                        cfg.sparse_embeddings)
+        self.embedding = FieldEmbedding(
+            spec.total_vocab_size, len(spec.num_fields), cfg.embed_dim, cfg.sparse_embeddings
+        )
 
     def forward(self, cat, num):
         return self.linear(cat, num) + fm_interaction(self.embedding(cat, num))

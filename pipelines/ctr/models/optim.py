@@ -22,24 +22,46 @@ from torch import nn
 RULES = ("adagrad", "adam")
 
 
-def split_param_groups(model: nn.Module, *, lr: float, dense_lr: float, initial_accumulator: float,
-                       weight_decay: float) -> list[dict]:
+def split_param_groups(
+    model: nn.Module, *, lr: float, dense_lr: float, initial_accumulator: float, weight_decay: float
+) -> list[dict]:
     """[embedding tables -> adagrad, everything else -> adam]; a group with no parameters is left out."""
-    tables = {id(p) for m in model.modules() if isinstance(m, nn.Embedding | nn.EmbeddingBag)
-              for p in m.parameters(recurse=False)}
+    tables = {
+        id(p)
+        for m in model.modules()
+        if isinstance(m, nn.Embedding | nn.EmbeddingBag)
+        for p in m.parameters(recurse=False)
+    }
     emb = [p for p in model.parameters() if id(p) in tables]
     dense = [p for p in model.parameters() if id(p) not in tables]
-    groups = [{"params": emb, "rule": "adagrad", "lr": lr, "initial_accumulator": initial_accumulator,
-               "weight_decay": 0.0},
-              {"params": dense, "rule": "adam", "lr": dense_lr, "weight_decay": weight_decay}]
+    groups = [
+        {"params": emb, "rule": "adagrad", "lr": lr, "initial_accumulator": initial_accumulator, "weight_decay": 0.0},
+        {"params": dense, "rule": "adam", "lr": dense_lr, "weight_decay": weight_decay},
+    ]
     return [g for g in groups if g["params"]]
 
 
 class SparseAdagradDenseAdam(torch.optim.Optimizer):
-    def __init__(self, params, lr: float = 0.05, initial_accumulator: float = 0.0, betas=(0.9, 0.999),
-                 eps: float = 1e-8, adagrad_eps: float = 1e-10, weight_decay: float = 0.0, rule: str = "adam"):
-        defaults = dict(lr=lr, initial_accumulator=initial_accumulator, betas=tuple(betas), eps=eps,
-                        adagrad_eps=adagrad_eps, weight_decay=weight_decay, rule=rule)
+    def __init__(
+        self,
+        params,
+        lr: float = 0.05,
+        initial_accumulator: float = 0.0,
+        betas=(0.9, 0.999),
+        eps: float = 1e-8,
+        adagrad_eps: float = 1e-10,
+        weight_decay: float = 0.0,
+        rule: str = "adam",
+    ):
+        defaults = dict(
+            lr=lr,
+            initial_accumulator=initial_accumulator,
+            betas=tuple(betas),
+            eps=eps,
+            adagrad_eps=adagrad_eps,
+            weight_decay=weight_decay,
+            rule=rule,
+        )
         super().__init__(params, defaults)
         for group in self.param_groups:
             if group["rule"] not in RULES:
@@ -100,5 +122,5 @@ def _adam(p: torch.Tensor, g: torch.Tensor, st: dict, lr: float, group: dict) ->
     t = float(st["step"])
     st["exp_avg"].lerp_(g, 1 - b1)
     st["exp_avg_sq"].mul_(b2).addcmul_(g, g, value=1 - b2)
-    denom = (st["exp_avg_sq"] / (1 - b2 ** t)).sqrt_().add_(group["eps"])
-    p.addcdiv_(st["exp_avg"], denom, value=-lr / (1 - b1 ** t))
+    denom = (st["exp_avg_sq"] / (1 - b2**t)).sqrt_().add_(group["eps"])
+    p.addcdiv_(st["exp_avg"], denom, value=-lr / (1 - b1**t))

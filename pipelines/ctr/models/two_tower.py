@@ -79,8 +79,10 @@ class TwoTower(CtrModel):
         nn.init.normal_(self.table.weight, std=0.05)
 
         def idx(fields):
-            return ([spec.cat_fields.index(f) for f in fields if f in spec.cat_fields],
-                    [spec.num_fields.index(f) for f in fields if f in spec.num_fields])
+            return (
+                [spec.cat_fields.index(f) for f in fields if f in spec.cat_fields],
+                [spec.num_fields.index(f) for f in fields if f in spec.num_fields],
+            )
 
         self.user_tower = _Tower(self.table, *idx(cfg.user_fields), cfg)
         self.item_tower = _Tower(self.table, *idx(cfg.item_fields), cfg)
@@ -105,5 +107,6 @@ class TwoTower(CtrModel):
             up, ip = u[pos], i[pos]
             sim = up @ ip.T / self.cfg.temperature  # row k: user k against every clicked item of the batch
             loss = loss + self.cfg.in_batch_weight * nn.functional.cross_entropy(
-                sim, torch.arange(sim.shape[0], device=sim.device))
+                sim, torch.arange(sim.shape[0], device=sim.device)
+            )
         return loss

@@ -28,8 +28,9 @@ class WideDeep(CtrModel):
     def __init__(self, spec, cfg: WideDeepConfig):
         super().__init__(spec, cfg)
         self.linear = LinearTerm(spec.total_vocab_size, len(spec.num_fields), cfg.sparse_embeddings)
-        self.embedding = FieldEmbedding(spec.total_vocab_size, len(spec.num_fields), cfg.embed_dim,
-                                        cfg.sparse_embeddings)
+        self.embedding = FieldEmbedding(
+            spec.total_vocab_size, len(spec.num_fields), cfg.embed_dim, cfg.sparse_embeddings
+        )
         self.deep = MLP(spec.num_fields_total * cfg.embed_dim, cfg.hidden_units, cfg.dropout, cfg.batch_norm)
 
     def forward(self, cat, num):

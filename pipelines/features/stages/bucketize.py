@@ -57,8 +57,9 @@ class QuantileBucketizerModel(Model, _BucketParams, StatefulModel):
 
     def vocabSizes(self) -> dict[str, int]:
         """Values an output takes: 0 (missing) and 1..len(splits)+1."""
-        return {dst: len(self.splits()[src]) + 2 for src, dst in zip(self.getInputCols(), self.outputNames(),
-                                                                         strict=True)}
+        return {
+            dst: len(self.splits()[src]) + 2 for src, dst in zip(self.getInputCols(), self.outputNames(), strict=True)
+        }
 
     def _transform(self, df):
         out = {}
@@ -95,5 +96,6 @@ class BucketizeSpec(MultiColumnSpec):
         return {"missing": 0}
 
     def build(self, label):
-        return QuantileBucketizer(**self.column_params(), numBuckets=self.num_buckets,
-                                  relativeError=self.relative_error)
+        return QuantileBucketizer(
+            **self.column_params(), numBuckets=self.num_buckets, relativeError=self.relative_error
+        )

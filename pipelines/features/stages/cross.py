@@ -76,13 +76,16 @@ class FeatureCrossModel(Model, _CrossParams, StatefulModel):
     def _transform(self, df):
         out, n = self.getOutputCol(), self.getNumBuckets()
         if n > 0:
-            return df.withColumn(out, F.when(self._all_missing(), F.lit(MISSING_INDEX))
-                                 .otherwise(hash_bucket(self._parts(), n, "cross")))
+            return df.withColumn(
+                out, F.when(self._all_missing(), F.lit(MISSING_INDEX)).otherwise(hash_bucket(self._parts(), n, "cross"))
+            )
         tmp = f"__cross_{self.uid}"
-        df, names = join_payload(df.withColumn(tmp, F.concat_ws(_SEP, *self._parts())), tmp,
-                                 self.getFrames()["vocab"], {"index": "int"})
+        df, names = join_payload(
+            df.withColumn(tmp, F.concat_ws(_SEP, *self._parts())), tmp, self.getFrames()["vocab"], {"index": "int"}
+        )
         idx = F.when(self._all_missing(), F.lit(MISSING_INDEX)).otherwise(
-            F.coalesce(F.col(names["index"]), F.lit(UNKNOWN_INDEX)))
+            F.coalesce(F.col(names["index"]), F.lit(UNKNOWN_INDEX))
+        )
         return df.withColumn(out, idx).drop(tmp, names["index"])
 
 
@@ -116,5 +119,10 @@ class CrossSpec(StageSpec):
         return [OutputColumn(self._out(), "int", CATEGORICAL_KIND)]
 
     def build(self, label):
-        return FeatureCross(inputCols=self.inputs, outputCol=self._out(), numBuckets=self.num_buckets,
-                            minCount=self.min_count, topK=self.top_k)
+        return FeatureCross(
+            inputCols=self.inputs,
+            outputCol=self._out(),
+            numBuckets=self.num_buckets,
+            minCount=self.min_count,
+            topK=self.top_k,
+        )

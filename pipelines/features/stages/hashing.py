@@ -32,8 +32,12 @@ def hash_bucket(values: list, num_buckets: int, salt: str):
 
 class HashEncoder(Transformer, HasOutputSuffix, HasNumBuckets, DefaultParamsReadable, DefaultParamsWritable):
     suffix = "_hash"
-    salt = Param(Params._dummy(), "salt", "mixed into the hash (different salts: independent collisions)",
-                 typeConverter=TypeConverters.toString)
+    salt = Param(
+        Params._dummy(),
+        "salt",
+        "mixed into the hash (different salts: independent collisions)",
+        typeConverter=TypeConverters.toString,
+    )
 
     @keyword_only
     def __init__(self, *, inputCols=None, outputCols=None, numBuckets=1 << 20, salt=""):
@@ -55,8 +59,10 @@ class HashEncoder(Transformer, HasOutputSuffix, HasNumBuckets, DefaultParamsRead
         for src, dst in zip(self.getInputCols(), self.outputNames(), strict=True):
             c = F.col(f"`{src}`")
             if types[src].startswith("array"):
-                out[dst] = F.transform(F.coalesce(c, F.array()), lambda v: F.when(v.isNull(), F.lit(0)).otherwise(
-                    hash_bucket([v.cast("string")], n, salt)))
+                out[dst] = F.transform(
+                    F.coalesce(c, F.array()),
+                    lambda v: F.when(v.isNull(), F.lit(0)).otherwise(hash_bucket([v.cast("string")], n, salt)),
+                )
             else:
                 out[dst] = F.when(c.isNull(), F.lit(0)).otherwise(hash_bucket([c.cast("string")], n, salt))
         return df.withColumns(out)
@@ -83,9 +89,12 @@ class HashSpec(MultiColumnSpec):
         return {"missing": 0}
 
     def output_columns(self, input_types):
-        return [OutputColumn(o, "array<int>", MULTI_VALUED_KIND) if type_group(input_types.get(i, "")) == "array"
-                else OutputColumn(o, "int", CATEGORICAL_KIND)
-                for i, o in zip(self.inputs, self.output_names(), strict=True)]
+        return [
+            OutputColumn(o, "array<int>", MULTI_VALUED_KIND)
+            if type_group(input_types.get(i, "")) == "array"
+            else OutputColumn(o, "int", CATEGORICAL_KIND)
+            for i, o in zip(self.inputs, self.output_names(), strict=True)
+        ]
 
     def build(self, label):
         return HashEncoder(**self.column_params(), numBuckets=self.num_buckets, salt=self.salt)

@@ -19,10 +19,15 @@ from pipelines.features.stage_types import MultiColumnSpec, register
 class _ImputerParams(HasOutputSuffix, HasRelativeError):
     suffix = "_imp"
     strategy = Param(Params._dummy(), "strategy", "mean | median | constant", typeConverter=TypeConverters.toString)
-    fillValue = Param(Params._dummy(), "fillValue", "the value of strategy 'constant'",
-                      typeConverter=TypeConverters.toFloat)
-    addIndicator = Param(Params._dummy(), "addIndicator", "also output <output>_missing (1 where the input is "
-                         "null or NaN)", typeConverter=TypeConverters.toBoolean)
+    fillValue = Param(
+        Params._dummy(), "fillValue", "the value of strategy 'constant'", typeConverter=TypeConverters.toFloat
+    )
+    addIndicator = Param(
+        Params._dummy(),
+        "addIndicator",
+        "also output <output>_missing (1 where the input is null or NaN)",
+        typeConverter=TypeConverters.toBoolean,
+    )
 
     def __init__(self, *args):
         super().__init__(*args)
@@ -40,14 +45,30 @@ class NumericImputer(Estimator, _ImputerParams, DefaultParamsReadable, DefaultPa
     """Replaces null/NaN by the column's mean, approximate median or a constant, fitted once."""
 
     @keyword_only
-    def __init__(self, *, inputCols=None, outputCols=None, strategy="median", fillValue=0.0,
-                 addIndicator=False, relativeError=0.001):
+    def __init__(
+        self,
+        *,
+        inputCols=None,
+        outputCols=None,
+        strategy="median",
+        fillValue=0.0,
+        addIndicator=False,
+        relativeError=0.001,
+    ):
         super().__init__()
         self.setParams(**self._input_kwargs)
 
     @keyword_only
-    def setParams(self, *, inputCols=None, outputCols=None, strategy="median", fillValue=0.0,
-                  addIndicator=False, relativeError=0.001):
+    def setParams(
+        self,
+        *,
+        inputCols=None,
+        outputCols=None,
+        strategy="median",
+        fillValue=0.0,
+        addIndicator=False,
+        relativeError=0.001,
+    ):
         return self._set(**self._input_kwargs)
 
     def _fit(self, df):
@@ -103,5 +124,6 @@ class ImputeSpec(MultiColumnSpec):
     indicator: bool = False
 
     def build(self, label):
-        return NumericImputer(**self.column_params(), strategy=self.strategy,
-                              fillValue=self.fill_value, addIndicator=self.indicator)
+        return NumericImputer(
+            **self.column_params(), strategy=self.strategy, fillValue=self.fill_value, addIndicator=self.indicator
+        )

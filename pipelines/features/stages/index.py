@@ -71,8 +71,12 @@ class FrequencyIndexerModel(Model, _IndexerParams, StatefulModel):
         vocab = self.getFrames()["vocab"]
         for i, (src, dst) in enumerate(zip(self.getInputCols(), self.outputNames(), strict=True)):
             df, names = join_payload(df, src, vocab[vocab["col_id"] == i], {"index": "int"})
-            df = df.withColumn(dst, F.when(F.col(f"`{src}`").isNull(), F.lit(MISSING_INDEX))
-                               .otherwise(F.coalesce(F.col(names["index"]), F.lit(UNKNOWN_INDEX)))).drop(names["index"])
+            df = df.withColumn(
+                dst,
+                F.when(F.col(f"`{src}`").isNull(), F.lit(MISSING_INDEX)).otherwise(
+                    F.coalesce(F.col(names["index"]), F.lit(UNKNOWN_INDEX))
+                ),
+            ).drop(names["index"])
         return df
 
 

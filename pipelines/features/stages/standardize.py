@@ -24,10 +24,18 @@ from pipelines.features.stage_types import MultiColumnSpec, register
 
 class _StandardizeParams(HasOutputSuffix):
     suffix = "_std"
-    clip = Param(Params._dummy(), "clip", "outputs are clipped to [-clip, clip] (0: no clipping)",
-                 typeConverter=TypeConverters.toFloat)
-    addIndicator = Param(Params._dummy(), "addIndicator", "also output <output>_missing (1 where the input is "
-                         "null, NaN or infinite)", typeConverter=TypeConverters.toBoolean)
+    clip = Param(
+        Params._dummy(),
+        "clip",
+        "outputs are clipped to [-clip, clip] (0: no clipping)",
+        typeConverter=TypeConverters.toFloat,
+    )
+    addIndicator = Param(
+        Params._dummy(),
+        "addIndicator",
+        "also output <output>_missing (1 where the input is null, NaN or infinite)",
+        typeConverter=TypeConverters.toBoolean,
+    )
 
     def __init__(self, *args):
         super().__init__(*args)

@@ -25,10 +25,15 @@ from pipelines.features.vocab import join_payload, keep_frequent, long_format
 
 class _TargetParams(HasOutputSuffix, HasLabelCol, HasMinCount, HasWindowCol):
     suffix = "_te"
-    numFolds = Param(Params._dummy(), "numFolds", "folds for out-of-fold encoding of training rows",
-                     typeConverter=TypeConverters.toInt)
-    smoothing = Param(Params._dummy(), "smoothing", "weight of the prior, in rows",
-                      typeConverter=TypeConverters.toFloat)
+    numFolds = Param(
+        Params._dummy(),
+        "numFolds",
+        "folds for out-of-fold encoding of training rows",
+        typeConverter=TypeConverters.toInt,
+    )
+    smoothing = Param(
+        Params._dummy(), "smoothing", "weight of the prior, in rows", typeConverter=TypeConverters.toFloat
+    )
 
     def __init__(self, *args):
         super().__init__(*args)
@@ -41,14 +46,32 @@ def _fold(cols: list[str], k: int):
 
 class TargetEncoder(Estimator, _TargetParams, DefaultParamsReadable, DefaultParamsWritable):
     @keyword_only
-    def __init__(self, *, inputCols=None, outputCols=None, labelCol="label", minCount=1, windowCol="ds",
-                 numFolds=5, smoothing=20.0):
+    def __init__(
+        self,
+        *,
+        inputCols=None,
+        outputCols=None,
+        labelCol="label",
+        minCount=1,
+        windowCol="ds",
+        numFolds=5,
+        smoothing=20.0,
+    ):
         super().__init__()
         self.setParams(**self._input_kwargs)
 
     @keyword_only
-    def setParams(self, *, inputCols=None, outputCols=None, labelCol="label", minCount=1, windowCol="ds",
-                  numFolds=5, smoothing=20.0):
+    def setParams(
+        self,
+        *,
+        inputCols=None,
+        outputCols=None,
+        labelCol="label",
+        minCount=1,
+        windowCol="ds",
+        numFolds=5,
+        smoothing=20.0,
+    ):
         return self._set(**self._input_kwargs)
 
     def _fit(self, df):
@@ -56,23 +79,42 @@ class TargetEncoder(Estimator, _TargetParams, DefaultParamsReadable, DefaultPara
         # the whole row but its label: duplicates share a fold, and a row's fold owes nothing to its label
         fold_cols = [c for c in df.columns if c != label]
         data = df.withColumn("_fold", _fold(fold_cols, k)).withColumn("_y", F.col(f"`{label}`").cast("double"))
-        per_fold = [a for f in range(k) for a in (F.sum(F.when(F.col("_fold") == f, 1).otherwise(0)).alias(f"n{f}"),
-                                                  F.sum(F.when(F.col("_fold") == f, F.col("_y")).otherwise(0.0))
-                                                  .alias(f"s{f}"))]
+        per_fold = [
+            a
+            for f in range(k)
+            for a in (
+                F.sum(F.when(F.col("_fold") == f, 1).otherwise(0)).alias(f"n{f}"),
+                F.sum(F.when(F.col("_fold") == f, F.col("_y")).otherwise(0.0)).alias(f"s{f}"),
+            )
+        ]
         days = [F.collect_set(F.col(f"`{window}`").cast("string")).alias("days")] if window in df.columns else []
         totals = data.agg(F.count(F.lit(1)).alias("n"), F.sum("_y").alias("s"), *per_fold, *days).first()
         if not totals["n"]:
             raise ValueError("TargetEncoder: no rows to fit on")
         prior = totals["s"] / totals["n"]
-        fold_priors = [(totals["s"] - totals[f"s{f}"]) / (totals["n"] - totals[f"n{f}"])
-                       if totals["n"] > totals[f"n{f}"] else prior for f in range(k)]
-        stats = (long_format(data, list(self.getInputCols()), extra=["_fold", "_y"])
-                 .groupBy("col_id", "value").agg(F.count(F.lit(1)).alias("count"), F.sum("_y").alias("sum"), *per_fold))
+        fold_priors = [
+            (totals["s"] - totals[f"s{f}"]) / (totals["n"] - totals[f"n{f}"])
+            if totals["n"] > totals[f"n{f}"]
+            else prior
+            for f in range(k)
+        ]
+        stats = (
+            long_format(data, list(self.getInputCols()), extra=["_fold", "_y"])
+            .groupBy("col_id", "value")
+            .agg(F.count(F.lit(1)).alias("count"), F.sum("_y").alias("sum"), *per_fold)
+        )
         table = keep_frequent(stats, self.getMinCount(), 0).toPandas()
         model = TargetEncoderModel()
         self._copyValues(model)
-        return model.setState({"prior": prior, "fold_priors": fold_priors, "fold_cols": fold_cols,
-                               "days": sorted(totals["days"]) if days else []}, {"stats": table})
+        return model.setState(
+            {
+                "prior": prior,
+                "fold_priors": fold_priors,
+                "fold_cols": fold_cols,
+                "days": sorted(totals["days"]) if days else [],
+            },
+            {"stats": table},
+        )
 
 
 class TargetEncoderModel(Model, _TargetParams, StatefulModel):
@@ -91,8 +133,12 @@ class TargetEncoderModel(Model, _TargetParams, StatefulModel):
         tmp = f"__fold_{self.uid}"
         df = df.withColumn(tmp, fold)
         fold_prior = F.element_at(F.array(*[F.lit(p) for p in st["fold_priors"]]), F.col(tmp) + 1)
-        payload = {"count": "bigint", "sum": "double", **{f"n{f}": "bigint" for f in range(k)},
-                   **{f"s{f}": "double" for f in range(k)}}
+        payload = {
+            "count": "bigint",
+            "sum": "double",
+            **{f"n{f}": "bigint" for f in range(k)},
+            **{f"s{f}": "double" for f in range(k)},
+        }
         for i, (src, dst) in enumerate(zip(self.getInputCols(), self.outputNames(), strict=True)):
             df, nm = join_payload(df, src, table[table["col_id"] == i], payload)
             n, s = F.coalesce(F.col(nm["count"]), F.lit(0)), F.coalesce(F.col(nm["sum"]), F.lit(0.0))
@@ -127,6 +173,11 @@ class TargetEncodeSpec(MultiColumnSpec):
         super().validate()
 
     def build(self, label):
-        return TargetEncoder(**self.column_params(), labelCol=label,
-                             numFolds=self.num_folds, smoothing=self.smoothing, minCount=self.min_count,
-                             windowCol=self.window_column)
+        return TargetEncoder(
+            **self.column_params(),
+            labelCol=label,
+            numFolds=self.num_folds,
+            smoothing=self.smoothing,
+            minCount=self.min_count,
+            windowCol=self.window_column,
+        )

@@ -24,8 +24,12 @@ _SIZES = {"hour": 25, "weekday": 8}  # reserved 0 (missing) + the values
 
 
 class TimeParts(Transformer, HasInputCols, DefaultParamsReadable, DefaultParamsWritable):
-    timeFormat = Param(Params._dummy(), "timeFormat", "Java datetime pattern of non-timestamp inputs ('' = "
-                       "Spark's default timestamp parsing)", typeConverter=TypeConverters.toString)
+    timeFormat = Param(
+        Params._dummy(),
+        "timeFormat",
+        "Java datetime pattern of non-timestamp inputs ('' = Spark's default timestamp parsing)",
+        typeConverter=TypeConverters.toString,
+    )
     parts = Param(Params._dummy(), "parts", "hour and/or weekday", typeConverter=TypeConverters.toListString)
 
     @keyword_only

@@ -15,15 +15,18 @@ def _cfg(budget_mb: int, **kw) -> AnnSettings:
     return dataclasses.replace(AnnSettings(), memory_budget_mb=budget_mb, **kw)
 
 
-@pytest.mark.parametrize(("n", "d", "budget_mb", "factory"), [
-    (5_000, 64, 1024, "Flat"),                              # small: exact
-    (10_000, 768, 64, "Flat"),                              # the flat bound is inclusive
-    (50_000, 64, 1024, "HNSW32"),                           # medium, graph fits
-    (50_000, 128, 30, "IVF1024,Flat"),                      # medium, graph does not fit (38.8 MB), floats do
-    (1_000_000, 64, 4096, "IVF2048,Flat"),                  # large, floats fit; nlist bounded by the sample
-    (100_000_000, 128, 8192, "IVF2048,PQ64"),               # floats do not fit: 64 bytes a vector
-    (1_000_000_000, 128, 16384, "OPQ8,IVF2048,PQ8"),        # 8 bytes a vector: strong compression, OPQ
-])
+@pytest.mark.parametrize(
+    ("n", "d", "budget_mb", "factory"),
+    [
+        (5_000, 64, 1024, "Flat"),  # small: exact
+        (10_000, 768, 64, "Flat"),  # the flat bound is inclusive
+        (50_000, 64, 1024, "HNSW32"),  # medium, graph fits
+        (50_000, 128, 30, "IVF1024,Flat"),  # medium, graph does not fit (38.8 MB), floats do
+        (1_000_000, 64, 4096, "IVF2048,Flat"),  # large, floats fit; nlist bounded by the sample
+        (100_000_000, 128, 8192, "IVF2048,PQ64"),  # floats do not fit: 64 bytes a vector
+        (1_000_000_000, 128, 16384, "OPQ8,IVF2048,PQ8"),  # 8 bytes a vector: strong compression, OPQ
+    ],
+)
 def test_automatic_choice(n, d, budget_mb, factory):
     choice = choose_index(n, d, _cfg(budget_mb))
     assert choice.factory == factory
@@ -56,6 +59,7 @@ def test_factory_from_argument_then_config_wins_over_the_automatic_choice():
 
 
 def test_family_of_factory_strings():
-    assert [family_of(f) for f in ("Flat", "HNSW32", "IVF16,Flat", "OPQ8,IVF16,PQ8", "IVF16_HNSW32,PQ8x4fs",
-                                   "PCA32,Flat", "LSH")] == [
-        "flat", "hnsw", "ivf_flat", "ivf_pq", "ivf_pq", "flat", "other"]
+    assert [
+        family_of(f)
+        for f in ("Flat", "HNSW32", "IVF16,Flat", "OPQ8,IVF16,PQ8", "IVF16_HNSW32,PQ8x4fs", "PCA32,Flat", "LSH")
+    ] == ["flat", "hnsw", "ivf_flat", "ivf_pq", "ivf_pq", "flat", "other"]

@@ -22,8 +22,13 @@ def data():
     return x, ids
 
 
-FACTORIES = {"flat": "Flat", "ivf_flat": "IVF16,Flat", "ivf_pq": "IVF16,PQ4x4", "hnsw": "HNSW16",
-             "opq": "OPQ4,IVF16,PQ4x4"}
+FACTORIES = {
+    "flat": "Flat",
+    "ivf_flat": "IVF16,Flat",
+    "ivf_pq": "IVF16,PQ4x4",
+    "hnsw": "HNSW16",
+    "opq": "OPQ4,IVF16,PQ4x4",
+}
 _TRAINED: dict[str, faiss.Index] = {}
 
 
@@ -57,8 +62,10 @@ def test_merged_shards_equal_single_build(family, data):
     x, ids = data
     trained = _trained(family, x)
     single = build.build_single_process(trained, x, ids)
-    parts = [build.build_single_process(trained, x[:1000], ids[:1000]),
-             build.build_single_process(trained, x[1000:], ids[1000:])]
+    parts = [
+        build.build_single_process(trained, x[:1000], ids[:1000]),
+        build.build_single_process(trained, x[1000:], ids[1000:]),
+    ]
     [merged] = build.merge_shards(parts, 1)
     assert merged.ntotal == single.ntotal
     assert artifacts.to_bytes(merged) == artifacts.to_bytes(single)  # same lists, same ids, same order
@@ -67,8 +74,10 @@ def test_merged_shards_equal_single_build(family, data):
 def test_hnsw_shards_are_kept_and_searched_together(data, tmp_path):
     x, ids = data
     trained = build.train("HNSW16", D, "l2", x[:0])
-    parts = [build.build_single_process(trained, x[:1000], ids[:1000]),
-             build.build_single_process(trained, x[1000:], ids[1000:])]
+    parts = [
+        build.build_single_process(trained, x[:1000], ids[:1000]),
+        build.build_single_process(trained, x[1000:], ids[1000:]),
+    ]
     kept = build.merge_shards(parts, 1)
     assert len(kept) == 2
     artifacts.save(str(tmp_path), kept, {"shards": 2, "dim": D})
@@ -81,7 +90,7 @@ def test_hnsw_shards_are_kept_and_searched_together(data, tmp_path):
 def test_merge_into_two_shards_keeps_every_vector(data):
     x, ids = data
     trained = build.train("IVF16,Flat", D, "l2", x)
-    parts = [build.build_single_process(trained, x[i:i + 500], ids[i:i + 500]) for i in range(0, 3000, 500)]
+    parts = [build.build_single_process(trained, x[i : i + 500], ids[i : i + 500]) for i in range(0, 3000, 500)]
     merged = build.merge_shards(parts, 2)
     assert [m.ntotal for m in merged] == [1500, 1500]
 

@@ -45,10 +45,16 @@ def test_env_overlay_overrides_only_its_keys(conf_dir):
 
 
 def test_set_overrides_win_and_parse_yaml_scalars(conf_dir):
-    s = config.load("local", root=conf_dir, overrides=[
-        "synth.rows_per_day=77", "synth.write_tsv=false", "synth.positive_rate=0.05",
-        "spark.profiles.local.conf.spark.sql.shuffle.partitions=3",
-    ]).settings
+    s = config.load(
+        "local",
+        root=conf_dir,
+        overrides=[
+            "synth.rows_per_day=77",
+            "synth.write_tsv=false",
+            "synth.positive_rate=0.05",
+            "spark.profiles.local.conf.spark.sql.shuffle.partitions=3",
+        ],
+    ).settings
     assert (s.synth.rows_per_day, s.synth.write_tsv, s.synth.positive_rate) == (77, False, 0.05)
     # Spark conf keys contain dots: the rest of the path after `conf` is one key
     assert s.spark.profiles["local"].conf["spark.sql.shuffle.partitions"] == 3
@@ -159,12 +165,21 @@ def test_set_reaches_a_feature_pipeline_and_its_stages_by_name(conf_dir):
     from pipelines.features.builder import load_spec
 
     (conf_dir / "base" / "features" / "t.yml").write_text(_PIPE)
-    sets = ["features.t.train_days=3", "features.t.source=other_logs", "features.t.keep=[id]",
-            "features.t.stages.cats.params.min_count=10", "synth.seed=3"]
+    sets = [
+        "features.t.train_days=3",
+        "features.t.source=other_logs",
+        "features.t.keep=[id]",
+        "features.t.stages.cats.params.min_count=10",
+        "synth.seed=3",
+    ]
     loaded = config.load("local", root=conf_dir, overrides=sets)
     assert loaded.settings.synth.seed == 3
-    assert loaded.named_overrides("features", "t") == ("train_days=3", "source=other_logs", "keep=[id]",
-                                                        "stages.cats.params.min_count=10")
+    assert loaded.named_overrides("features", "t") == (
+        "train_days=3",
+        "source=other_logs",
+        "keep=[id]",
+        "stages.cats.params.min_count=10",
+    )
     assert loaded.named_overrides("features", "ctr_default") == ()
     spec = load_spec("t", root=conf_dir, overrides=loaded.named_overrides("features", "t"))
     assert (spec.train_days, spec.source, spec.keep, spec.label) == (3, "other_logs", ["id"], "click")
@@ -176,22 +191,35 @@ def test_set_reaches_a_feature_pipeline_and_its_stages_by_name(conf_dir):
     assert len({loaded.config_hash, plain.config_hash, other.config_hash}) == 3
 
 
-@pytest.mark.parametrize(("item", "message"), [
-    ("features.nope.train_days=2", r"--set features.nope.train_days: no features named 'nope' in .*\(known: .*t"),
-    ("features.t.trian_days=2",
-     r"--set features.t.trian_days: trian_days: unknown key \(did you mean 'train_days'\?\)"),
-    ("features.t.train_days=two", r"--set features.t.train_days: train_days: expected an integer"),
-    ("features.t.stages.catz.params.min_count=3",
-     r"--set features.t.stages.catz.params.min_count: stages has no entry named 'catz' \(did you mean 'cats'\?\)"),
-    ("features.t.stages.cats.params.min_cuont=3",
-     r"--set features.t.stages: stage 'cats': params.min_cuont: unknown param of stage type 'index' "
-     r"\(did you mean 'min_count'\?\)"),
-    ("features.t.stages.cats.params.min_count=many", r"--set features.t.stages: stage 'cats': params.min_count: "
-                                                     r"expected an integer"),
-    ("features.t.label.name=x", r"--set features.t.label.name: 'label' is a value, not a section"),
-    ("features.t=1", r"--set features.t: expected features.<name>.<key>=value"),
-    ("models.nosuch.seed=1", r"--set models.nosuch.seed: no models named 'nosuch'"),
-])
+@pytest.mark.parametrize(
+    ("item", "message"),
+    [
+        ("features.nope.train_days=2", r"--set features.nope.train_days: no features named 'nope' in .*\(known: .*t"),
+        (
+            "features.t.trian_days=2",
+            r"--set features.t.trian_days: trian_days: unknown key \(did you mean 'train_days'\?\)",
+        ),
+        ("features.t.train_days=two", r"--set features.t.train_days: train_days: expected an integer"),
+        (
+            "features.t.stages.catz.params.min_count=3",
+            r"--set features.t.stages.catz.params.min_count: stages has no entry named 'catz' "
+            r"\(did you mean 'cats'\?\)",
+        ),
+        (
+            "features.t.stages.cats.params.min_cuont=3",
+            r"--set features.t.stages: stage 'cats': params.min_cuont: unknown param of stage type 'index' "
+            r"\(did you mean 'min_count'\?\)",
+        ),
+        (
+            "features.t.stages.cats.params.min_count=many",
+            r"--set features.t.stages: stage 'cats': params.min_count: "
+            r"expected an integer",
+        ),
+        ("features.t.label.name=x", r"--set features.t.label.name: 'label' is a value, not a section"),
+        ("features.t=1", r"--set features.t: expected features.<name>.<key>=value"),
+        ("models.nosuch.seed=1", r"--set models.nosuch.seed: no models named 'nosuch'"),
+    ],
+)
 def test_a_bad_feature_pipeline_override_is_a_one_line_error(conf_dir, item, message):
     (conf_dir / "base" / "features" / "t.yml").write_text(_PIPE)
     with pytest.raises(ConfigError, match=message) as e:

@@ -21,14 +21,17 @@ def _lines(capsys) -> list[str]:
     return [ln for ln in err.splitlines() if "error:" in ln]
 
 
-@pytest.mark.parametrize("state, expected", [
-    ("file", "project.state_dir {path}: is a file, not a directory"),
-    ("under a file", "project.state_dir {path}: not a writable directory (Not a directory)"),
-    ("read-only", "project.state_dir {path}: not a writable directory ("),
-], ids=["a file", "under a file", "read-only filesystem"])
+@pytest.mark.parametrize(
+    "state, expected",
+    [
+        ("file", "project.state_dir {path}: is a file, not a directory"),
+        ("under a file", "project.state_dir {path}: not a writable directory (Not a directory)"),
+        ("read-only", "project.state_dir {path}: not a writable directory ("),
+    ],
+    ids=["a file", "under a file", "read-only filesystem"],
+)
 def test_a_state_dir_that_cannot_hold_state_is_a_config_error(state, expected, tmp_path, capsys):
-    path = {"file": tmp_path / "f", "under a file": tmp_path / "f" / "sub",
-            "read-only": "/sys/ctrflow-state"}[state]
+    path = {"file": tmp_path / "f", "under a file": tmp_path / "f" / "sub", "read-only": "/sys/ctrflow-state"}[state]
     (tmp_path / "f").write_text("not a directory")
     code = run_job("generate", ["--ds", DS, "--set", f"project.state_dir={path}"])  # before Spark starts
     lines = _lines(capsys)
@@ -44,19 +47,24 @@ def test_an_unexpected_error_is_one_line_and_its_traceback_only_with_debug(monke
     monkeypatch.setattr(jobs.generate, "run", broken)
     monkeypatch.setattr("pipelines.common.spark.task_error_logs", lambda spark, audible: None)  # no JVM here
     assert run_job("generate", ["--ds", DS], spark=object()) == 1
-    assert _lines(capsys) == ["ctrflow generate: error: KeyError: 'no such key' (unexpected KeyError; rerun with "
-                              "--debug for the traceback)"]
+    assert _lines(capsys) == [
+        "ctrflow generate: error: KeyError: 'no such key' (unexpected KeyError; rerun with --debug for the traceback)"
+    ]
     assert run_job("generate", ["--ds", DS, "--debug"], spark=object()) == 1
     err = capsys.readouterr().err
     assert "Traceback (most recent call last)" in err and "in broken" in err
     assert err.strip().splitlines()[-1] == "ctrflow generate: error: KeyError: 'no such key' (unexpected KeyError)"
 
 
-@pytest.mark.parametrize("exc, code, line", [
-    (DataError(""), 1, "ctrflow generate: error: DataError"),
-    (DataError("stg.x ds=2026-11-01: two\nlines"), 1, "ctrflow generate: error: stg.x ds=2026-11-01: two; lines"),
-    (GateRefused("gate refused m v0003: auc 0.70 < champion 0.71"), 3, "ctrflow generate: error: gate refused m"),
-], ids=["blank message", "two-line message", "gate refusal"])
+@pytest.mark.parametrize(
+    "exc, code, line",
+    [
+        (DataError(""), 1, "ctrflow generate: error: DataError"),
+        (DataError("stg.x ds=2026-11-01: two\nlines"), 1, "ctrflow generate: error: stg.x ds=2026-11-01: two; lines"),
+        (GateRefused("gate refused m v0003: auc 0.70 < champion 0.71"), 3, "ctrflow generate: error: gate refused m"),
+    ],
+    ids=["blank message", "two-line message", "gate refusal"],
+)
 def test_ctrflow_errors_are_never_blank_and_keep_their_exit_code(exc, code, line, monkeypatch, capsys):
     import jobs.generate
 
@@ -75,8 +83,10 @@ def test_ctrflow_commands_report_failures_the_same_way(monkeypatch, capsys):
 
     monkeypatch.setitem(cli.COMMANDS, "models", broken)
     assert cli.main(["models"]) == 1
-    assert _lines(capsys) == ["ctrflow models: error: RuntimeError: disk on fire (unexpected RuntimeError; rerun "
-                              "with --debug for the traceback)"]
+    assert _lines(capsys) == [
+        "ctrflow models: error: RuntimeError: disk on fire (unexpected RuntimeError; rerun "
+        "with --debug for the traceback)"
+    ]
 
 
 class _Throwable:
@@ -100,15 +110,25 @@ class _Throwable:
 
 def test_one_line_looks_past_spark_wrappers_to_the_file_and_the_root_cause():
     root = _Throwable("java.io.EOFException", "Unexpected end of input stream")
-    read = _Throwable("org.apache.spark.SparkException", "[FAILED_READ_FILE.NO_HINT] Encountered error while "
-                      "reading file file:/landing/ds=2026-11-01/part.tsv.gz.  SQLSTATE: KD001", root)
-    job = _Throwable("org.apache.spark.SparkException", "Job aborted due to stage failure: Task 0 in stage 0.0 "
-                     "failed 1 times, most recent failure: ...\nDriver stacktrace:", read)
+    read = _Throwable(
+        "org.apache.spark.SparkException",
+        "[FAILED_READ_FILE.NO_HINT] Encountered error while "
+        "reading file file:/landing/ds=2026-11-01/part.tsv.gz.  SQLSTATE: KD001",
+        root,
+    )
+    job = _Throwable(
+        "org.apache.spark.SparkException",
+        "Job aborted due to stage failure: Task 0 in stage 0.0 "
+        "failed 1 times, most recent failure: ...\nDriver stacktrace:",
+        read,
+    )
     err = Exception("An error occurred while calling o3948.parquet.\n: org.apache.spark.SparkException: ...")
     err.java_exception = job
-    assert one_line(err) == ("org.apache.spark.SparkException: [FAILED_READ_FILE.NO_HINT] Encountered error while "
-                             "reading file file:/landing/ds=2026-11-01/part.tsv.gz.  SQLSTATE: KD001 (caused by "
-                             "java.io.EOFException: Unexpected end of input stream)")
+    assert one_line(err) == (
+        "org.apache.spark.SparkException: [FAILED_READ_FILE.NO_HINT] Encountered error while "
+        "reading file file:/landing/ds=2026-11-01/part.tsv.gz.  SQLSTATE: KD001 (caused by "
+        "java.io.EOFException: Unexpected end of input stream)"
+    )
     assert one_line(ValueError("")) == "ValueError"
     assert one_line(OSError(28, "No space left on device")) == "OSError: [Errno 28] No space left on device"
 

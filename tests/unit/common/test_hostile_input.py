@@ -35,52 +35,105 @@ def _check(*args: str) -> int:
 
 # (id, command, what the one-line error must contain)
 CASES = [
-    ("backtick database", lambda: _config("--set", "project.databases.stg=st`g"),
-     "--set project.databases.stg: project.databases.stg: 'st`g' is not a valid name"),
-    ("create table injection", lambda: _config("--set", f"synth.table={INJECTION}"),
-     "--set synth.table: synth.table: \"t (a int)"),
-    ("semicolon in a source table", lambda: _config("--set", "sources.sources.click_logs.table=raw.t;DROP"),
-     "sources.sources.click_logs.table: 'raw.t;DROP' is not a valid table name"),
-    ("three-part table", lambda: _config("--set", "dags.ann_weekly.embeddings=a.b.c"),
-     "dags.ann_weekly.embeddings: 'a.b.c' is not a valid table name"),
-    ("source name with a space", lambda: _config("--set", "sources.sources={'a b': {kind: hive, table: raw.t, "
-                                                          "contract: criteo}}"),
-     "sources.sources.a b: 'a b' is not a valid name"),
+    (
+        "backtick database",
+        lambda: _config("--set", "project.databases.stg=st`g"),
+        "--set project.databases.stg: project.databases.stg: 'st`g' is not a valid name",
+    ),
+    (
+        "create table injection",
+        lambda: _config("--set", f"synth.table={INJECTION}"),
+        '--set synth.table: synth.table: "t (a int)',
+    ),
+    (
+        "semicolon in a source table",
+        lambda: _config("--set", "sources.sources.click_logs.table=raw.t;DROP"),
+        "sources.sources.click_logs.table: 'raw.t;DROP' is not a valid table name",
+    ),
+    (
+        "three-part table",
+        lambda: _config("--set", "dags.ann_weekly.embeddings=a.b.c"),
+        "dags.ann_weekly.embeddings: 'a.b.c' is not a valid table name",
+    ),
+    (
+        "source name with a space",
+        lambda: _config("--set", "sources.sources={'a b': {kind: hive, table: raw.t, contract: criteo}}"),
+        "sources.sources.a b: 'a b' is not a valid name",
+    ),
     ("model name with ..", lambda: _config("--set", "gbdt.model_name=../x"), "gbdt.model_name: '../x'"),
     ("pipeline key a path", lambda: _config("--set", "ctr.pipeline=a/b"), "ctr.pipeline: 'a/b'"),
-    ("deep model with a quote", lambda: _config("--set", "dags.ctr_daily.deep_models=[\"deep'fm\"]"),
-     "dags.ctr_daily.deep_models[0]: \"deep'fm\" is not a valid name"),
-    ("NaN min_delta", lambda: _config("--set", "registry.gate.min_delta=.nan"),
-     "--set registry.gate.min_delta: registry.gate.min_delta: expected a finite number, got nan"),
-    ("inf max_psi", lambda: _config("--set", "dags.ctr_daily.quality.max_psi=.inf"),
-     "dags.ctr_daily.quality.max_psi: expected a finite number, got inf"),
-    ("source path with ..", lambda: _config("--set", "sources.sources.criteo_tsv.path=../../etc/{ds}"),
-     "sources.sources.criteo_tsv: path '../../etc/{ds}': '..' segments are not allowed"),
+    (
+        "deep model with a quote",
+        lambda: _config("--set", 'dags.ctr_daily.deep_models=["deep\'fm"]'),
+        'dags.ctr_daily.deep_models[0]: "deep\'fm" is not a valid name',
+    ),
+    (
+        "NaN min_delta",
+        lambda: _config("--set", "registry.gate.min_delta=.nan"),
+        "--set registry.gate.min_delta: registry.gate.min_delta: expected a finite number, got nan",
+    ),
+    (
+        "inf max_psi",
+        lambda: _config("--set", "dags.ctr_daily.quality.max_psi=.inf"),
+        "dags.ctr_daily.quality.max_psi: expected a finite number, got inf",
+    ),
+    (
+        "source path with ..",
+        lambda: _config("--set", "sources.sources.criteo_tsv.path=../../etc/{ds}"),
+        "sources.sources.criteo_tsv: path '../../etc/{ds}': '..' segments are not allowed",
+    ),
     ("env ../..", lambda: _config("--env", "../.."), "--env '../..': an overlay is a directory name under conf/"),
     ("env absolute", lambda: _config("--env", "/abs"), "--env '/abs'"),
     ("env base", lambda: _config("--env", "base"), "--env base: conf/base is not an overlay"),
     ("env jars", lambda: _config("--env", "jars"), "--env jars: conf/jars is not an overlay"),
     ("job env ../..", lambda: _job("publish", "--model", "m", "--env", "../.."), "--env '../..'"),
-    ("named document path", lambda: _config("--set", "features.x/y.train_days=1"),
-     "--set features.x/y.train_days: features 'x/y' is not a valid name"),
-    ("features --pipeline ../x", lambda: _job("features", "--pipeline", "../x"),
-     "--pipeline: pipeline: '../x' is not a valid name"),
-    ("features --pipeline outside conf", lambda: _job("features", "--pipeline", "../../../../tmp/x", "--fit"),
-     "--pipeline: pipeline: '../../../../tmp/x' is not a valid name"),
-    ("features --pipeline unknown", lambda: _job("features", "--pipeline", "nope", "--fit"),
-     "--pipeline nope: no features named 'nope' in conf/base/features (known: "),
-    ("features --source injection", lambda: _job("features", "--pipeline", "ctr_default", "--source", "x' OR 1=1"),
-     "--source: source: \"x' OR 1=1\" is not a valid name"),
+    (
+        "named document path",
+        lambda: _config("--set", "features.x/y.train_days=1"),
+        "--set features.x/y.train_days: features 'x/y' is not a valid name",
+    ),
+    (
+        "features --pipeline ../x",
+        lambda: _job("features", "--pipeline", "../x"),
+        "--pipeline: pipeline: '../x' is not a valid name",
+    ),
+    (
+        "features --pipeline outside conf",
+        lambda: _job("features", "--pipeline", "../../../../tmp/x", "--fit"),
+        "--pipeline: pipeline: '../../../../tmp/x' is not a valid name",
+    ),
+    (
+        "features --pipeline unknown",
+        lambda: _job("features", "--pipeline", "nope", "--fit"),
+        "--pipeline nope: no features named 'nope' in conf/base/features (known: ",
+    ),
+    (
+        "features --source injection",
+        lambda: _job("features", "--pipeline", "ctr_default", "--source", "x' OR 1=1"),
+        '--source: source: "x\' OR 1=1" is not a valid name',
+    ),
     ("ingest --source path", lambda: _job("ingest", "--source", "../x"), "--source: source: '../x'"),
     ("train_ctr --model path", lambda: _job("train_ctr", "--model", "../deepfm"), "--model: model: '../deepfm'"),
-    ("train_ctr --model-name", lambda: _job("train_ctr", "--model", "lr", "--model-name", "a;b"),
-     "--model-name: model_name: 'a;b' is not a valid name"),
-    ("score --table injection", lambda: _job("score", "--model", "m", "--table", "feat.x; DROP"),
-     "--table: table: 'feat.x; DROP' is not a valid table name"),
-    ("check_quality --source injection", lambda: _check("--source", "x' OR '1'='1", "--pipeline", "ctr_default"),
-     "--source: source: \"x' OR '1'='1\" is not a valid name"),
-    ("check_quality --pipeline path", lambda: _check("--source", "click_logs", "--pipeline", "../x"),
-     "--pipeline: pipeline: '../x' is not a valid name"),
+    (
+        "train_ctr --model-name",
+        lambda: _job("train_ctr", "--model", "lr", "--model-name", "a;b"),
+        "--model-name: model_name: 'a;b' is not a valid name",
+    ),
+    (
+        "score --table injection",
+        lambda: _job("score", "--model", "m", "--table", "feat.x; DROP"),
+        "--table: table: 'feat.x; DROP' is not a valid table name",
+    ),
+    (
+        "check_quality --source injection",
+        lambda: _check("--source", "x' OR '1'='1", "--pipeline", "ctr_default"),
+        "--source: source: \"x' OR '1'='1\" is not a valid name",
+    ),
+    (
+        "check_quality --pipeline path",
+        lambda: _check("--source", "click_logs", "--pipeline", "../x"),
+        "--pipeline: pipeline: '../x' is not a valid name",
+    ),
 ]
 
 
@@ -112,17 +165,20 @@ def test_a_named_document_outside_conf_is_never_read(tmp_path):
         config.load_named("features", str(rel), dict)
 
 
-@pytest.mark.parametrize("conf, expected", [
-    ({"overrides": ["project.state_dir=/tmp/x"]}, "'project.state_dir' may not be set by a triggered run"),
-    ({"overrides": ["spark.profiles.local.conf.spark.jars=/tmp/evil.jar"]}, "'spark.profiles.local.conf"),
-    ({"overrides": ["dags.spark_submit=/tmp/x"]}, "'dags.spark_submit' may not be set"),
-    ({"overrides": ["sources.sources.click_logs.path=/etc"]}, "'sources.sources.click_logs.path' may not"),
-    ({"overrides": ["ctr.checkpoint_dir=/tmp/x"]}, "'ctr.checkpoint_dir' may not be set"),
-    ({"overrides": ["registry.root=/tmp/x"]}, "'registry.root' may not be set"),
-    ({"env": "../.."}, "dag run conf env: --env '../..'"),
-    ({"env": "base"}, "dag run conf env: --env base"),
-    ({"env": ["local"]}, "dag run conf 'env' must be an overlay name"),
-])
+@pytest.mark.parametrize(
+    "conf, expected",
+    [
+        ({"overrides": ["project.state_dir=/tmp/x"]}, "'project.state_dir' may not be set by a triggered run"),
+        ({"overrides": ["spark.profiles.local.conf.spark.jars=/tmp/evil.jar"]}, "'spark.profiles.local.conf"),
+        ({"overrides": ["dags.spark_submit=/tmp/x"]}, "'dags.spark_submit' may not be set"),
+        ({"overrides": ["sources.sources.click_logs.path=/etc"]}, "'sources.sources.click_logs.path' may not"),
+        ({"overrides": ["ctr.checkpoint_dir=/tmp/x"]}, "'ctr.checkpoint_dir' may not be set"),
+        ({"overrides": ["registry.root=/tmp/x"]}, "'registry.root' may not be set"),
+        ({"env": "../.."}, "dag run conf env: --env '../..'"),
+        ({"env": "base"}, "dag run conf env: --env base"),
+        ({"env": ["local"]}, "dag run conf 'env' must be an overlay name"),
+    ],
+)
 def test_run_conf_outside_the_allowlist_is_a_task_error_naming_the_key(conf, expected):
     from airflow.sdk.exceptions import AirflowFailException
 
@@ -137,16 +193,31 @@ def test_run_conf_outside_the_allowlist_is_a_task_error_naming_the_key(conf, exp
 def test_run_conf_inside_the_allowlist_is_added_after_the_operators_own():
     from operators._runconf import resolve
 
-    conf = {"env": "cluster", "overrides": ["synth.seed=3", "gbdt.trees.max_depth=3", "registry.gate.min_delta=0.01",
-                                            "features.ctr_default.train_days=2", "dags.ctr_daily.quality.max_psi=1"]}
+    conf = {
+        "env": "cluster",
+        "overrides": [
+            "synth.seed=3",
+            "gbdt.trees.max_depth=3",
+            "registry.gate.min_delta=0.01",
+            "features.ctr_default.train_days=2",
+            "dags.ctr_daily.quality.max_psi=1",
+        ],
+    }
     env, sets = resolve({"dag_run": SimpleNamespace(conf=conf)}, "local", ["project.state_dir=/ok"])
     assert env == "cluster" and sets == ["project.state_dir=/ok", *conf["overrides"]]
 
 
 def test_secrets_are_masked_in_config_output_and_type_errors(capsys):
     key = "spark.profiles.local.conf.fs.azure.account.key.acct.blob.core.windows.net"
-    assert _config("--set", f"{key}=s3cr3tV4lue", "--set",
-                   "spark.profiles.local.conf.google.cloud.auth.service.account.json.private.key=pr1vate") == 0
+    assert (
+        _config(
+            "--set",
+            f"{key}=s3cr3tV4lue",
+            "--set",
+            "spark.profiles.local.conf.google.cloud.auth.service.account.json.private.key=pr1vate",
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "s3cr3tV4lue" not in out and "pr1vate" not in out
     assert '"fs.azure.account.key.acct.blob.core.windows.net": "***"' in out
@@ -156,12 +227,24 @@ def test_secrets_are_masked_in_config_output_and_type_errors(capsys):
 
 
 def test_masking_leaves_ordinary_keys_alone():
-    tree = {"spark": {"conf": {"spark.hadoop.fs.s3a.access.key": "AK", "spark.sql.shuffle.partitions": 4,
-                               "spark.authenticate.secret": "s", "spark.io.encryption.keySizeBits": 128}},
-            "ctr": {"min_delta": 0.0, "keep": ["id"]}}
+    tree = {
+        "spark": {
+            "conf": {
+                "spark.hadoop.fs.s3a.access.key": "AK",
+                "spark.sql.shuffle.partitions": 4,
+                "spark.authenticate.secret": "s",
+                "spark.io.encryption.keySizeBits": 128,
+            }
+        },
+        "ctr": {"min_delta": 0.0, "keep": ["id"]},
+    }
     masked = mask_secrets(tree)
-    assert masked["spark"]["conf"] == {"spark.hadoop.fs.s3a.access.key": "***", "spark.sql.shuffle.partitions": 4,
-                                       "spark.authenticate.secret": "***", "spark.io.encryption.keySizeBits": 128}
+    assert masked["spark"]["conf"] == {
+        "spark.hadoop.fs.s3a.access.key": "***",
+        "spark.sql.shuffle.partitions": 4,
+        "spark.authenticate.secret": "***",
+        "spark.io.encryption.keySizeBits": 128,
+    }
     assert masked["ctr"] == tree["ctr"]
 
 

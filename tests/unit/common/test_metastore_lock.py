@@ -12,14 +12,23 @@ from pathlib import Path
 from pipelines.common.spark import METASTORE_LOCK
 from tests.conftest import ROOT, run_cli, test_overrides
 
-HOLD = ("import sys\nfrom pipelines.common.spark import lock_metastore\n"
-        "lock_metastore(sys.argv[1])\nprint('locked', flush=True)\nsys.stdin.read()\n")
+HOLD = (
+    "import sys\nfrom pipelines.common.spark import lock_metastore\n"
+    "lock_metastore(sys.argv[1])\nprint('locked', flush=True)\nsys.stdin.read()\n"
+)
 
 
 def _holder(state: Path) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-c", HOLD, str(state)], cwd=ROOT, env=env, text=True,
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", HOLD, str(state)],
+        cwd=ROOT,
+        env=env,
+        text=True,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     assert proc.stdout.readline().strip() == "locked", proc.stderr.read()
     return proc
 
@@ -38,8 +47,10 @@ def test_a_second_process_fails_with_one_line_and_a_killed_holder_does_not_block
     try:
         out = _job(tmp_path)
         assert out.returncode == 1, out.stderr[-3000:]
-        line = (f"ctrflow generate: error: another ctrflow job holds the metastore at {tmp_path}/metastore_db; "
-                f"use the Postgres metastore for concurrency (holder: pid {holder.pid})")
+        line = (
+            f"ctrflow generate: error: another ctrflow job holds the metastore at {tmp_path}/metastore_db; "
+            f"use the Postgres metastore for concurrency (holder: pid {holder.pid})"
+        )
         errors = [ln for ln in out.stderr.splitlines() if "error" in ln.lower()]
         assert errors[-1] == line and "Traceback" not in out.stderr  # the job's log lines, then this one
         assert "HiveException" not in out.stderr and "SparkContext" not in out.stderr  # Spark never started
@@ -52,7 +63,9 @@ def test_a_second_process_fails_with_one_line_and_a_killed_holder_does_not_block
 
 
 def test_the_lock_is_idempotent_within_a_process(tmp_path):
-    code = ("import sys\nfrom pipelines.common.spark import lock_metastore\n"
-            "lock_metastore(sys.argv[1]); lock_metastore(sys.argv[1] + '/.'); print('ok')")
+    code = (
+        "import sys\nfrom pipelines.common.spark import lock_metastore\n"
+        "lock_metastore(sys.argv[1]); lock_metastore(sys.argv[1] + '/.'); print('ok')"
+    )
     out = run_cli([sys.executable, "-c", code, str(tmp_path)], env={"PYTHONPATH": str(ROOT)})
     assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr

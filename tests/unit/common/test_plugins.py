@@ -22,8 +22,10 @@ def package(tmp_path, monkeypatch):
     """A package `toys` with two plugin modules, a private module and a skipped one."""
     pkg = tmp_path / "toys"
     pkg.mkdir()
-    (pkg / "__init__.py").write_text("from pipelines.common.plugins import Plugins\n"
-                                     "TOYS = Plugins('toy', __name__, skip={'helpers'}, name_attr='toy_name')\n")
+    (pkg / "__init__.py").write_text(
+        "from pipelines.common.plugins import Plugins\n"
+        "TOYS = Plugins('toy', __name__, skip={'helpers'}, name_attr='toy_name')\n"
+    )
     _plugin(pkg, "ball", "ball")
     _plugin(pkg, "kite", "kite")
     (pkg / "_private.py").write_text("raise AssertionError('a private module is not a plugin')\n")
@@ -73,8 +75,11 @@ def test_a_second_stage_type_of_a_name_is_refused_naming_both_modules():
     class OtherClip(StageSpec):
         inputs: list[str]
 
-    with pytest.raises(DuplicatePlugin, match=r"^stage type 'clip' is defined twice: in "
-                                              r"pipelines\.features\.stages\.clip and in tests\.unit\.common"):
+    with pytest.raises(
+        DuplicatePlugin,
+        match=r"^stage type 'clip' is defined twice: in "
+        r"pipelines\.features\.stages\.clip and in tests\.unit\.common",
+    ):
         register("clip")(OtherClip)
     assert stages()["clip"].__name__ == "ClipSpec" and OtherClip.type_name == ""
 
@@ -87,7 +92,10 @@ def test_a_second_ctr_model_of_a_name_is_refused_naming_both_modules():
     class OtherLR(CtrModel):
         pass
 
-    with pytest.raises(DuplicatePlugin, match=r"^CTR model 'lr' is defined twice: in pipelines\.ctr\.models\.lr "
-                                              r"and in tests\.unit\.common"):
+    with pytest.raises(
+        DuplicatePlugin,
+        match=r"^CTR model 'lr' is defined twice: in pipelines\.ctr\.models\.lr "
+        r"and in tests\.unit\.common",
+    ):
         register("lr")(OtherLR)
     assert model_class("lr").__name__ == "LR"

@@ -47,8 +47,11 @@ def test_ranks_together_see_every_row_once(spark, feat, size):
     for epoch in (0, 1):
         per_rank = []
         for rank in range(size):
-            batches = list(data.worker_batches(plan, spec, rank, size, epoch=epoch, batch_size=64,
-                                               shuffle_buffer=300, read_rows=100, seed=3))
+            batches = list(
+                data.worker_batches(
+                    plan, spec, rank, size, epoch=epoch, batch_size=64, shuffle_buffer=300, read_rows=100, seed=3
+                )
+            )
             assert len(batches) == steps
             assert all(len(b[2]) == 64 for b in batches[:-1]) and 1 <= len(batches[-1][2]) <= 65
             per_rank.append(_ids(batches))
@@ -65,8 +68,9 @@ def test_arrays_carry_offsets_and_fill_nulls():
     import pyarrow as pa
 
     spec = tiny.spec()
-    df = pd.DataFrame({"label": [1, 0], "u_idx": [3, 0], "c_idx": [0, 9], "it_idx": [1, 2], "n1": [0.5, None],
-                       "n2": [1.0, 2.0]})
+    df = pd.DataFrame(
+        {"label": [1, 0], "u_idx": [3, 0], "c_idx": [0, 9], "it_idx": [1, 2], "n1": [0.5, None], "n2": [1.0, 2.0]}
+    )
     cat, num, y = data.to_arrays(pa.Table.from_pandas(df).to_batches()[0], spec)
     assert cat.dtype == np.int64 and cat.tolist() == [[3, 10, 21], [0, 19, 22]]
     assert num.dtype == np.float32 and num.tolist() == [[0.5, 1.0], [0.0, 2.0]]
@@ -75,8 +79,10 @@ def test_arrays_carry_offsets_and_fill_nulls():
 
 def test_shuffle_buffer_is_bounded_and_keeps_every_row():
     rng = np.random.default_rng(0)
-    chunks = [(np.zeros((50, 1), np.int64), np.arange(i, i + 50, dtype=np.float32)[:, None], np.zeros(50, np.float32))
-              for i in range(0, 1000, 50)]
+    chunks = [
+        (np.zeros((50, 1), np.int64), np.arange(i, i + 50, dtype=np.float32)[:, None], np.zeros(50, np.float32))
+        for i in range(0, 1000, 50)
+    ]
     out = list(data.shuffled(iter(chunks), capacity=200, rng=rng))
     assert max(len(c[2]) for c in out) <= 200
     ids = np.concatenate([c[1][:, 0] for c in out])

@@ -14,8 +14,7 @@ from pipelines.ctr.models import build_model, load_config, load_model, model_cla
 from tests.unit.ctr import tiny
 
 MODELS = ["lr", "fm", "ffm", "wide_deep", "deepfm", "dcn", "dcn_v2", "two_tower"]
-TOWERS = ["user_fields=[u_idx, n2]", "item_fields=[it_idx, c_idx, n1]", "user_id_field=u_idx",
-          "item_id_field=it_idx"]
+TOWERS = ["user_fields=[u_idx, n2]", "item_fields=[it_idx, c_idx, n1]", "user_id_field=u_idx", "item_id_field=it_idx"]
 
 
 def _cfg(name: str):
@@ -43,7 +42,7 @@ def test_one_epoch_lowers_the_loss_and_round_trips(name, tmp_path):
         model.train()
         for i in range(0, len(y), 100):
             opt.zero_grad()
-            model.loss(cat[i:i + 100], num[i:i + 100], y[i:i + 100]).backward()
+            model.loss(cat[i : i + 100], num[i : i + 100], y[i : i + 100]).backward()
             opt.step()
     after = val_loss()
     assert after < before - 0.01, (before, after)
@@ -81,8 +80,20 @@ def test_config_rules():
         load_config("deepfn")
     spec = tiny.spec()
     with pytest.raises(ConfigError, match=r"fields \['nope'\] are not in feature map"):
-        build_model("two_tower", spec, load_config("two_tower", "test", overrides=[
-            "user_fields=[u_idx, nope]", "item_fields=[it_idx]", "user_id_field=u_idx", "item_id_field=it_idx"]))
+        build_model(
+            "two_tower",
+            spec,
+            load_config(
+                "two_tower",
+                "test",
+                overrides=[
+                    "user_fields=[u_idx, nope]",
+                    "item_fields=[it_idx]",
+                    "user_id_field=u_idx",
+                    "item_id_field=it_idx",
+                ],
+            ),
+        )
     with pytest.raises(ConfigError, match="exceeds max_parameters"):
         build_model("ffm", spec, load_config("ffm", "test", overrides=["max_parameters=100"]))
 
@@ -96,9 +107,14 @@ def test_default_adagrad_does_not_blow_up_fm_terms_on_many_low_cardinality_field
     from pipelines.ctr.models import FeatureSpec
 
     fields, vocab = 58, 4
-    spec = FeatureSpec(label="label", cat_fields=[f"f{i}" for i in range(fields)],
-                       offsets=[i * vocab for i in range(fields)], vocab_sizes=[vocab] * fields, num_fields=[],
-                       total_vocab_size=fields * vocab)
+    spec = FeatureSpec(
+        label="label",
+        cat_fields=[f"f{i}" for i in range(fields)],
+        offsets=[i * vocab for i in range(fields)],
+        vocab_sizes=[vocab] * fields,
+        num_fields=[],
+        total_vocab_size=fields * vocab,
+    )
     overrides = [] if accumulator is None else [f"adagrad_initial_accumulator={accumulator}"]
     model = build_model("deepfm", spec, load_config("deepfm", None, overrides=overrides), base_rate=0.25)
     gen = torch.Generator().manual_seed(3)
@@ -107,7 +123,7 @@ def test_default_adagrad_does_not_blow_up_fm_terms_on_many_low_cardinality_field
     opt = model.make_optimizer()
     for i in range(0, 4096, 2048):  # the two steps of a tiny day
         opt.zero_grad()
-        model.loss(cat[i:i + 2048], torch.zeros(2048, 0), y[i:i + 2048]).backward()
+        model.loss(cat[i : i + 2048], torch.zeros(2048, 0), y[i : i + 2048]).backward()
         opt.step()
     with torch.no_grad():
         loss = model.loss(cat, torch.zeros(4096, 0), y).item()
@@ -120,8 +136,14 @@ def test_ffm_folds_wide_fields_into_shared_field_aware_rows():
     from pipelines.ctr.models.base import FeatureSpec
 
     wide = 1 << 18
-    spec = FeatureSpec(label="label", cat_fields=["a", "h", "b"], offsets=[0, 5, 5 + wide], vocab_sizes=[5, wide, 10],
-                       num_fields=["x"], total_vocab_size=15 + wide)
+    spec = FeatureSpec(
+        label="label",
+        cat_fields=["a", "h", "b"],
+        offsets=[0, 5, 5 + wide],
+        vocab_sizes=[5, wide, 10],
+        num_fields=["x"],
+        total_vocab_size=15 + wide,
+    )
     model = build_model("ffm", spec, load_config("ffm", overrides=["max_field_vocab=100"]))
     assert model.table.weight.shape[0] == 5 + 100 + 10
     assert model.linear.weights.weight.shape[0] == 15 + wide

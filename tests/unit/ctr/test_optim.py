@@ -43,8 +43,10 @@ def test_matches_torch_adagrad_on_tables_and_adam_on_dense(sparse):
     assert [g["rule"] for g in groups] == ["adagrad", "adam"]
     assert groups[0]["params"] == [ours.emb.weight] and len(groups[1]["params"]) == 2
     opt = SparseAdagradDenseAdam(groups)
-    ref_opts = [torch.optim.Adagrad(ref.emb.parameters(), lr=0.05, initial_accumulator_value=0.01),
-                torch.optim.Adam(ref.out.parameters(), lr=0.01)]
+    ref_opts = [
+        torch.optim.Adagrad(ref.emb.parameters(), lr=0.05, initial_accumulator_value=0.01),
+        torch.optim.Adam(ref.out.parameters(), lr=0.01),
+    ]
     before = ours.emb.weight.detach().clone()
     _steps(ours, [opt], 20)
     _steps(ref, ref_opts, 20)
@@ -56,13 +58,15 @@ def test_matches_torch_adagrad_on_tables_and_adam_on_dense(sparse):
 def test_state_dict_round_trip_continues_identically():
     torch.manual_seed(0)
     a = _Tiny(True)
-    opt_a = SparseAdagradDenseAdam(split_param_groups(a, lr=0.05, dense_lr=0.01, initial_accumulator=0.0,
-                                                      weight_decay=0.0))
+    opt_a = SparseAdagradDenseAdam(
+        split_param_groups(a, lr=0.05, dense_lr=0.01, initial_accumulator=0.0, weight_decay=0.0)
+    )
     _steps(a, [opt_a], 5)
     b = copy.deepcopy(a)
     # rebuilt from param groups alone, as Horovod's DistributedOptimizer does, then the state loaded
-    opt_b = SparseAdagradDenseAdam(split_param_groups(b, lr=0.05, dense_lr=0.01, initial_accumulator=0.0,
-                                                      weight_decay=0.0))
+    opt_b = SparseAdagradDenseAdam(
+        split_param_groups(b, lr=0.05, dense_lr=0.01, initial_accumulator=0.0, weight_decay=0.0)
+    )
     opt_b.load_state_dict(copy.deepcopy(opt_a.state_dict()))
     _steps(a, [opt_a], 5, seed=2)
     _steps(b, [opt_b], 5, seed=2)
@@ -76,8 +80,14 @@ def test_model_config_chooses_it():
     from pipelines.ctr.models import build_model, load_config
     from pipelines.ctr.models.base import FeatureSpec
 
-    spec = FeatureSpec(label="label", cat_fields=["a", "b"], offsets=[0, 10], vocab_sizes=[10, 20], num_fields=["n"],
-                       total_vocab_size=30)
+    spec = FeatureSpec(
+        label="label",
+        cat_fields=["a", "b"],
+        offsets=[0, 10],
+        vocab_sizes=[10, 20],
+        num_fields=["n"],
+        total_vocab_size=30,
+    )
     cfg = load_config("deepfm", None, overrides=["dense_optimizer=adam", "dense_learning_rate=0.002"])
     opt = build_model("deepfm", spec, cfg, base_rate=0.2).make_optimizer()
     assert isinstance(opt, SparseAdagradDenseAdam)

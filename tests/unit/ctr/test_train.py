@@ -54,8 +54,12 @@ def test_holdout_is_the_tail_of_every_row_group_disjoint_from_training(window):
         assert (t.path, t.row_group) == (h.path, h.row_group) and h.start == t.start + t.rows
     # a training epoch over two ranks reads the training rows only, each once
     spec = tiny.spec()
-    epoch = np.concatenate([_ids(data.worker_batches(trainp, spec, r, 2, epoch=0, batch_size=128, shuffle_buffer=500,
-                                                     read_rows=100)) for r in (0, 1)])
+    epoch = np.concatenate(
+        [
+            _ids(data.worker_batches(trainp, spec, r, 2, epoch=0, batch_size=128, shuffle_buffer=500, read_rows=100))
+            for r in (0, 1)
+        ]
+    )
     assert sorted(epoch) == sorted(seen_train)
     assert data.split_holdout(window, 0.0)[1].rows == 0
 
@@ -80,11 +84,19 @@ def test_a_fresh_model_predicts_the_base_rate_on_any_input(name):
 
 
 def _spec(window, tmp_path, model="deepfm", params=(), **ctr) -> train.TrainSpec:
-    settings = dataclasses.replace(CtrSettings(), **{"backend": "local", "epochs": 2, "shuffle_buffer": 1000,
-                                                     "log_every_steps": 10**6, **ctr})
+    settings = dataclasses.replace(
+        CtrSettings(), **{"backend": "local", "epochs": 2, "shuffle_buffer": 1000, "log_every_steps": 10**6, **ctr}
+    )
     cfg = load_config(model, "test", overrides=list(params))
-    return train.TrainSpec.on_window(window, settings, model=model, model_config=cfg, features=tiny.spec(),
-                                     checkpoint_dir=str(tmp_path / "ckpt"), out_dir=str(tmp_path / "out"))
+    return train.TrainSpec.on_window(
+        window,
+        settings,
+        model=model,
+        model_config=cfg,
+        features=tiny.spec(),
+        checkpoint_dir=str(tmp_path / "ckpt"),
+        out_dir=str(tmp_path / "out"),
+    )
 
 
 def test_training_selects_on_the_holdout_and_reports_its_batch(window, tmp_path):
@@ -106,7 +118,9 @@ def test_warmup_ramps_the_learning_rate(window, tmp_path):
     groups = torch.load(tmp_path / "ckpt" / train.CHECKPOINT, weights_only=False)["optimizer"]["param_groups"]
     # each param group ramps from its own rate: the tables' Adagrad (test variant: 0.1), the dense Adam (0.001)
     assert steps < 200 and [(g["rule"], g["lr"]) for g in groups] == [
-        ("adagrad", pytest.approx(0.1 * steps / 200)), ("adam", pytest.approx(0.001 * steps / 200))]
+        ("adagrad", pytest.approx(0.1 * steps / 200)),
+        ("adam", pytest.approx(0.001 * steps / 200)),
+    ]
     assert result["best_epoch"] == 0  # nothing held out: the last epoch is kept
 
 

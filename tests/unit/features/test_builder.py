@@ -10,8 +10,12 @@ from pipelines.common.errors import ConfigError
 from pipelines.features.builder import PipelineSpec, validate
 from pipelines.features.stage_types import expand, stages
 
-SOURCE = {"label": "int", "ds": "string", **{f"i{i}": "int" for i in range(1, 14)},
-          **{f"c{i}": "string" for i in range(1, 27)}}
+SOURCE = {
+    "label": "int",
+    "ds": "string",
+    **{f"i{i}": "int" for i in range(1, 14)},
+    **{f"c{i}": "string" for i in range(1, 27)},
+}
 
 
 def _spec(*stage_list, **kw) -> PipelineSpec:
@@ -54,9 +58,12 @@ def test_every_problem_is_reported_with_stage_and_key():
 
 
 def test_label_features_and_stage_names_are_checked():
-    spec = _spec({"name": "a", "type": "log", "params": {"inputs": ["i1"]}},
-                 {"name": "a", "type": "cross", "params": {"inputs": ["c1", "c2"], "output": "x"}},
-                 label="clicked", features=["i1_log", "nope", "c1"])
+    spec = _spec(
+        {"name": "a", "type": "log", "params": {"inputs": ["i1"]}},
+        {"name": "a", "type": "cross", "params": {"inputs": ["c1", "c2"], "output": "x"}},
+        label="clicked",
+        features=["i1_log", "nope", "c1"],
+    )
     msg = _problems(spec)
     assert "label: column 'clicked' is not in the source table" in msg
     assert "stage 'a': name: two stages are named 'a'" in msg
@@ -70,8 +77,9 @@ def test_param_checks_of_a_spec_name_the_stage():
 
 
 def test_registry_and_brace_ranges():
-    assert {"impute", "log", "clip", "bucketize", "index", "hash", "cross", "count_encode",
-            "target_encode"} <= set(stages())
+    assert {"impute", "log", "clip", "bucketize", "index", "hash", "cross", "count_encode", "target_encode"} <= set(
+        stages()
+    )
     assert expand(["i{1..3}_x", "c"]) == ["i1_x", "i2_x", "i3_x", "c"]
 
 

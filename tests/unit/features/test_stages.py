@@ -35,8 +35,13 @@ def test_imputer_median_with_indicator(nums, roundtrip):
     model, out = roundtrip([stage], nums)
     assert model.stages[0].fills() == {"x": 2.0, "n": 0.0}
     got = rows(out, "x_f", "x_f_missing", "n_f", "n_f_missing")
-    assert got == {1: (1.0, 0, 10.0, 0), 2: (2.0, 0, 0.0, 1), 3: (2.0, 1, 30.0, 0), 4: (5.0, 0, -4.0, 0),
-                   5: (2.0, 1, 0.0, 0)}
+    assert got == {
+        1: (1.0, 0, 10.0, 0),
+        2: (2.0, 0, 0.0, 1),
+        3: (2.0, 1, 30.0, 0),
+        4: (5.0, 0, -4.0, 0),
+        5: (2.0, 1, 0.0, 0),
+    }
 
 
 def test_imputer_mean_and_constant(nums, spark):
@@ -85,8 +90,9 @@ def test_frequency_indexer_min_count_top_k_unknown_and_missing(cats, spark, roun
 
 
 def test_hash_encoder_is_deterministic_and_handles_arrays(spark, roundtrip):
-    df = spark.createDataFrame([(1, "a", ["a", "b"]), (2, "a", None), (3, None, ["b", None])],
-                               "id int, c string, tags array<string>")
+    df = spark.createDataFrame(
+        [(1, "a", ["a", "b"]), (2, "a", None), (3, None, ["b", None])], "id int, c string, tags array<string>"
+    )
     stage = HashEncoder(inputCols=["c", "tags"], outputCols=["ch", "th"], numBuckets=8)
     _, out = roundtrip([stage], df)
     got = rows(out, "ch", "th")

@@ -39,8 +39,9 @@ def test_fit_statistics_come_from_finite_values_only(train):
 
 def test_outputs_are_clipped_and_missing_values_flagged(train, spark, roundtrip):
     stage = Standardizer(inputCols=["x", "k"], outputCols=["xs", "ks"], clip=1.0, addIndicator=True)
-    later = spark.createDataFrame([(1, 5e6, -100), (2, None, 7), (3, float("inf"), None), (4, -float("inf"), 9)],
-                                  "id int, x double, k int")
+    later = spark.createDataFrame(
+        [(1, 5e6, -100), (2, None, 7), (3, float("inf"), None), (4, -float("inf"), 9)], "id int, x double, k int"
+    )
     model, out = roundtrip([stage], train, other=later)
     m = model.stages[0]
     assert m.vocabSizes() == {"xs_missing": 2, "ks_missing": 2}
@@ -72,12 +73,21 @@ def test_a_constant_or_empty_column_centres_to_zero(spark):
 
 def test_the_yaml_spec_is_validated_and_declares_its_outputs():
     source = {"label": "int", "x": "double", "c": "string"}
-    spec = schema.build(PipelineSpec, {"source": "s", "stages": [
-        {"name": "z", "type": "standardize", "params": {"inputs": ["x"], "outputs": ["x_z"], "indicator": True}}]})
+    spec = schema.build(
+        PipelineSpec,
+        {
+            "source": "s",
+            "stages": [
+                {"name": "z", "type": "standardize", "params": {"inputs": ["x"], "outputs": ["x_z"], "indicator": True}}
+            ],
+        },
+    )
     plan = validate(spec, source, name="t")
     assert plan.features == ["x_z", "x_z_missing"]
     assert plan.columns["x_z"].column.kind == "numeric" and plan.columns["x_z_missing"].column.kind == "categorical"
-    bad = schema.build(PipelineSpec, {"source": "s", "stages": [
-        {"name": "z", "type": "standardize", "params": {"inputs": ["c"], "clip": -1}}]})
+    bad = schema.build(
+        PipelineSpec,
+        {"source": "s", "stages": [{"name": "z", "type": "standardize", "params": {"inputs": ["c"], "clip": -1}}]},
+    )
     with pytest.raises(ConfigError, match=r"stage 'z'.*clip must be > 0"):
         validate(bad, source, name="t")

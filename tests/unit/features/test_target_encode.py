@@ -23,8 +23,10 @@ def _encoder(**kw):
 
 
 def test_later_day_uses_full_training_statistics(train, spark, roundtrip):
-    later = spark.createDataFrame([(1, "a", "2026-11-02"), (2, "b", "2026-11-02"), (3, "zz", "2026-11-02"),
-                                   (4, None, "2026-11-02")], "id int, c string, ds string")
+    later = spark.createDataFrame(
+        [(1, "a", "2026-11-02"), (2, "b", "2026-11-02"), (3, "zz", "2026-11-02"), (4, None, "2026-11-02")],
+        "id int, c string, ds string",
+    )
     model, out = roundtrip([_encoder()], train, other=later)
     # prior 0.5; a: (3 + 2*0.5) / (4 + 2); b: (0 + 1) / (2 + 2); unseen and missing: the prior
     assert rows(out, "c_te") == {1: (pytest.approx(4 / 6),), 2: (0.25,), 3: (0.5,), 4: (0.5,)}

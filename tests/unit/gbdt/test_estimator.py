@@ -32,11 +32,28 @@ def _window(days: list[str], rows_per_day: int = 300) -> pd.DataFrame:
 
 
 def _fm() -> FeatureMap:
-    fields = [Field(name=c, kind="categorical", dtype="int", stage="idx", stage_type="index", inputs=[c],
-                    vocab_size=VOCAB, offset=i * VOCAB) for i, c in enumerate(CATS)]
+    fields = [
+        Field(
+            name=c,
+            kind="categorical",
+            dtype="int",
+            stage="idx",
+            stage_type="index",
+            inputs=[c],
+            vocab_size=VOCAB,
+            offset=i * VOCAB,
+        )
+        for i, c in enumerate(CATS)
+    ]
     fields.append(Field(name="n1", kind="numeric", dtype="double", stage="num", stage_type="impute", inputs=["n1"]))
-    return FeatureMap(pipeline="unit", version="f0001", table="feat.unit", label="label", fields=fields,
-                      total_vocab_size=VOCAB * len(CATS))
+    return FeatureMap(
+        pipeline="unit",
+        version="f0001",
+        table="feat.unit",
+        label="label",
+        fields=fields,
+        total_vocab_size=VOCAB * len(CATS),
+    )
 
 
 def _ids(df) -> set[int]:
@@ -44,8 +61,16 @@ def _ids(df) -> set[int]:
 
 
 def _enc(**kw) -> GBDTLeafEncoder:
-    return GBDTLeafEncoder(inputCols=[*CATS, *NUMS], labelCol="label", backend="lightgbm", nEstimators=5,
-                           maxDepth=3, numLeaves=7, minChildWeight=1.0, **kw)
+    return GBDTLeafEncoder(
+        inputCols=[*CATS, *NUMS],
+        labelCol="label",
+        backend="lightgbm",
+        nEstimators=5,
+        maxDepth=3,
+        numLeaves=7,
+        minChildWeight=1.0,
+        **kw,
+    )
 
 
 def test_days_split_is_disjoint_complete_and_by_day(spark):
@@ -99,10 +124,15 @@ def test_build_models_fits_trees_and_lr_on_disjoint_rows(spark, monkeypatch, pol
 
     monkeypatch.setattr(estimator_mod, "fit_booster", booster_spy)
     monkeypatch.setattr(train_mod, "fit_lr", lr_spy)
-    s = schema.build(GbdtSettings, {"backend": "lightgbm", "split": {"policy": policy},
-                                    "trees": {"n_estimators": 5, "max_depth": 3, "num_leaves": 7,
-                                              "min_child_weight": 1.0},
-                                    "lr": {"reg_param": 0.01, "max_iter": 10}})
+    s = schema.build(
+        GbdtSettings,
+        {
+            "backend": "lightgbm",
+            "split": {"policy": policy},
+            "trees": {"n_estimators": 5, "max_depth": 3, "num_leaves": 7, "min_child_weight": 1.0},
+            "lr": {"reg_param": 0.01, "max_iter": 10},
+        },
+    )
     window = spark.createDataFrame(_window(DAYS[:2], 400))
     models, facts = train_mod.build_models(window, _fm(), s)
     every = set(range(800))
@@ -119,10 +149,15 @@ def test_build_models_fits_trees_and_lr_on_disjoint_rows(spark, monkeypatch, pol
 
 
 def test_auto_reg_param_picks_from_the_grid_on_the_lrs_own_rows(spark):
-    s = schema.build(GbdtSettings, {"backend": "lightgbm", "split": {"policy": "fraction"},
-                                    "trees": {"n_estimators": 5, "max_depth": 3, "num_leaves": 7,
-                                              "min_child_weight": 1.0},
-                                    "lr": {"reg_param": "auto", "reg_grid": [1e-4, 10.0], "max_iter": 20}})
+    s = schema.build(
+        GbdtSettings,
+        {
+            "backend": "lightgbm",
+            "split": {"policy": "fraction"},
+            "trees": {"n_estimators": 5, "max_depth": 3, "num_leaves": 7, "min_child_weight": 1.0},
+            "lr": {"reg_param": "auto", "reg_grid": [1e-4, 10.0], "max_iter": 20},
+        },
+    )
     window = spark.createDataFrame(_window(DAYS[:1], 1500))
     models, facts = train_mod.build_models(window, _fm(), s, only=("gbdt_lr",))
     lr = facts["gbdt_lr_lr"]
@@ -139,8 +174,18 @@ def test_estimator_and_fitted_model_round_trip(spark, tmp_path):
     enc = _enc(splitPolicy="fraction", leafFitFraction=0.4, treeDays="newest", seed=11)
     enc.write().overwrite().save(str(tmp_path / "est"))
     again = GBDTLeafEncoder.load(str(tmp_path / "est"))
-    for p in ("inputCols", "labelCol", "backend", "nEstimators", "numLeaves", "splitPolicy", "treeDays",
-              "leafFitFraction", "seed", "minChildWeight"):
+    for p in (
+        "inputCols",
+        "labelCol",
+        "backend",
+        "nEstimators",
+        "numLeaves",
+        "splitPolicy",
+        "treeDays",
+        "leafFitFraction",
+        "seed",
+        "minChildWeight",
+    ):
         assert again.getOrDefault(p) == enc.getOrDefault(p), p
     sdf = spark.createDataFrame(_window(DAYS[:1], 500))
     assert _ids(again.split(sdf)[0]) == _ids(enc.split(sdf)[0])
@@ -163,10 +208,15 @@ def test_vector_columns_carry_their_size_in_ml_metadata(spark):
     Arrow stream early and the Python worker prints a BrokenPipeError traceback on successful runs)."""
     from pyspark.ml.linalg import VectorUDT
 
-    s = schema.build(GbdtSettings, {"backend": "lightgbm", "split": {"policy": "fraction"},
-                                    "trees": {"n_estimators": 5, "max_depth": 3, "num_leaves": 7,
-                                              "min_child_weight": 1.0},
-                                    "lr": {"reg_param": 0.01, "max_iter": 5}})
+    s = schema.build(
+        GbdtSettings,
+        {
+            "backend": "lightgbm",
+            "split": {"policy": "fraction"},
+            "trees": {"n_estimators": 5, "max_depth": 3, "num_leaves": 7, "min_child_weight": 1.0},
+            "lr": {"reg_param": 0.01, "max_iter": 5},
+        },
+    )
     window = spark.createDataFrame(_window(DAYS[:1], 300))
     models, _ = train_mod.build_models(window, _fm(), s, only=("gbdt_lr",))
     out = models["gbdt_lr"].transform(window)

@@ -8,8 +8,11 @@ from pipelines.ingest.catalog import ranked_reasons, reasons_text
 def test_reasons_stored_as_an_object_with_sorted_keys_are_ranked_again():
     # catalog entries written before the ranking was a list hold {reason: rows} with sorted keys
     old = {"a: below min": 2, "b: pattern": 7, "c: missing required value": 2}
-    assert ranked_reasons(old) == [{"reason": "b: pattern", "rows": 7}, {"reason": "a: below min", "rows": 2},
-                                   {"reason": "c: missing required value", "rows": 2}]
+    assert ranked_reasons(old) == [
+        {"reason": "b: pattern", "rows": 7},
+        {"reason": "a: below min", "rows": 2},
+        {"reason": "c: missing required value", "rows": 2},
+    ]
     assert reasons_text(old, 2, " rows") == "b: pattern (7 rows), a: below min (2 rows)"
 
 

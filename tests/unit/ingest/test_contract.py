@@ -20,8 +20,10 @@ def _contract(id_type: str) -> Contract:
 def test_a_wide_decimal_id_in_a_bigint_column_suggests_string():
     with pytest.raises(DataError) as e:
         check_drift("avazu", "2026-11-01", SCHEMA, _contract("bigint"))
-    assert ("column id is decimal(20,0) in the source, bigint in the contract (integers outside bigint's range: "
-            "declare the column `type: string`)") in str(e.value)
+    assert (
+        "column id is decimal(20,0) in the source, bigint in the contract (integers outside bigint's range: "
+        "declare the column `type: string`)"
+    ) in str(e.value)
 
 
 def test_a_wide_decimal_id_is_read_as_a_string():

@@ -20,16 +20,21 @@ def test_normalised_names():
     assert normalise("Click Time") == "click_time" and normalise("I1") == "i1" and normalise("user-ID") == "user_id"
 
 
-@pytest.mark.parametrize("override, message", [
-    ("sources.sources.click_logs.kind=csv", "sources.sources.click_logs.kind: must be one of"),
-    ("sources.sources.click_logs.contract=nope", "source click_logs: contract 'nope' is not defined"),
-    ("sources.sources.click_logs.max_bad_fraction=2", "max_bad_fraction must be in [0, 1]"),
-    ("sources.sources.criteo_tsv.path=null", "a text source needs `path`"),
-    ("sources.sources.criteo_tsv.delimitr=;",
-     "sources.sources.criteo_tsv.delimitr: unknown key (did you mean 'delimiter'?)"),
-    ("sources.contracts.criteo.columns=[{name: a, type: int, pattern: x}]", "pattern applies to string columns"),
-    ("sources.contracts.criteo.columns=[{name: A, type: int}, {name: a, type: int}]", "same stg name: a"),
-])
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("sources.sources.click_logs.kind=csv", "sources.sources.click_logs.kind: must be one of"),
+        ("sources.sources.click_logs.contract=nope", "source click_logs: contract 'nope' is not defined"),
+        ("sources.sources.click_logs.max_bad_fraction=2", "max_bad_fraction must be in [0, 1]"),
+        ("sources.sources.criteo_tsv.path=null", "a text source needs `path`"),
+        (
+            "sources.sources.criteo_tsv.delimitr=;",
+            "sources.sources.criteo_tsv.delimitr: unknown key (did you mean 'delimiter'?)",
+        ),
+        ("sources.contracts.criteo.columns=[{name: a, type: int, pattern: x}]", "pattern applies to string columns"),
+        ("sources.contracts.criteo.columns=[{name: A, type: int}, {name: a, type: int}]", "same stg name: a"),
+    ],
+)
 def test_bad_declarations_name_the_key(override, message):
     with pytest.raises(ConfigError) as e:
         config.load(overrides=[override])

@@ -24,15 +24,31 @@ def day(spark):
 def _scored(day, *names):
     from pyspark.sql import functions as F
 
-    return {n: day.withColumn("probability", F.col("x") * w + 0.05).select("label", "g", "probability")
-            for n, w in zip(names, (1.0, 0.5, 0.2), strict=False)}
+    return {
+        n: day.withColumn("probability", F.col("x") * w + 0.05).select("label", "g", "probability")
+        for n, w in zip(names, (1.0, 0.5, 0.2), strict=False)
+    }
 
 
 def _register(spark, reg, day, **kw):
     return candidates.register_candidate(
-        spark, reg, "m", DS, _scored(day, "m", "lr"), day, staged=reg.stage("m"), table="feat.t", label="label",
-        kind="k", flavor="spark_pipeline", config={"a": 1}, inputs={"feat.t": 3}, extra={"train_days": ["d"]},
-        context={"validation day": DS}, **kw)
+        spark,
+        reg,
+        "m",
+        DS,
+        _scored(day, "m", "lr"),
+        day,
+        staged=reg.stage("m"),
+        table="feat.t",
+        label="label",
+        kind="k",
+        flavor="spark_pipeline",
+        config={"a": 1},
+        inputs={"feat.t": 3},
+        extra={"train_days": ["d"]},
+        context={"validation day": DS},
+        **kw,
+    )
 
 
 def test_first_candidate_has_no_champion_to_face(spark, tmp_path, day, monkeypatch):
@@ -44,8 +60,14 @@ def test_first_candidate_has_no_champion_to_face(spark, tmp_path, day, monkeypat
     assert set(report["metrics"]) == {"m", "lr"} and report["context"]["validation day"] == str(DS)
     assert mv.metrics == report["metrics"]["m"] and mv.extra["baselines"] == {"lr": report["metrics"]["lr"]}
     assert "champion_eval" not in mv.extra and (mv.config, mv.inputs, mv.kind) == ({"a": 1}, {"feat.t": 3}, "k")
-    assert done.result() == {"version": "v0001", "uri": mv.uri, "report": f"{mv.artifacts}/report/report.md",
-                             "eval_ds": "2026-11-02", "train_days": ["d"], "metrics": done.summary}
+    assert done.result() == {
+        "version": "v0001",
+        "uri": mv.uri,
+        "report": f"{mv.artifacts}/report/report.md",
+        "eval_ds": "2026-11-02",
+        "train_days": ["d"],
+        "metrics": done.summary,
+    }
     assert set(done.summary["lr"]) == {"auc", "logloss", "ne", "calibration"}
 
 

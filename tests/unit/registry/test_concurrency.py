@@ -15,8 +15,9 @@ WRITERS = 8
 def _register_and_publish(root: str, artifacts: str, i: int, start) -> str:
     reg = Registry(root, GateSettings(metric="auc"))
     start.wait()  # all writers go at once
-    mv = reg.register("ctr", artifacts, kind="gbdt_lr", flavor="spark_pipeline", eval_ds="2026-11-02",
-                      metrics={"auc": 0.6 + i / 100})
+    mv = reg.register(
+        "ctr", artifacts, kind="gbdt_lr", flavor="spark_pipeline", eval_ds="2026-11-02", metrics={"auc": 0.6 + i / 100}
+    )
     reg.publish("ctr", mv.version)
     return mv.version
 
@@ -54,6 +55,7 @@ def test_concurrent_registrations_and_publishes(tmp_path):
         assert all(pool.starmap(_publish, [(root, v, start) for v in versions]))
     decisions = reg.decisions("ctr")
     assert len(decisions) == 2 * WRITERS
-    assert json.loads((tmp_path / "models" / "ctr" / "champion.json").read_text())["version"] == \
-        decisions[-1]["candidate"]
+    assert (
+        json.loads((tmp_path / "models" / "ctr" / "champion.json").read_text())["version"] == decisions[-1]["candidate"]
+    )
     assert not [p.name for p in (tmp_path / "models" / "ctr").iterdir() if ".tmp-" in p.name or "_tmp-" in p.name]

@@ -25,8 +25,9 @@ def _register(reg, tmp_path, auc=0.7, ds="2026-11-02", name="ctr"):
     (d / "model" / "data").mkdir(parents=True)
     (d / "model" / "metadata").write_text('{"class": "PipelineModel"}')
     (d / "model" / "data" / "part-0.parquet").write_bytes(b"PAR1" + bytes(range(200)) + b"PAR1")
-    return reg.register(name, str(d), kind="gbdt_lr", flavor="spark_pipeline", eval_ds=ds,
-                        metrics={"auc": auc, "logloss": 0.4})
+    return reg.register(
+        name, str(d), kind="gbdt_lr", flavor="spark_pipeline", eval_ds=ds, metrics={"auc": auc, "logloss": 0.4}
+    )
 
 
 def _vdir(tmp_path, version, name="ctr"):
@@ -91,10 +92,13 @@ def test_empty_and_invalid_champion_json(reg, tmp_path):
     reg.publish("ctr", _register(reg, tmp_path, 0.70).version)
     v2 = _register(reg, tmp_path, 0.75)
     pointer = _vdir(tmp_path, "champion.json")
-    for text, problem in [("", "champion.json is empty"), ('{"version": ', "champion.json is not valid JSON"),
-                          ('["v0001"]', "champion.json is not a JSON object"),
-                          ('{"version": "../x"}', "champion.json names no version"),
-                          ('{"version": "v0009"}', "champion.json names v0009, which is not in the registry")]:
+    for text, problem in [
+        ("", "champion.json is empty"),
+        ('{"version": ', "champion.json is not valid JSON"),
+        ('["v0001"]', "champion.json is not a JSON object"),
+        ('{"version": "../x"}', "champion.json names no version"),
+        ('{"version": "v0009"}', "champion.json names v0009, which is not in the registry"),
+    ]:
         pointer.write_text(text)
         with pytest.raises(RegistryDamaged, match=f"^model ctr: {problem}"):
             reg.champion("ctr")
@@ -105,7 +109,8 @@ def test_empty_and_invalid_champion_json(reg, tmp_path):
     assert [d["accepted"] for d in reg.decisions("ctr")] == [True]  # a refusal for damage is not a gate decision
     [model] = reg.check()
     assert model.damaged and model.problems == (
-        "champion.json names v0009, which is not in the registry (versions: v0001, v0002)",)
+        "champion.json names v0009, which is not in the registry (versions: v0001, v0002)",
+    )
     assert [v.status for v in model.versions] == ["ok", "ok"]
     forced = reg.publish("ctr", v2.version, force=True)  # the repair: force a healthy version in
     assert forced.accepted and forced.reason.startswith("forced over a damaged champion: model ctr: champion.json")
@@ -134,8 +139,10 @@ def test_deleted_artifacts_dir_and_corrupted_file_are_found_by_check(reg, tmp_pa
     assert got == {
         "v0001": ("damaged", ("artifacts/ is missing",)),
         "v0002": ("damaged", ("artifacts/model/data/part-0.parquet changed (sha256 differs)",)),
-        "v0003": ("damaged", ("artifacts/model/metadata missing",
-                              "artifacts/model/extra.bin added after registration")),
+        "v0003": (
+            "damaged",
+            ("artifacts/model/metadata missing", "artifacts/model/extra.bin added after registration"),
+        ),
         "v0004": ("ok", ()),
     }
     assert model.damaged
@@ -156,7 +163,9 @@ def test_hand_edited_meta_and_unreadable_manifest(reg, tmp_path):
     (_vdir(tmp_path, "v0002") / "manifest.json").write_text("")
     [model] = reg.check()
     assert [(v.status, v.problems) for v in model.versions] == [
-        ("damaged", ("meta.json changed (sha256 differs)",)), ("damaged", ("manifest.json is empty",))]
+        ("damaged", ("meta.json changed (sha256 differs)",)),
+        ("damaged", ("manifest.json is empty",)),
+    ]
     with pytest.raises(RegistryDamaged, match="meta.json changed"):
         reg.publish("ctr", "v0001")
 
@@ -194,8 +203,11 @@ def test_candidate_is_never_picked_over_a_damaged_newer_version(reg, tmp_path):
     _register(reg, tmp_path, ds="2026-11-02")
     _register(reg, tmp_path, ds="2026-11-02")
     (_vdir(tmp_path, "v0002") / "meta.json").write_text("{")
-    with pytest.raises(RegistryDamaged, match=r"^model ctr v0002: meta.json is not valid JSON.*it may be the "
-                                              r"candidate evaluated on 2026-11-02.*newest healthy version is v0001"):
+    with pytest.raises(
+        RegistryDamaged,
+        match=r"^model ctr v0002: meta.json is not valid JSON.*it may be the "
+        r"candidate evaluated on 2026-11-02.*newest healthy version is v0001",
+    ):
         reg.candidate("ctr", "2026-11-02")
     assert reg.candidate("ctr", "2026-11-02", "v0001").version == "v0001"
     _register(reg, tmp_path, ds="2026-11-03")  # a later day's version is newer than the damage
@@ -239,15 +251,18 @@ def test_publish_and_score_jobs_end_in_one_line_exit_2(tmp_path, capsys):
     assert run_job("publish", args) == 2
     err = capsys.readouterr().err
     assert "Traceback" not in err and err.strip().splitlines()[-1] == (
-        "ctrflow publish: error: model ctr: champion.json is empty (publish --force points the champion at v0001)")
+        "ctrflow publish: error: model ctr: champion.json is empty (publish --force points the champion at v0001)"
+    )
     # score fails before it needs Spark: no session is started for a damaged champion
     assert run_job("score", args, spark=object()) == 2
     err = capsys.readouterr().err
     assert "Traceback" not in err and err.strip().splitlines()[-1] == (
-        "ctrflow score: error: model ctr: champion.json is empty")
+        "ctrflow score: error: model ctr: champion.json is empty"
+    )
     assert run_job("publish", [*args, "--force"]) == 0
     assert reg.champion("ctr").version == "v0001"
     (tmp_path / "state" / "models" / "ctr" / "v0001" / "artifacts" / "model" / "metadata").write_text("{}")
     assert run_job("score", args, spark=object()) == 2  # the files are verified before Spark loads them
     assert capsys.readouterr().err.strip().splitlines()[-1] == (
-        "ctrflow score: error: model ctr v0001: artifacts/model/metadata changed (size 2, registered 26)")
+        "ctrflow score: error: model ctr v0001: artifacts/model/metadata changed (size 2, registered 26)"
+    )

@@ -18,8 +18,14 @@ def _register(reg, tmp_path, **metrics):
     art = tmp_path / f"art-{uuid.uuid4().hex[:8]}"
     (art / "sub").mkdir(parents=True)  # pyarrow's copy_files wants the tree to exist below the root
     (art / "sub" / "w.txt").write_text("w")
-    return reg.register("ctr", str(art), kind="gbdt_lr", flavor="spark_pipeline", eval_ds="2026-11-02",
-                        metrics={"auc": 0.7, "ne": 0.9, "calibration": 1.0, **metrics})
+    return reg.register(
+        "ctr",
+        str(art),
+        kind="gbdt_lr",
+        flavor="spark_pipeline",
+        eval_ds="2026-11-02",
+        metrics={"auc": 0.7, "ne": 0.9, "calibration": 1.0, **metrics},
+    )
 
 
 @pytest.fixture
@@ -36,8 +42,10 @@ def test_ne_at_or_above_one_is_refused_with_the_reason(reg, tmp_path, ne):
     assert "needs below 1" in d.reason and "registry.gate.floors" in d.reason
 
 
-@pytest.mark.parametrize(("calibration", "bound"), [(0.5, "within [0.8, 1.25]"), (1.5, "within [0.8, 1.25]"),
-                                                      (0.006, "within [0.8, 1.25]"), (math.nan, "within")])
+@pytest.mark.parametrize(
+    ("calibration", "bound"),
+    [(0.5, "within [0.8, 1.25]"), (1.5, "within [0.8, 1.25]"), (0.006, "within [0.8, 1.25]"), (math.nan, "within")],
+)
 def test_calibration_outside_the_range_is_refused_with_the_reason(reg, tmp_path, calibration, bound):
     v = _register(reg, tmp_path, calibration=calibration)
     d = reg.publish("ctr", v.version)
@@ -69,8 +77,9 @@ def test_the_range_is_configurable_and_null_turns_it_off(tmp_path):
     art = tmp_path / "idx"
     (art / "sub").mkdir(parents=True)
     (art / "sub" / "i.txt").write_text("i")
-    idx = off.register("idx", str(art), kind="faiss_index", flavor="faiss", eval_ds="2026-11-02",
-                       metrics={"recall_at_k": 0.9})
+    idx = off.register(
+        "idx", str(art), kind="faiss_index", flavor="faiss", eval_ds="2026-11-02", metrics={"recall_at_k": 0.9}
+    )
     assert Registry(str(tmp_path / "m")).evaluate_gate("idx", idx.version, metric="recall_at_k").accepted
 
 
@@ -82,16 +91,24 @@ def test_the_range_is_validated_when_the_config_loads(bad):
     expected = finite if bad in ("[0.8, .inf]", "[0.8, .nan]") else rule
     with pytest.raises(ConfigError, match=expected):
         config.load("local", overrides=[f"registry.gate.calibration_range={bad}"])
-    assert config.load("local", overrides=["registry.gate.calibration_range=null"]).settings.registry.gate \
-        .calibration_range is None
+    assert (
+        config.load(
+            "local", overrides=["registry.gate.calibration_range=null"]
+        ).settings.registry.gate.calibration_range
+        is None
+    )
     assert config.load("local").settings.registry.gate.calibration_range == [0.8, 1.25]
 
 
 @pytest.mark.parametrize("name", ["../x", "a-b", "a.b", "", "a b"])
 def test_model_names_follow_the_one_identifier_rule(tmp_path, name):
     reg = Registry(str(tmp_path / "models"), GateSettings(metric="auc"))
-    for call in (lambda: reg.stage(name), lambda: reg.get(name), lambda: reg.versions(name),
-                 lambda: reg.champion(name)):
+    for call in (
+        lambda: reg.stage(name),
+        lambda: reg.get(name),
+        lambda: reg.versions(name),
+        lambda: reg.champion(name),
+    ):
         with pytest.raises(ConfigError, match="model name: .* is not a valid name"):
             call()
     assert not (tmp_path / "x").exists()

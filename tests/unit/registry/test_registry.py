@@ -25,9 +25,17 @@ def _artifacts(tmp_path, text="w"):
 
 
 def _register(reg, tmp_path, auc, ds="2026-11-02", extra=None, text="w"):
-    return reg.register("ctr", _artifacts(tmp_path, text), kind="gbdt_lr", flavor="spark_pipeline",
-                        eval_ds=ds, metrics={"auc": auc, "logloss": 0.4}, config={"a": 1},
-                        inputs={"feat.x": 3}, extra=extra)
+    return reg.register(
+        "ctr",
+        _artifacts(tmp_path, text),
+        kind="gbdt_lr",
+        flavor="spark_pipeline",
+        eval_ds=ds,
+        metrics={"auc": auc, "logloss": 0.4},
+        config={"a": 1},
+        inputs={"feat.x": 3},
+        extra=extra,
+    )
 
 
 def test_versions_are_numbered_and_carry_lineage(reg, tmp_path):
@@ -66,8 +74,14 @@ def test_gate_floors_refuse_a_constant_predictor_even_as_the_first_model(reg, tm
     flat = _register(reg, tmp_path, 0.5)
     d = reg.publish("ctr", flat.version)
     assert not d.accepted and "fails the floor on auc" in d.reason and reg.champion("ctr") is None
-    no_better_than_base_rate = reg.register("ctr", _artifacts(tmp_path), kind="gbdt_lr", flavor="spark_pipeline",
-                                            eval_ds="2026-11-02", metrics={"auc": 0.6, "ne": 1.02})
+    no_better_than_base_rate = reg.register(
+        "ctr",
+        _artifacts(tmp_path),
+        kind="gbdt_lr",
+        flavor="spark_pipeline",
+        eval_ds="2026-11-02",
+        metrics={"auc": 0.6, "ne": 1.02},
+    )
     d = reg.publish("ctr", no_better_than_base_rate.version)
     assert not d.accepted and "fails the floor on ne" in d.reason
     assert reg.publish("ctr", _register(reg, tmp_path, 0.51).version).accepted
@@ -83,8 +97,9 @@ def test_gate_needs_the_same_evaluation_day(reg, tmp_path):
     d = reg.evaluate_gate("ctr", other_day.version)
     assert not d.accepted and "cannot compare" in d.reason
     # the training job measured the champion on the candidate's day: that is what is compared
-    measured = _register(reg, tmp_path, 0.72, ds="2026-11-02",
-                         extra={"champion_eval": {"version": "v0001", "metrics": {"auc": 0.73}}})
+    measured = _register(
+        reg, tmp_path, 0.72, ds="2026-11-02", extra={"champion_eval": {"version": "v0001", "metrics": {"auc": 0.73}}}
+    )
     d = reg.evaluate_gate("ctr", measured.version)
     assert not d.accepted and d.champion_value == 0.73
 
@@ -113,8 +128,11 @@ def test_unknown_model_and_version_are_clear_errors(reg, tmp_path):
 
 
 def test_candidate_is_the_newest_version_evaluated_on_the_day(reg, tmp_path):
-    with pytest.raises(DataError, match=r"^model 'ctr' has no version evaluated on 2026-11-02 to publish "
-                                        r"\(versions: none\)$"):
+    with pytest.raises(
+        DataError,
+        match=r"^model 'ctr' has no version evaluated on 2026-11-02 to publish "
+        r"\(versions: none\)$",
+    ):
         reg.candidate("ctr", "2026-11-02")
     _register(reg, tmp_path, 0.70)
     _register(reg, tmp_path, 0.71)
@@ -122,8 +140,11 @@ def test_candidate_is_the_newest_version_evaluated_on_the_day(reg, tmp_path):
     assert reg.candidate("ctr", "2026-11-02").version == "v0002"
     assert reg.candidate("ctr", "2026-11-03").version == "v0003"
     assert reg.candidate("ctr", "2026-11-03", "v0001").version == "v0001"  # a given version, whatever its day
-    with pytest.raises(DataError, match=r"no version evaluated on 2026-11-04 to publish \(versions: "
-                                        r"v0001@2026-11-02, v0002@2026-11-02, v0003@2026-11-03\)"):
+    with pytest.raises(
+        DataError,
+        match=r"no version evaluated on 2026-11-04 to publish \(versions: "
+        r"v0001@2026-11-02, v0002@2026-11-02, v0003@2026-11-03\)",
+    ):
         reg.candidate("ctr", "2026-11-04")
 
 
@@ -132,8 +153,9 @@ def test_staged_artifacts_are_moved_into_place(reg, tmp_path):
     with open(f"{staged}/model.bin", "w") as f:
         f.write("spark wrote this")
     assert reg.versions("ctr") == []  # invisible until registered
-    mv = reg.register("ctr", staged=staged, kind="gbdt_lr", flavor="spark_pipeline", eval_ds="2026-11-02",
-                      metrics={"auc": 0.7})
+    mv = reg.register(
+        "ctr", staged=staged, kind="gbdt_lr", flavor="spark_pipeline", eval_ds="2026-11-02", metrics={"auc": 0.7}
+    )
     assert open(f"{mv.artifacts}/model.bin").read() == "spark wrote this"
     with pytest.raises(DataError, match="not a directory from Registry.stage"):
         reg.register("ctr", staged=str(tmp_path), kind="x", flavor="y", eval_ds=None, metrics={})
