@@ -122,7 +122,7 @@ def main() -> None:
 
     if not args.reuse:
         shutil.rmtree(args.state, ignore_errors=True)
-    from jobs._harness import run_job
+    from jobs.harness import run_job
     from pipelines.common import config
     from pipelines.common.spark import get_session
     from pipelines.ctr import data, train

@@ -66,7 +66,7 @@ def main() -> None:
 
     if not args.reuse:
         shutil.rmtree(args.state, ignore_errors=True)
-    from jobs._harness import run_job
+    from jobs.harness import run_job
     from pipelines.common import config
     from pipelines.common.spark import get_session
 
@@ -137,7 +137,7 @@ def main() -> None:
 def quality(args) -> None:
     import shutil
 
-    from jobs._harness import run_job
+    from jobs.harness import run_job
     from pipelines.common import config
     from pipelines.common.spark import get_session
     from pipelines.registry.store import Registry

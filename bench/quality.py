@@ -188,7 +188,7 @@ def lightgbm_single(train, val, label: str, nums: list[str], cats: list[str]) ->
 
 def run_cell(args, profile: str, rows: int) -> dict:
     """One cell in this process (its own Spark session and state directory)."""
-    from jobs._harness import run_job
+    from jobs.harness import run_job
     from pipelines.common import config
     from pipelines.common.spark import get_session
     from pipelines.registry.store import Registry

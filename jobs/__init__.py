@@ -3,7 +3,8 @@
 A job module has a docstring (its first line is the `--help` summary), a `Config` dataclass
 (subclass of `JobConfig`, one field per command-line option) and `run(spark, cfg) -> dict`, and ends
 with `if __name__ == "__main__": raise SystemExit(main())` so that `spark-submit jobs/<name>.py`
-works. Every module here not starting with `_` is a job: adding a file registers it (the plugin rule of
+works. Every module here not starting with `_` is a job (but `cli`, the `ctrflow` command, and `harness`,
+what runs every job): adding a file registers it (the plugin rule of
 pipelines/common/plugins.py, which the feature stages and CTR models follow too).
 """
 
@@ -13,7 +14,7 @@ from types import ModuleType
 
 from pipelines.common.plugins import Plugins
 
-_JOBS: Plugins[ModuleType] = Plugins("job", __name__, skip={"cli"})
+_JOBS: Plugins[ModuleType] = Plugins("job", __name__, skip={"cli", "harness"})
 
 
 def job_names() -> list[str]:

@@ -1,5 +1,5 @@
 """`python -m jobs <name> --ds YYYY-MM-DD [--env local] [--set key=value ...]`."""
 
-from jobs._harness import main_cli
+from jobs.harness import main_cli
 
 raise SystemExit(main_cli())

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from jobs._harness import JobConfig, main
+from jobs.harness import JobConfig, main
 from pipelines.ann.index_version import build_version
 from pipelines.common.names import Name
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from jobs._harness import JobConfig, main
+from jobs.harness import JobConfig, main
 from pipelines.common.names import Name
 from pipelines.features.day_quality import day_quality
 

@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from jobs._harness import configure_logging, debug_requested, report_failure, run_job, usage
+from jobs.harness import configure_logging, debug_requested, report_failure, run_job, usage
 from pipelines.common import config as config_mod
 from pipelines.common.names import mask_secrets
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from jobs._harness import JobConfig, main
+from jobs.harness import JobConfig, main
 from pipelines.common import table_names, tables
 from pipelines.common.timing import stage
 from pipelines.eval.metrics import binary_metrics

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from dataclasses import asdict, dataclass, field
 
-from jobs._harness import JobConfig, main
+from jobs.harness import JobConfig, main
 from pipelines.common.errors import GateRefused
 from pipelines.common.names import Name
 from pipelines.registry.store import Registry

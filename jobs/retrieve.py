@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from jobs._harness import JobConfig, main
+from jobs.harness import JobConfig, main
 from pipelines.ann import artifacts, vectors
 from pipelines.ann.retrieve import retrieve
 from pipelines.common import table_names, tables

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from jobs._harness import JobConfig, main
+from jobs.harness import JobConfig, main
 from pipelines.common import table_names, tables
 from pipelines.common.errors import DataError
 from pipelines.common.names import Name, TableName, quote_ident

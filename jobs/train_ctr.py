@@ -21,7 +21,7 @@ import logging
 import shutil
 from dataclasses import dataclass, field
 
-from jobs._harness import JobConfig, main
+from jobs.harness import JobConfig, main
 from pipelines.common import schema, table_names, tables
 from pipelines.common.errors import DataError
 from pipelines.common.names import Name

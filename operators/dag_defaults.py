@@ -1,7 +1,7 @@
 """What the DAG files share: the parse-time settings (dags.yml) and the task defaults built from them.
 
 The env is $CTRFLOW_ENV (default local) and $CTRFLOW_DAG_OVERRIDES (`key=value` items separated by
-whitespace) adds overrides at parse time; a run's conf adds more at run time (operators/_runconf.py).
+whitespace) adds overrides at parse time; a run's conf adds more at run time (operators/run_conf.py).
 Only YAML is read here: parsing a DAG file stays cheap.
 """
 

@@ -14,8 +14,8 @@ from typing import Any
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException
 
-from operators._runconf import resolve, run_check
 from operators.hooks.spark_job import check_command
+from operators.run_conf import resolve, run_check
 from pipelines.ingest.catalog import reasons_text
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from airflow.sdk.bases.branch import BaseBranchOperator
 
-from operators._runconf import load_settings, resolve
+from operators.run_conf import load_settings, resolve
 
 
 class ModelGateOperator(BaseBranchOperator):

@@ -14,8 +14,8 @@ from typing import Any
 from airflow.sdk import BaseSensorOperator, PokeReturnValue
 from airflow.sdk.exceptions import AirflowException
 
-from operators._runconf import resolve, run_check
 from operators.hooks.spark_job import check_command
+from operators.run_conf import resolve, run_check
 
 
 class SourcePartitionSensor(BaseSensorOperator):

@@ -16,8 +16,8 @@ from typing import Any
 
 from airflow.sdk import BaseOperator
 
-from operators._runconf import load_settings, resolve
 from operators.hooks.spark_job import Launcher, SparkJobHook, job_command, mask_command, sensitive_values
+from operators.run_conf import load_settings, resolve
 
 
 class SparkJobOperator(BaseOperator):

@@ -8,7 +8,7 @@ from typing import Any
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException
 
-from operators._runconf import load_settings, resolve
+from operators.run_conf import load_settings, resolve
 
 
 class ChampionCheckOperator(BaseOperator):

@@ -60,7 +60,7 @@ def _run(dag_id: str, sets: list[str]):
     from airflow.dag_processing.dagbag import DagBag
     from airflow.utils.session import create_session
 
-    from operators._runconf import RUN_CONF_PREFIXES
+    from operators.run_conf import RUN_CONF_PREFIXES
 
     in_conf = [s for s in sets if s.startswith(RUN_CONF_PREFIXES)]
     os.environ["CTRFLOW_DAG_OVERRIDES"] = shlex.join(s for s in sets if s not in in_conf)

@@ -302,7 +302,7 @@ def test_the_deferrable_sensors_trigger_reads_the_check_jobs_lines(script, event
 
 
 def test_a_check_that_runs_past_its_timeout_is_ended_with_its_process_group():
-    from operators._runconf import run_check
+    from operators.run_conf import run_check
 
     t0 = time.monotonic()
     with pytest.raises(TimeoutError, match=r"did not finish in 1 s"):

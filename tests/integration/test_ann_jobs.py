@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from jobs._harness import run_job
+from jobs.harness import run_job
 from pipelines.ann import artifacts, build, vectors
 from pipelines.common import tables
 from pipelines.registry.store import Registry

@@ -9,7 +9,7 @@ import os
 
 import pytest
 
-from jobs._harness import run_job
+from jobs.harness import run_job
 from pipelines.common.errors import one_line
 
 

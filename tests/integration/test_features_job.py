@@ -13,7 +13,7 @@ import yaml
 from pyspark.sql import functions as F
 
 from jobs import features as features_job
-from jobs._harness import parse_config, run_job
+from jobs.harness import parse_config, run_job
 from pipelines.common import tables
 from pipelines.features import artifacts
 from pipelines.features.feature_map import FeatureMap

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from jobs._harness import run_job
+from jobs.harness import run_job
 from pipelines.common import tables
 from pipelines.features import artifacts
 from pipelines.features.feature_map import FeatureMap, Field

@@ -5,7 +5,7 @@ from __future__ import annotations
 import glob
 import os
 
-from jobs._harness import run_job
+from jobs.harness import run_job
 
 DAY = "2026-11-01"
 

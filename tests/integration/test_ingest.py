@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from jobs._harness import run_job
+from jobs.harness import run_job
 from pipelines.common import schema, tables
 from pipelines.common.errors import DataError
 from pipelines.ingest.catalog import last_ingests

@@ -14,7 +14,7 @@ import pytest
 import yaml
 from pyspark.sql import functions as F
 
-from jobs._harness import run_job
+from jobs.harness import run_job
 from jobs.score import align_to_table
 from pipelines.common import tables
 from pipelines.common.errors import DataError

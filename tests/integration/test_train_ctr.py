@@ -208,7 +208,7 @@ def job(spark, overrides, tmp_path_factory):
 
     import yaml
 
-    from jobs._harness import run_job
+    from jobs.harness import run_job
 
     root = tmp_path_factory.mktemp("conf") / "conf"
     shutil.copytree(Path(__file__).resolve().parents[2] / "conf", root)

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from jobs import cli
-from jobs._harness import run_job
+from jobs.harness import run_job
 from pipelines.common.errors import DataError, GateRefused, one_line
 
 DS = "2026-11-01"
@@ -134,7 +134,7 @@ def test_one_line_looks_past_spark_wrappers_to_the_file_and_the_root_cause():
 
 
 def test_debug_is_also_an_environment_switch(monkeypatch):
-    from jobs._harness import debug_requested
+    from jobs.harness import debug_requested
 
     assert not debug_requested([]) or sys.flags.dev_mode
     monkeypatch.setenv("CTRFLOW_DEBUG", "1")

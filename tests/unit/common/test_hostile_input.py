@@ -10,7 +10,7 @@ from types import SimpleNamespace
 import pytest
 
 from jobs import cli
-from jobs._harness import run_job
+from jobs.harness import run_job
 from pipelines.common import config
 from pipelines.common.errors import ConfigError
 from pipelines.common.names import check_name, check_table, mask_secrets, quote_ident, sql_literal
@@ -182,7 +182,7 @@ def test_a_named_document_outside_conf_is_never_read(tmp_path):
 def test_run_conf_outside_the_allowlist_is_a_task_error_naming_the_key(conf, expected):
     from airflow.sdk.exceptions import AirflowFailException
 
-    from operators._runconf import resolve
+    from operators.run_conf import resolve
 
     with pytest.raises(ConfigError) as e:
         resolve({"dag_run": SimpleNamespace(conf=conf)}, None, ["project.state_dir=/ok"])
@@ -191,7 +191,7 @@ def test_run_conf_outside_the_allowlist_is_a_task_error_naming_the_key(conf, exp
 
 
 def test_run_conf_inside_the_allowlist_is_added_after_the_operators_own():
-    from operators._runconf import resolve
+    from operators.run_conf import resolve
 
     conf = {
         "env": "cluster",

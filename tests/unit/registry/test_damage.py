@@ -241,7 +241,7 @@ def test_ctrflow_models_check_command(tmp_path, capsys):
 
 
 def test_publish_and_score_jobs_end_in_one_line_exit_2(tmp_path, capsys):
-    from jobs._harness import run_job
+    from jobs.harness import run_job
     from pipelines.common.config import load
 
     reg = Registry.from_settings(load("local", [f"project.state_dir={tmp_path / 'state'}"]).settings)
