@@ -22,132 +22,37 @@ version's files with its manifest.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
-import datetime as dt
 import fcntl
 import json
 import os
 import re
-import subprocess
 import uuid
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
+from dataclasses import asdict
 
 from pyarrow import fs as pafs
 
 from pipelines.common.errors import ConfigError, DataError
 from pipelines.common.names import check_name
-from pipelines.registry import manifest
-from pipelines.settings.registry import METRIC_DIRECTIONS, GateSettings, RegistrySettings
+from pipelines.registry import gate, manifest
+from pipelines.registry.records import (
+    META_FIELDS,
+    META_REQUIRED,
+    Damage,
+    GateDecision,
+    ModelCheck,
+    ModelVersion,
+    RegistryDamaged,
+    VersionCheck,
+    code_version,
+    json_problem,
+    listing,
+    now,
+    plain,
+    summary,
+)
+from pipelines.settings.registry import GateSettings, RegistrySettings
 
 _VERSION = re.compile(r"^v(\d{4,})$")
-
-
-@dataclass(frozen=True)
-class ModelVersion:
-    name: str
-    version: str
-    kind: str  # what trained it, e.g. gbdt_lr, lr, gbdt, deepfm, faiss_index
-    flavor: str  # how to load it: spark_pipeline | torch | faiss
-    created_at: str
-    eval_ds: str | None  # the day the metrics were measured on
-    metrics: dict = field(default_factory=dict)
-    config: dict = field(default_factory=dict)
-    inputs: dict = field(default_factory=dict)  # table -> Delta version read
-    code_version: str = ""
-    extra: dict = field(default_factory=dict)
-    uri: str = ""  # the version directory; artifacts are under <uri>/artifacts
-
-    @property
-    def artifacts(self) -> str:
-        return f"{self.uri}/artifacts"
-
-
-class RegistryDamaged(DataError):
-    """A registry file that is missing, empty, truncated or changed. A retry cannot repair it: exit 2,
-    which Airflow does not retry (like a config error)."""
-
-    exit_code = 2
-
-
-@dataclass(frozen=True)
-class Damage:
-    """A version directory that cannot be used, and why."""
-
-    name: str
-    version: str
-    problem: str
-    meta: ModelVersion | None = None  # what meta.json says, when it is readable
-
-    def __str__(self) -> str:
-        return f"model {self.name} {self.version}: {self.problem}"
-
-
-@dataclass(frozen=True)
-class VersionCheck:
-    version: str
-    status: str  # ok | no manifest | damaged
-    problems: tuple[str, ...] = ()
-    files: int = 0  # files the manifest lists
-
-
-@dataclass(frozen=True)
-class ModelCheck:
-    name: str
-    versions: tuple[VersionCheck, ...]
-    problems: tuple[str, ...] = ()  # of the model's own files: champion.json, decisions.jsonl
-
-    @property
-    def damaged(self) -> bool:
-        return bool(self.problems) or any(v.status == "damaged" for v in self.versions)
-
-
-_META_FIELDS = {f.name for f in dataclasses.fields(ModelVersion)} - {"uri"}
-_META_REQUIRED = {
-    f.name
-    for f in dataclasses.fields(ModelVersion)
-    if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
-}
-
-
-def _json_problem(file: str, text: str, e: ValueError) -> str:
-    return f"{file} is empty" if not text.strip() else f"{file} is not valid JSON, truncated? ({e})"
-
-
-@dataclass(frozen=True)
-class GateDecision:
-    name: str
-    candidate: str
-    champion: str | None
-    accepted: bool
-    reason: str
-    metric: str
-    candidate_value: float | None = None
-    champion_value: float | None = None
-    decided_at: str = ""
-
-
-def code_version() -> str:
-    """The git commit of the code that is running (with -dirty when the tree has changes), or ''."""
-    root = Path(__file__).resolve().parents[2]
-    try:
-        sha = subprocess.run(
-            ["git", "rev-parse", "--short=12", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            timeout=10,
-        ).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return os.environ.get("CTRFLOW_CODE_VERSION", "")
-    return f"{sha}-dirty" if sha and dirty else sha or os.environ.get("CTRFLOW_CODE_VERSION", "")
-
-
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
 class Registry:
@@ -261,10 +166,10 @@ class Registry:
         try:
             data = json.loads(text)
         except ValueError as e:
-            raise ValueError(_json_problem("meta.json", text, e)) from None
+            raise ValueError(json_problem("meta.json", text, e)) from None
         if not isinstance(data, dict):
             raise ValueError("meta.json is not a JSON object")
-        missing, unknown = sorted(_META_REQUIRED - set(data)), sorted(set(data) - _META_FIELDS)
+        missing, unknown = sorted(META_REQUIRED - set(data)), sorted(set(data) - META_FIELDS)
         parts = []
         if missing:
             parts.append(f"lacks {', '.join(missing)}")
@@ -298,7 +203,7 @@ class Registry:
             if champ is None:
                 raise DataError(
                     f"model '{name}' has no champion yet: publish a version or pass --version "
-                    f"(versions: {_listing(healthy, damaged)})"
+                    f"(versions: {listing(healthy, damaged)})"
                 )
             return champ
         for v in healthy:
@@ -307,7 +212,7 @@ class Registry:
         for d in damaged:
             if d.version == version:
                 raise RegistryDamaged(str(d))
-        raise DataError(f"model '{name}' has no version '{version}' (versions: {_listing(healthy, damaged)})")
+        raise DataError(f"model '{name}' has no version '{version}' (versions: {listing(healthy, damaged)})")
 
     def candidate(self, name: str, ds: str, version: str | None = None) -> ModelVersion:
         """`version`, or the newest version evaluated on ds (the day's training run registered it). A
@@ -385,13 +290,13 @@ class Registry:
                     version=version,
                     kind=kind,
                     flavor=flavor,
-                    created_at=_now(),
+                    created_at=now(),
                     eval_ds=eval_ds,
-                    metrics=_plain(metrics),
-                    config=_plain(config or {}),
-                    inputs=_plain(inputs or {}),
+                    metrics=plain(metrics),
+                    config=plain(config or {}),
+                    inputs=plain(inputs or {}),
                     code_version=code,
-                    extra=_plain(extra or {}),
+                    extra=plain(extra or {}),
                 )
                 meta = {k: v for k, v in asdict(mv).items() if k != "uri"}
                 meta_bytes = json.dumps(meta, indent=2, sort_keys=True).encode()
@@ -418,7 +323,7 @@ class Registry:
         try:
             version = json.loads(text).get("version")
         except ValueError as e:
-            problem = _json_problem("champion.json", text, e)
+            problem = json_problem("champion.json", text, e)
         except AttributeError:
             problem = "champion.json is not a JSON object"
         else:
@@ -442,7 +347,7 @@ class Registry:
                 raise RegistryDamaged(f"model {name}: the champion {version} is damaged: {d.problem}")
         raise RegistryDamaged(
             f"model {name}: champion.json names {version}, which is not in the registry "
-            f"(versions: {_listing(healthy, damaged)})"
+            f"(versions: {listing(healthy, damaged)})"
         )
 
     def decisions(self, name: str) -> list[dict]:
@@ -489,7 +394,7 @@ class Registry:
         hashes); a version without a manifest passes."""
         problems = self._manifest_problems(mv, hashes)
         if problems:
-            raise RegistryDamaged(f"model {mv.name} {mv.version}: {_summary(problems)}")
+            raise RegistryDamaged(f"model {mv.name} {mv.version}: {summary(problems)}")
 
     def check(self, names: list[str] | None = None) -> list[ModelCheck]:
         """Every version of every model (or of `names`) against its manifest, and each model's champion
@@ -524,75 +429,9 @@ class Registry:
     def evaluate_gate(
         self, name: str, version: str, metric: str | None = None, min_delta: float | None = None
     ) -> GateDecision:
-        """Would `version` replace the champion? Compares on the same evaluation day only."""
-        metric = metric or self.gate.metric
-        min_delta = self.gate.min_delta if min_delta is None else min_delta
-        if metric not in METRIC_DIRECTIONS:
-            raise ConfigError(f"gate metric '{metric}' is not one of {', '.join(sorted(METRIC_DIRECTIONS))}")
-        cand = self.get(name, version)
-        champ = self.champion(name)
-
-        def decide(accepted, reason, cv=None, hv=None):
-            return GateDecision(
-                name=name,
-                candidate=cand.version,
-                champion=champ.version if champ else None,
-                accepted=accepted,
-                reason=reason,
-                metric=metric,
-                candidate_value=cv,
-                champion_value=hv,
-                decided_at=_now(),
-            )
-
-        cv = cand.metrics.get(metric)
-        if cv is None:
-            return decide(
-                False,
-                f"candidate {cand.version} has no '{metric}' metric "
-                f"(it has {', '.join(sorted(cand.metrics)) or 'none'})",
-            )
-        failed = self.gate.guard_failures(cand.metrics)
-        if failed:
-            return decide(False, _guard_reason(name, cand, failed), cv)
-        if champ is None:
-            return decide(True, f"no champion yet: {cand.version} becomes the first ({metric}={cv:.6g})", cv)
-        if champ.version == cand.version:
-            return decide(False, f"{cand.version} is already the champion", cv, cv)
-        # the champion's score on the candidate's evaluation day: measured by the training job
-        # (extra.champion_eval) or, when both were evaluated on the same day, the champion's own metrics
-        same_day = cand.extra.get("champion_eval") or {}
-        if same_day.get("version") == champ.version and metric in same_day.get("metrics", {}):
-            hv = same_day["metrics"][metric]
-        elif champ.eval_ds == cand.eval_ds and metric in champ.metrics:
-            hv = champ.metrics[metric]
-        else:
-            return decide(
-                False,
-                f"cannot compare: champion {champ.version} was evaluated on {champ.eval_ds} and "
-                f"candidate {cand.version} on {cand.eval_ds}, and the candidate carries no "
-                f"evaluation of the champion on that day",
-                cv,
-            )
-        higher = METRIC_DIRECTIONS[metric]
-        gain = (cv - hv) if higher else (hv - cv)
-        word = "higher" if higher else "lower"
-        if gain > min_delta or (min_delta == 0 and gain > 0):
-            return decide(
-                True,
-                f"{cand.version} beats champion {champ.version} on {metric} on {cand.eval_ds}: "
-                f"{cv:.6g} vs {hv:.6g} ({word} is better, margin {gain:.3g} > {min_delta:g})",
-                cv,
-                hv,
-            )
-        return decide(
-            False,
-            f"{cand.version} does not beat champion {champ.version} on {metric} on "
-            f"{cand.eval_ds}: {cv:.6g} vs {hv:.6g} ({word} is better, needs a margin above "
-            f"{min_delta:g}, got {gain:.3g})",
-            cv,
-            hv,
-        )
+        """Would `version` replace the champion? Compares on the same evaluation day only (gate.judge)."""
+        metric = gate.check_metric(metric or self.gate.metric)
+        return gate.judge(self.gate, self.get(name, version), self.champion(name), metric, min_delta)
 
     def publish(
         self, name: str, version: str, metric: str | None = None, min_delta: float | None = None, force: bool = False
@@ -605,7 +444,7 @@ class Registry:
         cand = self.get(name, version)
         problems = self._manifest_problems(cand)
         if problems:
-            raise RegistryDamaged(f"model {name} {version} is damaged, it cannot be published: {_summary(problems)}")
+            raise RegistryDamaged(f"model {name} {version} is damaged, it cannot be published: {summary(problems)}")
         with self._locked(name):
             try:
                 decision = self.evaluate_gate(name, version, metric, min_delta)
@@ -621,7 +460,7 @@ class Registry:
                     reason=f"forced over a damaged champion: {e}",
                     metric=metric,
                     candidate_value=cand.metrics.get(metric),
-                    decided_at=_now(),
+                    decided_at=now(),
                 )
             if force and not decision.accepted:
                 decision = GateDecision(
@@ -638,35 +477,3 @@ class Registry:
                 )
             self._append_decision(name, decision)
         return decision
-
-
-def _listing(healthy: list[ModelVersion], damaged: list[Damage]) -> str:
-    """'v0001, v0002 (damaged), v0003' in version order."""
-    marked = [(v.version, v.version) for v in healthy] + [(d.version, f"{d.version} (damaged)") for d in damaged]
-    return ", ".join(text for _, text in sorted(marked, key=lambda m: int(m[0][1:]))) or "none"
-
-
-def _summary(problems: list[str], shown: int = 3) -> str:
-    """The first problems, and how many more: one line however many files differ."""
-    more = f"; and {len(problems) - shown} more (ctrflow models --check lists them)" if len(problems) > shown else ""
-    return "; ".join(problems[:shown]) + more
-
-
-def _guard_reason(name: str, cand: ModelVersion, failed: list) -> str:
-    """Why the guards refuse a candidate: model, version, day, and each metric with its value and bound."""
-    what = {"registry.gate.floors": "the floor on", "registry.gate.calibration_range": "the calibration range on"}
-    parts = [
-        f"{what.get(f.setting, 'the guard on')} {f.metric}: {f.value:.6g}, needs {f.bound} ({f.setting})"
-        for f in failed
-    ]
-    why = ""
-    if any(f.setting == "registry.gate.floors" for f in failed):
-        why = "; a constant prediction scores auc 0.5, ne 1"
-    if any(f.metric == "calibration" for f in failed):
-        why += "; calibration is mean prediction / observed CTR"
-    return f"{name} {cand.version} (evaluated on {cand.eval_ds}) fails {'; and '.join(parts)}{why}"
-
-
-def _plain(obj):
-    """JSON-safe copy (numpy scalars, dates and dataclasses become plain values)."""
-    return json.loads(json.dumps(obj, default=lambda o: o.item() if hasattr(o, "item") else str(o)))
