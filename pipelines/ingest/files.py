@@ -110,7 +110,9 @@ def account(spark, df, patterns: list[str], base: str | None = None) -> FileAcco
             if local:  # what Hadoop's local listing drops without a word: broken links, entries it cannot stat
                 listed = {c.getPath().getName() for c in children}
                 here = st.getPath().toUri().getPath().rstrip("/") + "/"
-                for n in sorted(set(_local_names(here)) - listed):
+                # (less the checksum files .<name>.crc it keeps beside its own files and hides on purpose)
+                own_crc = {f".{n}.crc" for n in listed}
+                for n in sorted(set(_local_names(here)) - listed - own_crc):
                     skipped.append(((here + n)[len(prefix) :] if (here + n).startswith(prefix) else n, UNREADABLE))
             return
         if st.getPath().toUri().getPath() in read_paths:
