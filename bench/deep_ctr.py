@@ -34,6 +34,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.runner import job_runner, make_days, open_session, synthetic_sets  # noqa: E402
+
 D1, D2 = dt.date(2026, 11, 1), dt.date(2026, 11, 2)
 
 
@@ -120,38 +122,14 @@ def main() -> None:
 
     import numpy as np
 
-    if not args.reuse:
-        shutil.rmtree(args.state, ignore_errors=True)
-    from jobs.harness import run_job
-    from pipelines.common import config
-    from pipelines.common.spark import get_session
     from pipelines.ctr import data, train
     from pipelines.ctr.models import FeatureSpec, load_config
     from pipelines.features.trainset import load_feature_map
 
-    sets = [
-        f"project.state_dir={args.state}",
-        f"synth.rows_per_day={args.rows}",
-        "synth.write_tsv=false",
-        "spark.log_level=ERROR",
-        "spark.profiles.local.master=local[2]",
-    ]
-    settings = config.load(overrides=sets).settings
-    spark = get_session(settings)
-    flags = [a for s in sets for a in ("--set", s)]
-
-    def job(*argv):
-        t0 = time.perf_counter()
-        if run_job(argv[0], [*argv[1:], *flags], spark=spark) != 0:
-            raise SystemExit(f"bench: job {' '.join(argv)} failed")
-        return time.perf_counter() - t0
-
+    sets = [*synthetic_sets(args.state, args.rows), "spark.profiles.local.master=local[2]"]
+    settings, spark = open_session(args.state, sets, reuse=args.reuse)
     if not args.reuse:
-        for day in (D1, D2):
-            job("generate", "--ds", str(day))
-            job("ingest", "--source", "click_logs", "--ds", str(day))
-        job("features", "--pipeline", "ctr_default", "--ds", str(D1), "--fit")
-        job("features", "--pipeline", "ctr_default", "--ds", str(D2))
+        make_days(job_runner(spark, sets), [D1, D2])
 
     fm = load_feature_map(spark, settings, "ctr_default")
     spec = FeatureSpec.from_feature_map(fm)

@@ -33,6 +33,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.runner import job_runner, make_days, open_session, synthetic_sets  # noqa: E402
+
 D1, D2 = dt.date(2026, 11, 1), dt.date(2026, 11, 2)
 
 
@@ -62,40 +64,15 @@ def main() -> None:
     if args.quality:
         return quality(args)
 
-    import shutil
-
-    if not args.reuse:
-        shutil.rmtree(args.state, ignore_errors=True)
-    from jobs.harness import run_job
-    from pipelines.common import config
-    from pipelines.common.spark import get_session
-
     sets = [
-        f"project.state_dir={args.state}",
-        f"synth.rows_per_day={args.rows}",
-        "synth.write_tsv=false",
-        "spark.log_level=ERROR",
+        *synthetic_sets(args.state, args.rows),
         "spark.profiles.local.conf.spark.driver.memory=8g",
         "gbdt.train_days=1",
         *args.sets,
     ]
-    settings = config.load(overrides=sets).settings
-    spark = get_session(settings)
-    flags = [a for s in sets for a in ("--set", s)]
-
-    def job(*argv):
-        t0 = time.perf_counter()
-        if run_job(argv[0], [*argv[1:], *flags], spark=spark) != 0:
-            raise SystemExit(f"bench: job {' '.join(argv)} failed")
-        return time.perf_counter() - t0
-
-    prep = {}
-    if not args.reuse:
-        for day in (D1, D2):
-            prep[f"generate {day}"] = job("generate", "--ds", str(day))
-            prep[f"ingest {day}"] = job("ingest", "--source", "click_logs", "--ds", str(day))
-        prep["features fit"] = job("features", "--pipeline", "ctr_default", "--ds", str(D1), "--fit")
-        prep[f"features {D2}"] = job("features", "--pipeline", "ctr_default", "--ds", str(D2))
+    settings, spark = open_session(args.state, sets, reuse=args.reuse)
+    job = job_runner(spark, sets)
+    prep = {} if args.reuse else make_days(job, [D1, D2])
     t_job = job("train_gbdt_lr", "--ds", str(D2))
 
     from pipelines.registry.store import Registry
@@ -135,43 +112,20 @@ def main() -> None:
 
 
 def quality(args) -> None:
-    import shutil
-
-    from jobs.harness import run_job
-    from pipelines.common import config
-    from pipelines.common.spark import get_session
     from pipelines.registry.store import Registry
 
-    if not args.reuse:
-        shutil.rmtree(args.state, ignore_errors=True)
     days = [D1 + dt.timedelta(days=i) for i in range(args.train_days + 1)]
     val = days[-1]
     sets = [
-        f"project.state_dir={args.state}",
-        f"synth.rows_per_day={args.rows}",
-        "synth.write_tsv=false",
-        "spark.log_level=ERROR",
+        *synthetic_sets(args.state, args.rows),
         "spark.profiles.local.conf.spark.driver.memory=6g",
         f"gbdt.train_days={args.train_days}",
         *args.sets,
     ]
-    settings = config.load(overrides=sets).settings
-    spark = get_session(settings)
-
-    def job(*argv, extra=()):
-        flags = [a for s in [*sets, *extra] for a in ("--set", s)]
-        t0 = time.perf_counter()
-        if run_job(argv[0], [*argv[1:], *flags], spark=spark) != 0:
-            raise SystemExit(f"bench: job {' '.join(argv)} failed")
-        return time.perf_counter() - t0
-
+    settings, spark = open_session(args.state, sets, reuse=args.reuse)
+    job = job_runner(spark, sets)
     if not args.reuse:
-        for day in days:
-            job("generate", "--ds", str(day))
-            job("ingest", "--source", "click_logs", "--ds", str(day))
-        job("features", "--pipeline", "ctr_default", "--ds", str(days[0]), "--fit")
-        for day in days[1:]:
-            job("features", "--pipeline", "ctr_default", "--ds", str(day))
+        make_days(job, days)
     reg = Registry.from_settings(settings)
     rows = []
     for variant in args.variant or ["default="]:

@@ -9,12 +9,9 @@ index name and k: conf/base/dags.yml (`ann_weekly`, `defaults`).
 
 from __future__ import annotations
 
-import datetime as dt
-
 from airflow.sdk import DAG
 
-from operators.callbacks import log_failure
-from operators.dag_defaults import default_args, job_kwargs, parse_settings, start
+from operators.dag_defaults import dag_kwargs, job_kwargs, parse_settings
 from operators.spark_job import SparkJobOperator
 from pipelines.common import table_names
 
@@ -25,15 +22,9 @@ jobs = job_kwargs(settings)
 with DAG(
     dag_id="ann_weekly",
     description="two-tower training -> Faiss index build -> batch retrieval",
-    schedule=cfg.schedule,
-    start_date=start(cfg.start_date),
-    catchup=cfg.catchup,
-    max_active_runs=cfg.max_active_runs,
-    dagrun_timeout=dt.timedelta(seconds=cfg.dagrun_timeout_s),
-    default_args=default_args(settings),
-    on_failure_callback=log_failure,
     doc_md=__doc__,
     tags=["ctrflow", "ann"],
+    **dag_kwargs(settings, cfg),
 ) as dag:
     train = SparkJobOperator(task_id=f"train_{cfg.model}", job="train_ctr", args=["--model", cfg.model], **jobs)
     items = cfg.embeddings or table_names.embeddings(settings, cfg.model, "item")

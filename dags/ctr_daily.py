@@ -10,13 +10,10 @@ and retries: conf/base/dags.yml (`ctr_daily`, `defaults`).
 
 from __future__ import annotations
 
-import datetime as dt
-
 from airflow.providers.standard.operators.empty import EmptyOperator
 from airflow.sdk import DAG, TaskGroup, TriggerRule
 
-from operators.callbacks import log_failure
-from operators.dag_defaults import default_args, job_kwargs, parse_settings, start
+from operators.dag_defaults import dag_kwargs, job_kwargs, parse_settings
 from operators.data_quality import DataQualityOperator
 from operators.gate import ModelGateOperator
 from operators.sensors import SourcePartitionSensor
@@ -30,15 +27,9 @@ context_kwargs = {"env": jobs["env"], "overrides": jobs["overrides"]}
 with DAG(
     dag_id="ctr_daily",
     description="ingest -> features -> GBDT+LR and deep CTR training -> quality -> gate -> publish -> score",
-    schedule=cfg.schedule,
-    start_date=start(cfg.start_date),
-    catchup=cfg.catchup,
-    max_active_runs=cfg.max_active_runs,
-    dagrun_timeout=dt.timedelta(seconds=cfg.dagrun_timeout_s),
-    default_args=default_args(settings),
-    on_failure_callback=log_failure,
     doc_md=__doc__,
     tags=["ctrflow", "ctr"],
+    **dag_kwargs(settings, cfg),
 ) as dag:
     wait = SourcePartitionSensor(
         task_id=f"wait_for_{cfg.source}",

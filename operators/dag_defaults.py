@@ -41,6 +41,21 @@ def default_args(settings) -> dict[str, Any]:
     }
 
 
+def dag_kwargs(settings, cfg) -> dict[str, Any]:
+    """The arguments of DAG(...) that come from the DAG's dags.yml section `cfg` (schedule, start_date,
+    catchup, max_active_runs, dagrun_timeout_s) and the shared defaults; the DAG file adds its id,
+    description, doc and tags."""
+    return {
+        "schedule": cfg.schedule,
+        "start_date": start(cfg.start_date),
+        "catchup": cfg.catchup,
+        "max_active_runs": cfg.max_active_runs,
+        "dagrun_timeout": dt.timedelta(seconds=cfg.dagrun_timeout_s),
+        "default_args": default_args(settings),
+        "on_failure_callback": log_failure,
+    }
+
+
 def job_kwargs(settings) -> dict[str, Any]:
     """Keyword arguments every SparkJobOperator of a DAG gets."""
     env, overrides = parse_env()

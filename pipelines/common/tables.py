@@ -146,7 +146,7 @@ def overwrite_hive_partition(df, qualified: str, ds: dt.date, ddl: str, fmt: str
         spark.sql(f"ALTER TABLE {table_sql} {spec} SET LOCATION {sql_literal(staged)}")
     spark.sql(f"REFRESH TABLE {table_sql}")
     # what the partition no longer points at: the previous version, and files of killed runs of this day
-    fs, parts = _fs(spark, days_dir)
+    fs, parts = hadoop_fs(spark, days_dir)
     stale = [st.getPath().toString() for st in fs.listStatus(parts) if st.getPath().getName() != version]
     if old is not None and old.startswith(f"{root}/") and HIVE_PARTS_DIR not in old:
         stale.append(old)  # the day's directory of a table written by INSERT OVERWRITE (before staging)
@@ -165,7 +165,8 @@ def _location(spark, qualified: str, day: str | None = None) -> str:
     return found[-1]
 
 
-def _fs(spark, path: str):
+def hadoop_fs(spark, path: str):
+    """(the Hadoop FileSystem of `path`, its Hadoop Path)."""
     jvm = spark.sparkContext._jvm
     p = jvm.org.apache.hadoop.fs.Path(path)
     return p.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()), p
@@ -173,8 +174,8 @@ def _fs(spark, path: str):
 
 def replace_dir(spark, staged: str, final: str) -> None:
     """Move a fully written directory into place, replacing the old one (Hadoop FileSystem rename)."""
-    fs, src = _fs(spark, staged)
-    _, dst = _fs(spark, final)
+    fs, src = hadoop_fs(spark, staged)
+    _, dst = hadoop_fs(spark, final)
     old = None
     if fs.exists(dst):
         old = dst.suffix(f".old-{uuid.uuid4().hex[:8]}")
@@ -190,10 +191,10 @@ def replace_dir(spark, staged: str, final: str) -> None:
 
 def delete_path(spark, path: str) -> None:
     """Delete a file or directory tree if it exists (Hadoop FileSystem)."""
-    fs, p = _fs(spark, path)
+    fs, p = hadoop_fs(spark, path)
     fs.delete(p, True)
 
 
 def path_exists(spark, path: str) -> bool:
-    fs, p = _fs(spark, path)
+    fs, p = hadoop_fs(spark, path)
     return bool(fs.exists(p))

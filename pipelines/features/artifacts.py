@@ -16,6 +16,7 @@ from dataclasses import asdict
 from typing import Any
 
 from pipelines.common.errors import DataError
+from pipelines.common.tables import hadoop_fs
 from pipelines.features.stats import FeatureStats
 
 
@@ -27,14 +28,8 @@ def version_dir(settings, pipeline: str, version: str) -> str:
     return f"{pipeline_dir(settings, pipeline)}/{version}"
 
 
-def _fs(spark, path: str):
-    jvm = spark.sparkContext._jvm
-    p = jvm.org.apache.hadoop.fs.Path(path)
-    return p.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()), p
-
-
 def write_text(spark, path: str, text: str) -> None:
-    fs, p = _fs(spark, path)
+    fs, p = hadoop_fs(spark, path)
     tmp = p.suffix(".tmp")
     out = fs.create(tmp, True)
     try:
@@ -48,7 +43,7 @@ def write_text(spark, path: str, text: str) -> None:
 
 
 def read_text(spark, path: str) -> str | None:
-    fs, p = _fs(spark, path)
+    fs, p = hadoop_fs(spark, path)
     if not fs.exists(p):
         return None
     stream = fs.open(p)

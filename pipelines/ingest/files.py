@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from urllib.parse import unquote, urlparse
 
 from pipelines.common.layout import has_glob
-from pipelines.common.tables import _fs
+from pipelines.common.tables import hadoop_fs
 
 log = logging.getLogger("ctrflow.ingest")
 
@@ -87,7 +87,7 @@ def account(spark, df, patterns: list[str], base: str | None = None) -> FileAcco
     """Read and skipped files under `patterns` (paths or Hadoop globs, hidden matches included), named
     relative to `base` (default: the first pattern's part before any glob)."""
     read_paths = {_uri_path(f) for f in df.inputFiles()}
-    fs, base_path = _fs(spark, base or _glob_base(patterns[0]))
+    fs, base_path = hadoop_fs(spark, base or _glob_base(patterns[0]))
     prefix = fs.makeQualified(base_path).toUri().getPath().rstrip("/") + "/"
     read, skipped = 0, []
     local = fs.getUri().getScheme() == "file"
@@ -121,7 +121,7 @@ def account(spark, df, patterns: list[str], base: str | None = None) -> FileAcco
         skipped.append((rel(st), _by_name(name, False) or (NOT_READ if at_root or in_root_dir else SUBDIR)))
 
     for pattern in patterns:
-        _, p = _fs(spark, pattern)
+        _, p = hadoop_fs(spark, pattern)
         for st in sorted(fs.globStatus(p) or [], key=lambda s: s.getPath().toString()):
             visit(st, True, False)
     return FileAccount(read, sorted(skipped))

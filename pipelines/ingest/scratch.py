@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import time
 
-from pipelines.common.tables import _fs
+from pipelines.common.tables import hadoop_fs
 from pipelines.settings import Settings
 
 log = logging.getLogger("ctrflow.ingest")
@@ -28,7 +28,7 @@ def clean_leftovers(spark, settings: Settings, source: str, day: str, now: float
     """Remove the scratch directories of earlier runs of `source` and `day`, and any older than 24 h;
     returns the names removed."""
     root = scratch_dir(settings)
-    fs, path = _fs(spark, root)
+    fs, path = hadoop_fs(spark, root)
     if not fs.exists(path):
         return []
     now = time.time() if now is None else now

@@ -18,6 +18,7 @@ from urllib.parse import unquote
 
 from pipelines.common.errors import DataError
 from pipelines.common.layout import DayMatcher, PartitionFormat, glob_all_days, has_day, has_glob, render
+from pipelines.common.tables import hadoop_fs, path_exists
 from pipelines.ingest.files import FileAccount, account, log_skipped
 from pipelines.ingest.formats import read_lines
 from pipelines.settings import Settings, resolve_path
@@ -58,9 +59,7 @@ def source_path(settings: Settings, spec: SourceSpec, ds: dt.date | None = None)
 
 def _matches(spark, pattern: str) -> list[tuple[str, str, bool]]:
     """(path, name, is_dir) of what a Hadoop glob matches, hidden names (_SUCCESS, .crc) left out, sorted."""
-    jvm = spark.sparkContext._jvm
-    p = jvm.org.apache.hadoop.fs.Path(pattern)
-    fs = p.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+    fs, p = hadoop_fs(spark, pattern)
     found = fs.globStatus(p) or []
     out = [(st.getPath().toString(), st.getPath().getName(), bool(st.isDirectory())) for st in found]
     return sorted(m for m in out if not m[1].startswith(("_", ".")))
@@ -71,9 +70,7 @@ def _existing(spark, path: str) -> list[str]:
     at a glob), or the path itself when it exists."""
     if has_glob(path):
         return [p for p, _, _ in _matches(spark, path)]
-    jvm = spark.sparkContext._jvm
-    p = jvm.org.apache.hadoop.fs.Path(path)
-    return [path] if p.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()).exists(p) else []
+    return [path] if path_exists(spark, path) else []
 
 
 def _partition_columns(spark, table: str) -> list[str]:

@@ -14,9 +14,9 @@ import pytest
 from jobs.harness import run_job
 from pipelines.common import tables
 from pipelines.features import artifacts
-from pipelines.features.feature_map import FeatureMap, Field
 from pipelines.gbdt.leaf_encoder import GBDTLeafEncoderModel
 from pipelines.registry.store import Registry
+from tests.tiny_features import clicks, indexed_feature_map, random_features
 
 PIPE = "gbdt_it"
 DAYS = [dt.date(2026, 9, 1), dt.date(2026, 9, 2), dt.date(2026, 9, 3)]
@@ -26,11 +26,9 @@ CATS, NUMS, VOCAB = ["c1", "c2", "c3"], ["n1", "n2"], 12
 def _day(seed: int, rows: int = 3000) -> pd.DataFrame:
     """Labels with a planted interaction (c1 x n1) that trees find and a plain LR cannot."""
     rng = np.random.default_rng(seed)
-    df = pd.DataFrame({c: rng.integers(0, VOCAB, rows).astype(np.int32) for c in CATS})
-    for c in NUMS:
-        df[c] = rng.normal(size=rows)
+    df = random_features(rng, rows, CATS, NUMS, VOCAB)
     logit = -1.0 + 0.15 * df["c2"] - 0.8 + 2.0 * ((df["c1"] < VOCAB // 2) == (df["n1"] > 0)) + 0.5 * df["n2"]
-    df.insert(0, "label", (rng.random(rows) < 1 / (1 + np.exp(-logit))).astype(np.int32))
+    df.insert(0, "label", clicks(rng, logit))
     return df
 
 
@@ -40,44 +38,26 @@ def feat(spark, settings):
     name = tables.table(settings, "feat", PIPE)
     for i, day in enumerate(DAYS):
         tables.write_delta_partition(spark.createDataFrame(_day(i)), name, day)
-    fields, offset = [], 0
-    for c in CATS:
-        fields.append(
-            Field(
-                name=c,
-                kind="categorical",
-                dtype="int",
-                stage="idx",
-                stage_type="index",
-                inputs=[c],
-                vocab_size=VOCAB,
-                offset=offset,
-            )
-        )
-        offset += VOCAB
-    fields += [
-        Field(name=c, kind="numeric", dtype="double", stage="num", stage_type="impute", inputs=[c]) for c in NUMS
-    ]
-    fm = FeatureMap(pipeline=PIPE, version="f0001", table=name, label="label", fields=fields, total_vocab_size=offset)
+    fm = indexed_feature_map(CATS, NUMS, VOCAB, pipeline=PIPE, version="f0001", table=name)
     base = Path(artifacts.pipeline_dir(settings, PIPE))
     base.mkdir(parents=True, exist_ok=True)
     (base / "feature_map.json").write_text(fm.to_json())
     return name
 
 
+def _sets(*items: str) -> list[str]:
+    return [a for o in items for a in ("--set", o)]
+
+
 def _job(overrides, name, *args):
-    sets = [
-        a
-        for o in [
-            *overrides,
-            f"gbdt.pipeline={PIPE}",
-            "gbdt.trees.n_estimators=20",
-            "gbdt.trees.max_depth=3",
-            "gbdt.trees.min_child_weight=5",
-            "gbdt.group_col=c3",
-        ]
-        for a in ("--set", o)
-    ]
+    sets = _sets(
+        *overrides,
+        f"gbdt.pipeline={PIPE}",
+        "gbdt.trees.n_estimators=20",
+        "gbdt.trees.max_depth=3",
+        "gbdt.trees.min_child_weight=5",
+        "gbdt.group_col=c3",
+    )
     return run_job(name, [*sets, *args], spark=None if name == "publish" else _job.spark)  # args' --set win
 
 
@@ -160,21 +140,8 @@ def test_train_register_gate_and_score(spark, settings, overrides, feat):
     assert reg.champion("gbdt_lr").version == "v0001"
 
     # a weaker candidate (one stump, leaves only): the job measures the champion on the same day, the gate refuses
-    assert (
-        _job(
-            overrides,
-            "train_gbdt_lr",
-            "--ds",
-            str(DAYS[2]),
-            "--set",
-            "gbdt.trees.n_estimators=1",
-            "--set",
-            "gbdt.trees.max_depth=1",
-            "--set",
-            "gbdt.lr_fields=[]",
-        )
-        == 0
-    )
+    sets = _sets("gbdt.trees.n_estimators=1", "gbdt.trees.max_depth=1", "gbdt.lr_fields=[]")
+    assert _job(overrides, "train_gbdt_lr", "--ds", str(DAYS[2]), *sets) == 0
     v2 = reg.get("gbdt_lr", "v0002")
     assert v2.extra["champion_eval"]["version"] == "v0001"
     assert _job(overrides, "publish", "--model", "gbdt_lr", "--ds", str(DAYS[2])) == 0
@@ -198,23 +165,8 @@ def test_lightgbm_backend_end_to_end_on_a_one_day_window(spark, settings, overri
     from pipelines.registry.scoring import score
 
     _job.spark = spark
-    assert (
-        _job(
-            overrides,
-            "train_gbdt_lr",
-            "--ds",
-            str(DAYS[2]),
-            "--model-name",
-            "gbdt_lgbm",
-            "--set",
-            "gbdt.backend=lightgbm",
-            "--set",
-            "gbdt.train_days=1",
-            "--set",
-            "gbdt.lr.reg_param=0.01",
-        )
-        == 0
-    )
+    sets = _sets("gbdt.backend=lightgbm", "gbdt.train_days=1", "gbdt.lr.reg_param=0.01")
+    assert _job(overrides, "train_gbdt_lr", "--ds", str(DAYS[2]), "--model-name", "gbdt_lgbm", *sets) == 0
     mv = Registry.from_settings(settings).get("gbdt_lgbm", "v0001")
     x = mv.extra
     assert mv.config["backend"] == "lightgbm" and x["train_days"] == [str(DAYS[1])]

@@ -17,15 +17,7 @@ from pipelines.ingest.catalog import last_ingests
 from pipelines.ingest.load import ingest_day
 from pipelines.ingest.sources import partition_available
 from pipelines.settings.sources import SourcesSettings
-
-DAY = dt.date(2026, 11, 1)
-CONTRACT = {
-    "columns": [
-        {"name": "Label", "type": "int", "nullable": False, "min": 0, "max": 1},
-        {"name": "Count", "type": "int", "min": 0},
-        {"name": "Cat", "type": "string", "pattern": "[a-z]+"},
-    ]
-}
+from tests.integration.ingest_sources import CONTRACT, DAY, csv_spec
 
 
 def _settings(settings, **sources):
@@ -41,18 +33,7 @@ def _rows(spark, table, day=DAY):
 @pytest.fixture
 def csv_source(settings, tmp_path):
     def make(name, lines, day=DAY, **extra):
-        d = tmp_path / name / f"ds={day}"
-        d.mkdir(parents=True)
-        (d / "part-0.csv").write_text("Label,Count,Cat\n" + "".join(f"{line}\n" for line in lines))
-        spec = {
-            "kind": "text",
-            "path": str(tmp_path / name / "ds={ds}"),
-            "delimiter": ",",
-            "header": True,
-            "contract": "t",
-            "max_bad_fraction": 0.5,
-            **extra,
-        }
+        spec = csv_spec(tmp_path, name, lines, day, **{"delimiter": ",", "max_bad_fraction": 0.5, **extra})
         return _settings(settings, **{name: spec})
 
     return make

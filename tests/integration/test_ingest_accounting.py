@@ -21,15 +21,7 @@ from pipelines.ingest.files import UNREADABLE, account
 from pipelines.ingest.formats import read_lines
 from pipelines.ingest.load import ingest_day
 from pipelines.settings.sources import SourcesSettings
-
-DAY = dt.date(2026, 11, 1)
-CONTRACT = {
-    "columns": [
-        {"name": "Label", "type": "int", "nullable": False, "min": 0, "max": 1},
-        {"name": "Count", "type": "int", "min": 0},
-        {"name": "Cat", "type": "string", "pattern": "[a-z]+"},
-    ]
-}
+from tests.integration.ingest_sources import CONTRACT, DAY, csv_spec
 
 
 def _settings(settings, catalog: str | None = None, **sources):
@@ -39,17 +31,7 @@ def _settings(settings, catalog: str | None = None, **sources):
 
 
 def _csv(tmp_path, name: str, lines: list[str], day=DAY, **extra) -> dict:
-    d = tmp_path / name / f"ds={day}"
-    d.mkdir(parents=True, exist_ok=True)
-    (d / "part-0.csv").write_text("Label,Count,Cat\n" + "".join(f"{line}\n" for line in lines))
-    return {
-        "kind": "text",
-        "path": str(tmp_path / name / "ds={ds}"),
-        "header": True,
-        "contract": "t",
-        "max_bad_fraction": 0.9,
-        **extra,
-    }
+    return csv_spec(tmp_path, name, lines, day, **{"max_bad_fraction": 0.9, **extra})
 
 
 def _keys(spark, table: str) -> list[list[str]]:

@@ -33,9 +33,12 @@ class DCN(CtrModel):
         self.embedding = FieldEmbedding(
             spec.total_vocab_size, len(spec.num_fields), cfg.embed_dim, cfg.sparse_embeddings
         )
-        self.cross = CrossNetwork(dim, cfg.cross_layers)
+        self.cross = self.cross_network(dim, cfg)
         self.deep = MLP(dim, cfg.hidden_units, cfg.dropout, cfg.batch_norm, out_dim=None)
         self.out = logit_head(dim + self.deep.out_features)
+
+    def cross_network(self, dim: int, cfg: DCNConfig):
+        return CrossNetwork(dim, cfg.cross_layers)
 
     def forward(self, cat, num):
         x0 = self.embedding(cat, num).flatten(1)

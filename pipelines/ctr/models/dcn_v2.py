@@ -4,12 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import torch
-
 from pipelines.ctr.models import register
-from pipelines.ctr.models.base import CtrModel
-from pipelines.ctr.models.blocks import MLP, CrossNetworkV2, FieldEmbedding, logit_head
-from pipelines.ctr.models.dcn import DCNConfig
+from pipelines.ctr.models.blocks import CrossNetworkV2
+from pipelines.ctr.models.dcn import DCN, DCNConfig
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -23,20 +20,10 @@ class DCNv2Config(DCNConfig):
 
 
 @register("dcn_v2")
-class DCNv2(CtrModel):
+class DCNv2(DCN):
+    """DCN with matrix cross layers."""
+
     config_class = DCNv2Config
-    output_bias = "out.bias"
 
-    def __init__(self, spec, cfg: DCNv2Config):
-        super().__init__(spec, cfg)
-        dim = spec.num_fields_total * cfg.embed_dim
-        self.embedding = FieldEmbedding(
-            spec.total_vocab_size, len(spec.num_fields), cfg.embed_dim, cfg.sparse_embeddings
-        )
-        self.cross = CrossNetworkV2(dim, cfg.cross_layers, cfg.low_rank)
-        self.deep = MLP(dim, cfg.hidden_units, cfg.dropout, cfg.batch_norm, out_dim=None)
-        self.out = logit_head(dim + self.deep.out_features)
-
-    def forward(self, cat, num):
-        x0 = self.embedding(cat, num).flatten(1)
-        return self.out(torch.cat([self.cross(x0), self.deep(x0)], dim=1)).squeeze(-1)
+    def cross_network(self, dim: int, cfg: DCNv2Config):
+        return CrossNetworkV2(dim, cfg.cross_layers, cfg.low_rank)

@@ -5,9 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pipelines.ctr.models import register
-from pipelines.ctr.models.base import CtrModel
-from pipelines.ctr.models.blocks import MLP, FieldEmbedding, LinearTerm, fm_interaction
-from pipelines.ctr.models.wide_deep import WideDeepConfig
+from pipelines.ctr.models.blocks import fm_interaction
+from pipelines.ctr.models.wide_deep import WideDeep, WideDeepConfig
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -16,16 +15,10 @@ class DeepFMConfig(WideDeepConfig):
 
 
 @register("deepfm")
-class DeepFM(CtrModel):
-    config_class = DeepFMConfig
+class DeepFM(WideDeep):
+    """Wide & Deep's parts (linear term, field vectors, MLP), plus the FM interaction of the field vectors."""
 
-    def __init__(self, spec, cfg: DeepFMConfig):
-        super().__init__(spec, cfg)
-        self.linear = LinearTerm(spec.total_vocab_size, len(spec.num_fields), cfg.sparse_embeddings)
-        self.embedding = FieldEmbedding(
-            spec.total_vocab_size, len(spec.num_fields), cfg.embed_dim, cfg.sparse_embeddings
-        )
-        self.deep = MLP(spec.num_fields_total * cfg.embed_dim, cfg.hidden_units, cfg.dropout, cfg.batch_norm)
+    config_class = DeepFMConfig
 
     def forward(self, cat, num):
         emb = self.embedding(cat, num)

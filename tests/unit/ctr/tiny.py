@@ -5,31 +5,14 @@ from __future__ import annotations
 import numpy as np
 
 from pipelines.ctr.models import FeatureSpec
-from pipelines.features.feature_map import FeatureMap, Field
+from pipelines.features.feature_map import FeatureMap
+from tests.tiny_features import clicks, indexed_feature_map, random_features
 
 CATS, NUMS, VOCAB = ["u_idx", "c_idx", "it_idx"], ["n1", "n2"], 10
 
 
 def feature_map(table: str = "feat.tiny") -> FeatureMap:
-    fields = [
-        Field(
-            name=c,
-            kind="categorical",
-            dtype="int",
-            stage="idx",
-            stage_type="index",
-            inputs=[c],
-            vocab_size=VOCAB,
-            offset=i * VOCAB,
-        )
-        for i, c in enumerate(CATS)
-    ]
-    fields += [
-        Field(name=c, kind="numeric", dtype="double", stage="num", stage_type="impute", inputs=[c]) for c in NUMS
-    ]
-    return FeatureMap(
-        pipeline="tiny", version="t0001", table=table, label="label", fields=fields, total_vocab_size=VOCAB * len(CATS)
-    )
+    return indexed_feature_map(CATS, NUMS, VOCAB, pipeline="tiny", version="t0001", table=table)
 
 
 def spec() -> FeatureSpec:
@@ -38,16 +21,12 @@ def spec() -> FeatureSpec:
 
 def frame(rows: int, seed: int):
     """A pandas frame shaped like a feat table: label, local indices, numeric doubles."""
-    import pandas as pd
-
     rng = np.random.default_rng(seed)
-    df = pd.DataFrame({c: rng.integers(0, VOCAB, rows).astype(np.int32) for c in CATS})
-    for c in NUMS:
-        df[c] = rng.normal(size=rows)
+    df = random_features(rng, rows, CATS, NUMS, VOCAB)
     logit = (
         -1.0 + 0.4 * (df["u_idx"] - 4.5) / 3 + 1.5 * ((df["u_idx"] < 5) == (df["it_idx"] < 5)) + 0.8 * df["n1"] - 0.7
     )
-    df.insert(0, "label", (rng.random(rows) < 1 / (1 + np.exp(-logit))).astype(np.int32))
+    df.insert(0, "label", clicks(rng, logit))
     return df
 
 

@@ -9,11 +9,12 @@ import pytest
 
 from pipelines.common import schema
 from pipelines.common.errors import DataError
-from pipelines.features.feature_map import FeatureMap, Field
+from pipelines.features.feature_map import FeatureMap
 from pipelines.gbdt import estimator as estimator_mod
 from pipelines.gbdt import train as train_mod
 from pipelines.gbdt.estimator import GBDTLeafEncoder
 from pipelines.settings.gbdt import GbdtSettings
+from tests.tiny_features import clicks, indexed_feature_map, random_features
 
 CATS, NUMS, VOCAB = ["c1", "c2"], ["n1"], 6
 DAYS = ["2026-09-01", "2026-09-02", "2026-09-03"]
@@ -22,38 +23,15 @@ DAYS = ["2026-09-01", "2026-09-02", "2026-09-03"]
 def _window(days: list[str], rows_per_day: int = 300) -> pd.DataFrame:
     rng = np.random.default_rng(3)
     n = rows_per_day * len(days)
-    df = pd.DataFrame({"id": np.arange(n, dtype=np.int64), "ds": np.repeat(days, rows_per_day)})
-    for c in CATS:
-        df[c] = rng.integers(0, VOCAB, n).astype(np.int32)
-    df["n1"] = rng.normal(size=n)
+    ids = pd.DataFrame({"id": np.arange(n, dtype=np.int64), "ds": np.repeat(days, rows_per_day)})
+    df = ids.join(random_features(rng, n, CATS, NUMS, VOCAB))
     logit = -0.5 + 1.5 * ((df["c1"] < VOCAB // 2) == (df["n1"] > 0))
-    df["label"] = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(np.int32)
+    df["label"] = clicks(rng, logit)
     return df
 
 
 def _fm() -> FeatureMap:
-    fields = [
-        Field(
-            name=c,
-            kind="categorical",
-            dtype="int",
-            stage="idx",
-            stage_type="index",
-            inputs=[c],
-            vocab_size=VOCAB,
-            offset=i * VOCAB,
-        )
-        for i, c in enumerate(CATS)
-    ]
-    fields.append(Field(name="n1", kind="numeric", dtype="double", stage="num", stage_type="impute", inputs=["n1"]))
-    return FeatureMap(
-        pipeline="unit",
-        version="f0001",
-        table="feat.unit",
-        label="label",
-        fields=fields,
-        total_vocab_size=VOCAB * len(CATS),
-    )
+    return indexed_feature_map(CATS, NUMS, VOCAB, pipeline="unit", version="f0001", table="feat.unit")
 
 
 def _ids(df) -> set[int]:
