@@ -5,14 +5,14 @@ A job module has a docstring (its first line is the `--help` summary), a `Config
 with `if __name__ == "__main__": raise SystemExit(main())` so that `spark-submit jobs/<name>.py`
 works. Every module here not starting with `_` is a job (but `cli`, the `ctrflow` command, and `harness`,
 what runs every job): adding a file registers it (the plugin rule of
-pipelines/common/plugins.py, which the feature stages and CTR models follow too).
+pipelines/core/plugins.py, which the feature stages and CTR models follow too).
 """
 
 from __future__ import annotations
 
 from types import ModuleType
 
-from pipelines.common.plugins import Plugins
+from pipelines.core.plugins import Plugins
 
 _JOBS: Plugins[ModuleType] = Plugins("job", __name__, skip={"cli", "harness"})
 
@@ -22,7 +22,7 @@ def job_names() -> list[str]:
 
 
 def load_job(name: str) -> ModuleType:
-    from pipelines.common.errors import ConfigError
+    from pipelines.core.errors import ConfigError
 
     if name not in job_names():
         raise ConfigError(f"unknown job '{name}' (jobs: {', '.join(job_names())})")

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from jobs.harness import JobConfig, main
 from pipelines.ann.index_version import build_version
-from pipelines.common.names import Name
+from pipelines.core.names import Name
 
 
 @dataclass(frozen=True, kw_only=True)

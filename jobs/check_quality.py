@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from jobs.harness import JobConfig, main
-from pipelines.common.names import Name
+from pipelines.core.names import Name
 from pipelines.features.day_quality import day_quality
 
 

@@ -8,7 +8,7 @@ import sys
 
 from jobs.harness import configure_logging, debug_requested, report_failure, run_job, usage
 from pipelines.common import config as config_mod
-from pipelines.common.names import mask_secrets
+from pipelines.core.names import mask_secrets
 
 
 def _parse(fn, args: list[str], options=None) -> tuple[config_mod.LoadedConfig, argparse.Namespace]:

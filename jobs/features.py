@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from jobs.harness import JobConfig, main
 from pipelines.common import config
-from pipelines.common.names import Name
+from pipelines.core.names import Name
 from pipelines.features import artifacts, flow
 from pipelines.features.debug import run_debug
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from jobs.harness import JobConfig, main
 from pipelines.common import table_names, tables
-from pipelines.common.timing import stage
+from pipelines.core.timing import stage
 from pipelines.eval.metrics import binary_metrics
 from pipelines.synth.generator import generate, make_profile, score_with_truth
 
@@ -69,7 +69,7 @@ def run(spark, cfg: Config) -> dict:
     with stage("scoring the stored rows with the planted model (the ceiling)"):
         m = binary_metrics(score_with_truth(stored, profile), profile.label, "p_true")
     if m.rows != s.rows_per_day:
-        from pipelines.common.errors import DataError
+        from pipelines.core.errors import DataError
 
         raise DataError(f"{raw} ds={cfg.ds} holds {m.rows} rows, expected {s.rows_per_day}")
     ceiling = spark.createDataFrame([{**m.as_dict(), "seed": s.seed, "intercept": float(profile.intercept)}])

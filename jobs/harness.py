@@ -20,10 +20,11 @@ from types import ModuleType
 from typing import Any, Literal
 
 from pipelines.common import config as config_mod
-from pipelines.common import protocol, schema
+from pipelines.common import schema
 from pipelines.common.config import LoadedConfig
-from pipelines.common.errors import ConfigError, CtrflowError
-from pipelines.common.timing import take_timings
+from pipelines.core import protocol
+from pipelines.core.errors import ConfigError, CtrflowError
+from pipelines.core.timing import take_timings
 
 log = logging.getLogger("ctrflow")
 
@@ -147,7 +148,7 @@ def run_job(name: str, argv: list[str], spark=None) -> int:
         t0 = time.perf_counter()
         if spark is None and getattr(job, "USES_SPARK", True):  # a job module may set USES_SPARK = False
             from pipelines.common.spark import get_session
-            from pipelines.common.timing import stage
+            from pipelines.core.timing import stage
 
             with stage(f"starting Spark (profile {cfg.settings.spark.profile})"):
                 spark = get_session(cfg.settings)
@@ -179,7 +180,7 @@ def report_failure(prog: str, e: Exception, debug: bool) -> int:
     """Print one line for a failure and return its exit code: a CtrflowError's own message and code (2
     user/config, 1 runtime, 3 gate refusal); anything else (a Spark or Python failure) summarised by
     errors.one_line, exit 1. The traceback only with --debug."""
-    from pipelines.common.errors import one_line
+    from pipelines.core.errors import one_line
 
     if debug:
         import traceback

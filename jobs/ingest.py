@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from jobs.harness import JobConfig, main
-from pipelines.common.names import Name
+from pipelines.core.names import Name
 from pipelines.ingest.load import ingest_day
 
 

@@ -16,8 +16,8 @@ import logging
 from dataclasses import asdict, dataclass, field
 
 from jobs.harness import JobConfig, main
-from pipelines.common.errors import GateRefused
-from pipelines.common.names import Name
+from pipelines.core.errors import GateRefused
+from pipelines.core.names import Name
 from pipelines.registry.store import Registry
 
 log = logging.getLogger("ctrflow")

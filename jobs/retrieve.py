@@ -16,9 +16,9 @@ from jobs.harness import JobConfig, main
 from pipelines.ann import artifacts, vectors
 from pipelines.ann.retrieve import retrieve
 from pipelines.common import table_names, tables
-from pipelines.common.errors import DataError
-from pipelines.common.names import Name, TableName
-from pipelines.common.timing import stage
+from pipelines.core.errors import DataError
+from pipelines.core.names import Name, TableName
+from pipelines.core.timing import stage
 from pipelines.registry.store import Registry
 
 

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 
 from jobs.harness import JobConfig, main
 from pipelines.common import table_names, tables
-from pipelines.common.errors import DataError
-from pipelines.common.names import Name, TableName, quote_ident
-from pipelines.common.timing import stage
+from pipelines.core.errors import DataError
+from pipelines.core.names import Name, TableName, quote_ident
+from pipelines.core.timing import stage
 from pipelines.features import flow
 from pipelines.registry.scoring import score
 from pipelines.registry.store import Registry

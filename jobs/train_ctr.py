@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 
 from jobs.harness import JobConfig, main
 from pipelines.common import schema, table_names, tables
-from pipelines.common.errors import DataError
-from pipelines.common.names import Name
-from pipelines.common.timing import stage
+from pipelines.core.errors import DataError
+from pipelines.core.names import Name
+from pipelines.core.timing import stage
 from pipelines.ctr import data
 from pipelines.ctr.models import FeatureSpec, load_config, model_names
 from pipelines.ctr.models.base import plain_config

@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 
 from jobs.harness import JobConfig, main
 from pipelines.common import schema
-from pipelines.common.errors import DataError
-from pipelines.common.names import Name
-from pipelines.common.timing import stage
+from pipelines.core.errors import DataError
+from pipelines.core.names import Name
+from pipelines.core.timing import stage
 from pipelines.features.trainset import open_split
 from pipelines.gbdt.train import MODELS, build_models, report_context
 from pipelines.registry.candidates import register_candidate

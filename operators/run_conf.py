@@ -11,7 +11,7 @@ from typing import Any
 
 from airflow.sdk.exceptions import AirflowFailException
 
-from pipelines.common.errors import ConfigError
+from pipelines.core.errors import ConfigError
 
 
 def run_conf(context: Any) -> dict:

@@ -8,7 +8,7 @@ from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from pipelines.common import protocol
+from pipelines.core import protocol
 
 
 class PartitionTrigger(BaseTrigger):

@@ -25,10 +25,10 @@ from typing import Any, Literal
 from airflow.providers.apache.spark.hooks.spark_submit import SparkSubmitHook, _mask_sensitive_values
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
-from pipelines.common import protocol
 from pipelines.common.config import PROJECT_ROOT
-from pipelines.common.errors import ConfigError, GateRefused
-from pipelines.common.names import is_secret_key, mask_assignment
+from pipelines.core import protocol
+from pipelines.core.errors import ConfigError, GateRefused
+from pipelines.core.names import is_secret_key, mask_assignment
 
 Launcher = Literal["spark-submit", "python"]
 
@@ -114,7 +114,7 @@ def check_command(
 
 def mask_command(cmd: Sequence[str]) -> str:
     """The command as one line with the values of secret-looking keys masked: `key=value` items whose key
-    looks secret (pipelines.common.names.is_secret_key: `fs.azure.account.key.*`, `*secret*`, `*token*`,
+    looks secret (pipelines.core.names.is_secret_key: `fs.azure.account.key.*`, `*secret*`, `*token*`,
     ...), and what the Spark provider masks (`... password x`)."""
     return _mask_sensitive_values(" ".join(mask_assignment(str(item)) for item in cmd))
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 
-from pipelines.common.errors import ConfigError
+from pipelines.core.errors import ConfigError
 from pipelines.settings.ann import AnnSettings, ChoiceSettings
 
 _ID_BYTES = 8

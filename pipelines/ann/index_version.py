@@ -11,8 +11,8 @@ import numpy as np
 
 from pipelines.ann import artifacts, build, choice, quality, vectors
 from pipelines.common import tables
-from pipelines.common.errors import ConfigError, DataError
-from pipelines.common.timing import stage
+from pipelines.core.errors import ConfigError, DataError
+from pipelines.core.timing import stage
 
 log = logging.getLogger("ctrflow.ann")
 

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from pipelines.ann.vectors import faiss_ids, to_matrix
-from pipelines.common.errors import DataError
+from pipelines.core.errors import DataError
 
 log = logging.getLogger("ctrflow.ann")
 

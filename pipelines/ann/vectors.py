@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pipelines.common.errors import DataError
+from pipelines.core.errors import DataError
 
 _PARTITION_SHIFT = 32
 

@@ -28,8 +28,8 @@ from typing import Any
 import yaml
 
 from pipelines.common import schema
-from pipelines.common.errors import ConfigError
-from pipelines.common.names import check_name
+from pipelines.core.errors import ConfigError
+from pipelines.core.names import check_name
 from pipelines.settings import Settings
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pipelines.common.names import check_table, quote_ident
+from pipelines.core.names import check_table, quote_ident
 from pipelines.settings import Settings
 
 

@@ -17,8 +17,8 @@ import typing
 from collections.abc import Callable, Mapping
 from typing import Annotated, Any, Literal, TypeVar, Union
 
-from pipelines.common.errors import ConfigError
-from pipelines.common.names import MASK, is_secret_key
+from pipelines.core.errors import ConfigError
+from pipelines.core.names import MASK, is_secret_key
 
 T = TypeVar("T")
 

@@ -18,7 +18,7 @@ import logging
 import os
 import sys
 
-from pipelines.common.errors import ConfigError, CtrflowError
+from pipelines.core.errors import ConfigError, CtrflowError
 from pipelines.settings import Settings
 
 log = logging.getLogger("ctrflow.spark")

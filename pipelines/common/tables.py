@@ -7,8 +7,8 @@ import logging
 import uuid
 from dataclasses import dataclass
 
-from pipelines.common.errors import ConfigError, DataError
-from pipelines.common.names import check_name, quote_ident, sql_literal
+from pipelines.core.errors import ConfigError, DataError
+from pipelines.core.names import check_name, quote_ident, sql_literal
 from pipelines.settings import Settings
 
 log = logging.getLogger("ctrflow.tables")
@@ -16,7 +16,7 @@ log = logging.getLogger("ctrflow.tables")
 
 def table(settings: Settings, layer: str, name: str) -> str:
     """Qualified name of a table of a data layer: table(s, 'raw', 'click_logs') -> 'raw.click_logs'.
-    `name` must follow the identifier rule (pipelines.common.names); ConfigError otherwise."""
+    `name` must follow the identifier rule (pipelines.core.names); ConfigError otherwise."""
     db = getattr(settings.project.databases, layer)
     try:
         return f"{db}.{check_name(name)}"

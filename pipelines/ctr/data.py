@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pipelines.common.errors import DataError
+from pipelines.core.errors import DataError
 from pipelines.ctr.models.base import FeatureSpec
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 
-from pipelines.common.errors import DataError
+from pipelines.core.errors import DataError
 from pipelines.ctr.models.base import META_FILE, FeatureSpec, _read_bytes
 
 _MODELS: dict[str, object] = {}  # model directory -> loaded model, per Python worker

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pipelines.common.errors import ConfigError, CtrflowError, DataError
+from pipelines.core.errors import ConfigError, CtrflowError, DataError
 from pipelines.ctr.data import (
     DataPlan,
     eval_chunks,

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from pipelines.common.errors import DataError
+from pipelines.core.errors import DataError
 
 EPS = 1e-15
 DEFAULT_BINS = 1 << 16

@@ -15,8 +15,8 @@ import json
 from dataclasses import asdict
 from typing import Any
 
-from pipelines.common.errors import DataError
 from pipelines.common.tables import hadoop_fs
+from pipelines.core.errors import DataError
 from pipelines.features.stats import FeatureStats
 
 

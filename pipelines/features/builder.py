@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pipelines.common import config, schema
-from pipelines.common.errors import ConfigError
-from pipelines.common.names import Name, check_name
+from pipelines.core.errors import ConfigError
+from pipelines.core.names import Name, check_name
 from pipelines.features.stage_types import (
     CATEGORICAL_KIND,
     NUMERIC,

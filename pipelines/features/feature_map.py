@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 
-from pipelines.common.errors import DataError
+from pipelines.core.errors import DataError
 from pipelines.features.stage_types import CATEGORICAL_KIND, MULTI_VALUED_KIND
 
 FORMAT_VERSION = 1

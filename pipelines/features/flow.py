@@ -9,8 +9,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 from pipelines.common import table_names, tables
-from pipelines.common.errors import ConfigError, DataError
-from pipelines.common.timing import stage
+from pipelines.core.errors import ConfigError, DataError
+from pipelines.core.timing import stage
 from pipelines.features import artifacts
 from pipelines.features.builder import PipelineSpec, Plan, load_spec, validate
 from pipelines.features.feature_map import FeatureMap, build_feature_map

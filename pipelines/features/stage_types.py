@@ -2,7 +2,7 @@
 
 A stage file in pipelines/features/stages/ defines its Transformer/Estimator and a spec dataclass
 decorated with `@register("name")`; every module of that package not starting with `_` is imported on
-first use (the plugin rule of pipelines/common/plugins.py), so adding a stage is one file. The spec's
+first use (the plugin rule of pipelines/core/plugins.py), so adding a stage is one file. The spec's
 fields are the YAML params (validated strictly by pipelines.common.schema); its methods tell the
 builder which columns it reads and writes, with which types, before any data is touched.
 """
@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import ClassVar
 
-from pipelines.common.plugins import Plugins
+from pipelines.core.plugins import Plugins
 
 # Spark simpleString types grouped the way stages accept them.
 INTEGRAL = {"tinyint", "smallint", "int", "bigint"}

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from pipelines.common import tables
-from pipelines.common.errors import DataError
+from pipelines.core.errors import DataError
 from pipelines.features import artifacts, flow
 from pipelines.features.feature_map import FeatureMap
 

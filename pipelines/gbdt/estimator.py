@@ -23,7 +23,7 @@ from pyspark.ml.param import Param, Params, TypeConverters
 from pyspark.ml.param.shared import HasLabelCol, HasSeed
 from pyspark.ml.util import DefaultParamsReadable, DefaultParamsWritable
 
-from pipelines.common.errors import DataError
+from pipelines.core.errors import DataError
 from pipelines.gbdt import split as splits
 from pipelines.gbdt.fit_trees import fit_booster
 from pipelines.gbdt.leaf_encoder import GBDTLeafEncoderModel, HasLeafEncoderParams

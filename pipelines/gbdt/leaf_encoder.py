@@ -21,7 +21,7 @@ from pyspark.ml import Transformer
 from pyspark.ml.param import Param, Params, TypeConverters
 from pyspark.ml.param.shared import HasInputCols
 
-from pipelines.common.errors import DataError
+from pipelines.core.errors import DataError
 from pipelines.features.persist import StatefulModel
 from pipelines.gbdt.booster import Booster
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import time
 
-from pipelines.common.errors import DataError
+from pipelines.core.errors import DataError
 from pipelines.gbdt.split import row_unit
 from pipelines.settings.gbdt import LrSettings
 

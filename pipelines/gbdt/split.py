@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from pipelines.common.errors import DataError
+from pipelines.core.errors import DataError
 
 POLICIES = ("auto", "days", "fraction", "none")
 TREE_DAYS = ("older", "newest")

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import logging
 
-from pipelines.common.errors import DataError
-from pipelines.common.timing import stage
+from pipelines.core.errors import DataError
+from pipelines.core.timing import stage
 from pipelines.gbdt.estimator import GBDTLeafEncoder
 from pipelines.gbdt.lr import fit_lr
 from pipelines.gbdt.onehot import OneHotAssembler

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from pipelines.common.errors import DataError
+from pipelines.core.errors import DataError
 from pipelines.settings.sources import ColumnContract, Contract
 
 _INTEGRAL = ["tinyint", "smallint", "int", "bigint"]

@@ -15,8 +15,8 @@ import logging
 from dataclasses import dataclass
 from urllib.parse import unquote, urlparse
 
-from pipelines.common.layout import has_glob
 from pipelines.common.tables import hadoop_fs
+from pipelines.core.layout import has_glob
 
 log = logging.getLogger("ctrflow.ingest")
 

@@ -18,8 +18,8 @@ import logging
 import uuid
 
 from pipelines.common import table_names, tables
-from pipelines.common.errors import ConfigError, DataError
-from pipelines.common.timing import stage
+from pipelines.core.errors import ConfigError, DataError
+from pipelines.core.timing import stage
 from pipelines.ingest import catalog, files, formats
 from pipelines.ingest.contract import check_drift, validated_fields, validated_typed
 from pipelines.ingest.scratch import clean_leftovers, scratch_dir

@@ -16,9 +16,9 @@ import logging
 from dataclasses import dataclass
 from urllib.parse import unquote
 
-from pipelines.common.errors import DataError
-from pipelines.common.layout import DayMatcher, PartitionFormat, glob_all_days, has_day, has_glob, render
 from pipelines.common.tables import hadoop_fs, path_exists
+from pipelines.core.errors import DataError
+from pipelines.core.layout import DayMatcher, PartitionFormat, glob_all_days, has_day, has_glob, render
 from pipelines.ingest.files import FileAccount, account, log_skipped
 from pipelines.ingest.formats import read_lines
 from pipelines.settings import Settings, resolve_path

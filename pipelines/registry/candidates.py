@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from pipelines.common.timing import stage
+from pipelines.core.timing import stage
 from pipelines.eval.report import evaluate_and_report
 from pipelines.registry.scoring import score
 from pipelines.registry.store import ModelVersion, Registry

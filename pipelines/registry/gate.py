@@ -8,7 +8,7 @@ candidate of a model, or one that beats the champion on that day by more than mi
 
 from __future__ import annotations
 
-from pipelines.common.errors import ConfigError
+from pipelines.core.errors import ConfigError
 from pipelines.registry.records import GateDecision, ModelVersion, now
 from pipelines.settings.registry import METRIC_DIRECTIONS, GateSettings
 

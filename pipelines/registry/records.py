@@ -11,7 +11,7 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipelines.common.errors import DataError
+from pipelines.core.errors import DataError
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib
 
-from pipelines.common.errors import DataError
+from pipelines.core.errors import DataError
 from pipelines.registry.store import RegistryDamaged
 
 # flavor -> "module:function(spark, mv, df) -> DataFrame with a double `probability`"

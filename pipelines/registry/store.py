@@ -31,8 +31,8 @@ from dataclasses import asdict
 
 from pyarrow import fs as pafs
 
-from pipelines.common.errors import ConfigError, DataError
-from pipelines.common.names import check_name
+from pipelines.core.errors import ConfigError, DataError
+from pipelines.core.names import check_name
 from pipelines.registry import gate, manifest
 from pipelines.registry.records import (
     META_FIELDS,

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from pipelines.common.names import Name
+from pipelines.core.names import Name
 
 
 @dataclass(frozen=True, kw_only=True)

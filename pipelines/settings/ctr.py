@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from pipelines.common.names import Name
+from pipelines.core.names import Name
 
 BACKENDS = ("horovod_spark", "horovodrun", "torch_distributor", "local")
 

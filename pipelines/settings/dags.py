@@ -10,7 +10,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Literal
 
-from pipelines.common.names import Name, TableName
+from pipelines.core.names import Name, TableName
 
 
 @dataclass(frozen=True, kw_only=True)

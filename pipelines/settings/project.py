@@ -8,8 +8,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipelines.common.errors import ConfigError
-from pipelines.common.names import Name, plain_path_parts
+from pipelines.core.errors import ConfigError
+from pipelines.core.names import Name, plain_path_parts
 
 _PROJECT_ROOT = Path(__file__).resolve().parents[2]
 _URI = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")

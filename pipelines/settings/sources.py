@@ -6,8 +6,8 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from pipelines.common.layout import PartitionFormat, check_template
-from pipelines.common.names import Name, TableName
+from pipelines.core.layout import PartitionFormat, check_template
+from pipelines.core.names import Name, TableName
 
 ColumnType = Literal["int", "bigint", "double", "float", "string", "boolean", "date", "timestamp"]
 TextFormat = Literal["delimited", "csv", "libsvm"]

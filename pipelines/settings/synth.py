@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from pipelines.common.names import Name
+from pipelines.core.names import Name
 
 # Cardinalities of Criteo's 26 categorical fields in the Kaggle display-ads data (C1..C26).
 CRITEO_CARDINALITIES = [

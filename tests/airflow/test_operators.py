@@ -165,7 +165,7 @@ def test_hook_raises_the_jobs_error_line_and_does_not_retry_config_errors_or_gat
 
 
 def test_a_job_at_warning_level_still_hands_its_result_and_its_error_to_the_hook(tmp_path):
-    """The result and error lines (pipelines.common.protocol) are printed whatever --log-level says: a real
+    """The result and error lines (pipelines.core.protocol) are printed whatever --log-level says: a real
     job (publish, no Spark) run by the hook at WARNING level returns its result, and fails with its line."""
     import uuid
 

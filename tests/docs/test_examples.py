@@ -90,7 +90,7 @@ def test_sign_stage_through_the_real_registry(spark, tmp_path):
     from pyspark.ml import PipelineModel
 
     from pipelines.common import schema
-    from pipelines.common.errors import ConfigError
+    from pipelines.core.errors import ConfigError
     from pipelines.features import stage_types
     from pipelines.features.builder import PipelineSpec, validate
     from pipelines.features.feature_map import build_feature_map

@@ -10,7 +10,7 @@ import os
 import pytest
 
 from jobs.harness import run_job
-from pipelines.common.errors import one_line
+from pipelines.core.errors import one_line
 
 
 def _landing(settings, day: str, name: str, data: bytes) -> str:

@@ -12,7 +12,7 @@ import pytest
 
 from jobs.harness import run_job
 from pipelines.common import schema, tables
-from pipelines.common.errors import DataError
+from pipelines.core.errors import DataError
 from pipelines.ingest.catalog import last_ingests
 from pipelines.ingest.load import ingest_day
 from pipelines.ingest.sources import partition_available

@@ -13,7 +13,7 @@ import logging
 import pytest
 
 from pipelines.common import schema
-from pipelines.common.errors import DataError
+from pipelines.core.errors import DataError
 from pipelines.ingest.catalog import last_ingests
 from pipelines.ingest.contract import validated_typed
 from pipelines.ingest.describe import describe_sources

@@ -12,7 +12,7 @@ import logging
 import pytest
 
 from pipelines.common import schema, tables
-from pipelines.common.errors import DataError
+from pipelines.core.errors import DataError
 from pipelines.ingest.load import ingest_day
 from pipelines.ingest.sources import available_partitions, partition_available
 from pipelines.settings.sources import SourcesSettings

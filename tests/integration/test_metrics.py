@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import log_loss, roc_auc_score
 
-from pipelines.common.errors import DataError
+from pipelines.core.errors import DataError
 from pipelines.eval.metrics import binary_metrics, entropy
 
 

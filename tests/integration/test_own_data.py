@@ -17,7 +17,7 @@ from pyspark.sql import functions as F
 from jobs.harness import run_job
 from jobs.score import align_to_table
 from pipelines.common import tables
-from pipelines.common.errors import DataError
+from pipelines.core.errors import DataError
 from pipelines.features import artifacts
 from pipelines.features.feature_map import FeatureMap
 from pipelines.registry.store import Registry

@@ -97,7 +97,7 @@ def test_cluster_profile_leaves_master_to_spark_submit(settings):
 def test_sql_is_built_from_quoted_names_and_literals_only(spark, settings, monkeypatch):
     from pyspark.sql import SparkSession
 
-    from pipelines.common.errors import ConfigError
+    from pipelines.core.errors import ConfigError
 
     seen: list[str] = []
     real_sql = SparkSession.sql

@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 # lowest first; a unit is `common.<module>` for pipelines/common, else the package under pipelines/
 LAYERS = [
-    {"common.errors", "common.names", "common.protocol", "common.timing", "common.layout", "common.plugins"},  # plain
+    {"core"},  # plain Python: errors, names, protocol, timing, layout, plugins
     {"settings"},  # the typed config tree (a leaf: only the layer below)
     {
         "common.schema",
@@ -26,7 +26,7 @@ LAYERS = [
     {"features", "registry"},  # the registry evaluates candidates (eval) and stores what features/trainers make
     {"gbdt", "ctr", "ann"},
 ]
-SHARED = {0, 2}  # layers whose units may import each other (pipelines/common's modules)
+SHARED = {2}  # layers whose units may import each other (pipelines/common's modules)
 
 
 def _unit(module: str) -> str:

@@ -1,5 +1,5 @@
 """The model zoo: one module per model, each registering its class with `@register("<name>")` (every
-module here but base, blocks and optim, found by the plugin rule of pipelines/common/plugins.py).
+module here but base, blocks and optim, found by the plugin rule of pipelines/core/plugins.py).
 
 `model_class(name)` finds a model; `load_config(name, variant)` reads conf/base/models/<name>.yml
 (+ env overlay, + `--set`-style overrides) strictly into the model's config dataclass and applies a
@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pipelines.common.errors import ConfigError
-from pipelines.common.plugins import Plugins
+from pipelines.core.errors import ConfigError
+from pipelines.core.plugins import Plugins
 from pipelines.ctr.models.base import CtrModel, FeatureSpec, ModelConfig, load_model, save_model
 
 __all__ = [

@@ -20,7 +20,7 @@ from typing import Any, ClassVar, Literal
 import torch
 from torch import nn
 
-from pipelines.common.errors import DataError
+from pipelines.core.errors import DataError
 
 FORMAT_VERSION = 1
 MODEL_FILE, META_FILE = "model.pt", "model.json"

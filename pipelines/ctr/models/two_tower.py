@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from pipelines.common.errors import ConfigError
+from pipelines.core.errors import ConfigError
 from pipelines.ctr.models import register
 from pipelines.ctr.models.base import CtrModel, ModelConfig
 from pipelines.ctr.models.blocks import MLP

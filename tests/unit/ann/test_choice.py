@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 
 from pipelines.ann.choice import choose_index, family_of, nlist_for, resolve
-from pipelines.common.errors import ConfigError
+from pipelines.core.errors import ConfigError
 from pipelines.settings.ann import AnnSettings
 
 

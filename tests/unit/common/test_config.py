@@ -10,7 +10,7 @@ from typing import Literal
 import pytest
 
 from pipelines.common import config, schema
-from pipelines.common.errors import ConfigError
+from pipelines.core.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[3]
 

@@ -9,7 +9,7 @@ import pytest
 
 from jobs import cli
 from jobs.harness import run_job
-from pipelines.common.errors import DataError, GateRefused, one_line
+from pipelines.core.errors import DataError, GateRefused, one_line
 
 DS = "2026-11-01"
 

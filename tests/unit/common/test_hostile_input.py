@@ -12,8 +12,8 @@ import pytest
 from jobs import cli
 from jobs.harness import run_job
 from pipelines.common import config
-from pipelines.common.errors import ConfigError
-from pipelines.common.names import check_name, check_table, mask_secrets, quote_ident, sql_literal
+from pipelines.core.errors import ConfigError
+from pipelines.core.names import check_name, check_table, mask_secrets, quote_ident, sql_literal
 from pipelines.settings import ProjectSettings
 
 ROOT = Path(__file__).resolve().parents[3]

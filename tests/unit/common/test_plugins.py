@@ -1,4 +1,4 @@
-"""The plugin rule (pipelines/common/plugins.py) and the three kinds that follow it: jobs, stages, models."""
+"""The plugin rule (pipelines/core/plugins.py) and the three kinds that follow it: jobs, stages, models."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.common.plugins import DuplicatePlugin
+from pipelines.core.plugins import DuplicatePlugin
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -23,7 +23,7 @@ def package(tmp_path, monkeypatch):
     pkg = tmp_path / "toys"
     pkg.mkdir()
     (pkg / "__init__.py").write_text(
-        "from pipelines.common.plugins import Plugins\n"
+        "from pipelines.core.plugins import Plugins\n"
         "TOYS = Plugins('toy', __name__, skip={'helpers'}, name_attr='toy_name')\n"
     )
     _plugin(pkg, "ball", "ball")

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from pipelines.common import config
-from pipelines.common.errors import ConfigError
+from pipelines.core.errors import ConfigError
 from pipelines.ctr.models import build_model, load_config, load_model, model_class, model_names, save_model
 from tests.unit.ctr import tiny
 

@@ -140,7 +140,7 @@ def test_an_exploding_loss_stops_with_one_line_naming_model_epoch_and_step(windo
 
 
 def test_a_workers_config_error_reaches_the_launcher_as_itself(window, tmp_path):
-    from pipelines.common.errors import ConfigError
+    from pipelines.core.errors import ConfigError
 
     spec = _spec(window, tmp_path, model="ffm", params=["max_parameters=10"])
     with pytest.raises(ConfigError, match="exceeds max_parameters 10"):

@@ -6,7 +6,7 @@ import pytest
 
 from pipelines.common import schema
 from pipelines.common.config import load_named
-from pipelines.common.errors import ConfigError
+from pipelines.core.errors import ConfigError
 from pipelines.features.builder import PipelineSpec, validate
 from pipelines.features.stage_types import expand, stages
 

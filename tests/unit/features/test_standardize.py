@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from pipelines.common import schema
-from pipelines.common.errors import ConfigError
+from pipelines.core.errors import ConfigError
 from pipelines.features.builder import PipelineSpec, validate
 from pipelines.features.stages.standardize import Standardizer
 from tests.unit.features.conftest import rows

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from pipelines.common import schema
-from pipelines.common.errors import DataError
+from pipelines.core.errors import DataError
 from pipelines.features.feature_map import FeatureMap
 from pipelines.gbdt import estimator as estimator_mod
 from pipelines.gbdt import train as train_mod

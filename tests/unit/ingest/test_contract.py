@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from pyspark.sql.types import DecimalType, IntegerType, StructField, StructType
 
-from pipelines.common.errors import DataError
+from pipelines.core.errors import DataError
 from pipelines.ingest.contract import check_drift
 from pipelines.settings.sources import ColumnContract, Contract
 

@@ -8,8 +8,8 @@ import datetime as dt
 import pytest
 
 from pipelines.common import config
-from pipelines.common.errors import ConfigError
-from pipelines.common.layout import DayMatcher, PartitionFormat, check_template, glob_all_days, has_glob, render
+from pipelines.core.errors import ConfigError
+from pipelines.core.layout import DayMatcher, PartitionFormat, check_template, glob_all_days, has_glob, render
 
 DAY = dt.date(2026, 11, 1)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pipelines.common import config
-from pipelines.common.errors import ConfigError
+from pipelines.core.errors import ConfigError
 from pipelines.settings.sources import normalise
 
 

@@ -9,7 +9,7 @@ import uuid
 import pytest
 
 from jobs.cli import main as cli
-from pipelines.common.errors import DataError
+from pipelines.core.errors import DataError
 from pipelines.registry.describe import describe_models
 from pipelines.registry.store import Registry, RegistryDamaged
 from pipelines.settings.registry import GateSettings

@@ -9,7 +9,7 @@ import uuid
 import pytest
 
 from pipelines.common import config
-from pipelines.common.errors import ConfigError
+from pipelines.core.errors import ConfigError
 from pipelines.registry.store import Registry
 from pipelines.settings.registry import GateSettings
 

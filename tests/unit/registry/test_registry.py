@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from pipelines.common.errors import DataError
+from pipelines.core.errors import DataError
 from pipelines.registry.store import Registry
 from pipelines.settings.registry import GateSettings
 

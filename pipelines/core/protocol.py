@@ -4,7 +4,7 @@ hook, a shell script, CI. Defined here once; the harness writes them, the hook r
 - success: `ctrflow: result {json}` on stderr, printed whatever --log-level says (a job run at WARNING
   level still hands its result to the next task);
 - failure: `ctrflow <prog>: error: <one line>` on stderr, with the exit code of its class
-  (pipelines.common.errors).
+  (pipelines.core.errors).
 """
 
 from __future__ import annotations
