@@ -10,12 +10,11 @@ and retries: conf/base/dags.yml (`ctr_daily`, `defaults`).
 
 from __future__ import annotations
 
-from airflow.providers.standard.operators.empty import EmptyOperator
 from airflow.sdk import DAG, TaskGroup, TriggerRule
 
 from operators.dag_defaults import dag_kwargs, job_kwargs, parse_settings
 from operators.data_quality import DataQualityOperator
-from operators.gate import ModelGateOperator
+from operators.gate import gate_and_publish
 from operators.sensors import SourcePartitionSensor
 from operators.spark_job import SparkJobOperator
 
@@ -86,28 +85,7 @@ with DAG(
 
     for name, train_task in models:
         with TaskGroup(group_id=name):
-            gate = ModelGateOperator(
-                task_id="gate",
-                model=name,
-                publish_task_id=f"{name}.publish",
-                skip_task_id=f"{name}.skip_publish",
-                candidate_task_id=train_task,
-                **context_kwargs,
-            )
-            publish = SparkJobOperator(
-                task_id="publish",
-                job="publish",
-                launcher="python",
-                args=[
-                    "--model",
-                    name,
-                    "--require-accept",
-                    "--version",
-                    f"{{{{ ti.xcom_pull(task_ids='{name}.gate', key='decision')['candidate'] }}}}",
-                ],
-                **jobs,
-            )
-            skip = EmptyOperator(task_id="skip_publish")
+            gate, publish, skip = gate_and_publish(name, train_task, jobs)
             score = SparkJobOperator(
                 task_id="score",
                 job="score",

@@ -80,3 +80,34 @@ class ModelGateOperator(BaseBranchOperator):
             self.log.warning("%s has no champion to score with: publish and scoring are skipped", self.model)
             return None
         return self.skip_task_id
+
+
+def gate_and_publish(model: str, candidate_task_id: str, jobs: dict, metric: str | None = None) -> list:
+    """Inside a `TaskGroup(group_id=model)`: the gate, and the publish / skip_publish branches it chooses
+    between; returns [gate, publish, skip]. What a DAG's models and indices are promoted with (`jobs`: the
+    keyword arguments of its SparkJobOperators, env and overrides included)."""
+    from airflow.providers.standard.operators.empty import EmptyOperator
+
+    from operators.spark_job import SparkJobOperator
+
+    gate = ModelGateOperator(
+        task_id="gate",
+        model=model,
+        publish_task_id=f"{model}.publish",
+        skip_task_id=f"{model}.skip_publish",
+        candidate_task_id=candidate_task_id,
+        metric=metric,
+        env=jobs["env"],
+        overrides=jobs["overrides"],
+    )
+    version = f"{{{{ ti.xcom_pull(task_ids='{model}.gate', key='decision')['candidate'] }}}}"
+    publish = SparkJobOperator(
+        task_id="publish",
+        job="publish",
+        launcher="python",
+        args=["--model", model, "--require-accept", *(["--metric", metric] if metric else []), "--version", version],
+        **jobs,
+    )
+    skip = EmptyOperator(task_id="skip_publish")
+    gate >> [publish, skip]
+    return [gate, publish, skip]

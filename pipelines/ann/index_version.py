@@ -161,6 +161,9 @@ def build_version(
             "search_value": q.search_value,
         }
         delta_version = tables.delta_version(spark, source)
+        # a version below its recall target is registered (to look at) but never promoted by the gate
+        below = f"recall@{k}={q.recall_at_k:.4f} below target {cfg.quality.target_recall} at every setting tried"
+        not_offered = {} if q.target_met else {"not_offered": below}
         mv = reg.register(
             name,
             staged=staged,
@@ -170,7 +173,7 @@ def build_version(
             metrics=metrics,
             config={"ann": asdict(settings.ann), "config_hash": config_hash},
             inputs={source: delta_version},
-            extra={**metadata, "champion_eval": champ},
+            extra={**metadata, "champion_eval": champ, **not_offered},
         )
     except BaseException:
         fs, path = artifacts.filesystem(staged.rsplit("/artifacts", 1)[0])
@@ -194,10 +197,7 @@ def build_version(
     if cfg.publish:
         if not q.target_met:
             result["published"] = False
-            result["gate"] = (
-                f"not offered: recall@{k}={q.recall_at_k:.4f} below target "
-                f"{cfg.quality.target_recall} at every setting tried"
-            )
+            result["gate"] = f"not offered: {below}"
         else:
             decision = reg.publish(name, mv.version, metric="recall_at_k")
             result["published"], result["gate"] = decision.accepted, decision.reason

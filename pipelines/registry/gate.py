@@ -44,6 +44,8 @@ def judge(
             decided_at=now(),
         )
 
+    if cand.extra.get("not_offered"):  # its builder registered it to look at, not to promote
+        return decide(False, f"{cand.version} was not offered to the gate: {cand.extra['not_offered']}")
     cv = cand.metrics.get(metric)
     if cv is None:
         return decide(

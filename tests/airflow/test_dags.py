@@ -98,7 +98,20 @@ def test_ctr_daily_trains_the_listed_deep_models_in_parallel(monkeypatch):
 
 def test_ann_weekly_graph(monkeypatch):
     dag = _dagbag(monkeypatch).dags["ann_weekly"]
-    assert _edges(dag) == {"train_two_tower": ["build_index"], "build_index": ["retrieve"], "retrieve": []}
+    idx = "items_two_tower"  # promoted like ctr_daily's models: gate -> publish | skip_publish -> retrieve
+    assert _edges(dag) == {
+        "train_two_tower": ["build_index"],
+        "build_index": [f"{idx}.gate"],
+        f"{idx}.gate": [f"{idx}.publish", f"{idx}.skip_publish"],
+        f"{idx}.publish": ["retrieve"],
+        f"{idx}.skip_publish": ["retrieve"],
+        "retrieve": [],
+    }
+    gate = dag.get_task(f"{idx}.gate")
+    assert (gate.model, gate.metric, gate.candidate_task_id) == (idx, "recall_at_k", "build_index")
+    assert dag.get_task("build_index").overrides[-1] == "ann.publish=false"  # the gate task publishes
+    assert dag.get_task(f"{idx}.publish").args[:5] == ["--model", idx, "--require-accept", "--metric", "recall_at_k"]
+    assert dag.get_task("retrieve").trigger_rule == "none_failed_min_one_success"
     assert dag.get_task("train_two_tower").args == ["--model", "two_tower"]
     assert dag.get_task("build_index").args == [
         "--embeddings",

@@ -112,3 +112,24 @@ def test_model_names_follow_the_one_identifier_rule(tmp_path, name):
         with pytest.raises(ConfigError, match="model name: .* is not a valid name"):
             call()
     assert not (tmp_path / "x").exists()
+
+
+def test_a_version_registered_as_not_offered_is_refused_by_the_gate(tmp_path):
+    """An index below its recall target is registered to look at, with extra.not_offered; the gate refuses
+    it (whatever its metric), so a DAG's gate task never promotes it."""
+    reg = Registry(str(tmp_path / "models"), GateSettings(metric="recall_at_k"))
+    art = tmp_path / f"art-{uuid.uuid4().hex[:8]}"
+    (art / "sub").mkdir(parents=True)
+    (art / "sub" / "w.txt").write_text("w")
+    mv = reg.register(
+        "idx",
+        str(art),
+        kind="faiss_index",
+        flavor="faiss",
+        eval_ds="2026-11-02",
+        metrics={"recall_at_k": 0.9},
+        extra={"not_offered": "recall@10=0.9000 below target 0.95"},
+    )
+    decision = reg.evaluate_gate("idx", mv.version)
+    assert not decision.accepted
+    assert decision.reason == "v0001 was not offered to the gate: recall@10=0.9000 below target 0.95"
