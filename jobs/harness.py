@@ -23,7 +23,7 @@ from pipelines.common import config as config_mod
 from pipelines.common import schema
 from pipelines.common.config import LoadedConfig
 from pipelines.core import protocol
-from pipelines.core.errors import ConfigError, CtrflowError
+from pipelines.core.errors import ConfigError, CtrflowError, debug_from_env
 from pipelines.core.timing import take_timings
 
 log = logging.getLogger("ctrflow")
@@ -173,7 +173,7 @@ def run_job(name: str, argv: list[str], spark=None) -> int:
 
 def debug_requested(argv: list[str]) -> bool:
     """--debug among the arguments (looked for before parsing, which may itself fail) or CTRFLOW_DEBUG=1."""
-    return "--debug" in argv or os.environ.get("CTRFLOW_DEBUG", "") not in ("", "0", "false")
+    return "--debug" in argv or debug_from_env()
 
 
 def report_failure(prog: str, e: Exception, debug: bool) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pipelines.common.tables import table_detail
 from pipelines.core.names import check_table, quote_ident
 from pipelines.settings import Settings
 
@@ -53,8 +54,7 @@ def _days(parts: list[str]) -> str:
 
 
 def _is_delta(spark, name: str) -> bool:
-    provider = [r for r in spark.sql(f"DESCRIBE TABLE EXTENDED {quote_ident(name)}").collect() if r[0] == "Provider"]
-    return bool(provider) and provider[0][1].lower() == "delta"
+    return (table_detail(spark, name).get("Provider") or "").lower() == "delta"
 
 
 def _is_partitioned(spark, name: str) -> bool:

@@ -18,7 +18,7 @@ import logging
 import os
 import sys
 
-from pipelines.core.errors import ConfigError, CtrflowError
+from pipelines.core.errors import ConfigError, CtrflowError, debug_from_env
 from pipelines.settings import Settings
 
 log = logging.getLogger("ctrflow.spark")
@@ -171,7 +171,7 @@ def get_session(settings: Settings, profile_name: str | None = None):
     spark.sparkContext.setLogLevel(settings.spark.log_level)
     if conf.get("spark.sql.catalogImplementation") == "hive":
         _quiet_loggers(spark, QUIET_LOGGERS)
-    task_error_logs(spark, audible=os.environ.get("CTRFLOW_DEBUG", "") not in ("", "0", "false"))
+    task_error_logs(spark, audible=debug_from_env())
     return spark
 
 

@@ -155,14 +155,20 @@ def overwrite_hive_partition(df, qualified: str, ds: dt.date, ddl: str, fmt: str
         delete_path(spark, path)
 
 
-def _location(spark, qualified: str, day: str | None = None) -> str:
-    """The location of a metastore table, or of one of its ds partitions, from DESCRIBE TABLE EXTENDED."""
+def table_detail(spark, qualified: str, day: str | None = None) -> dict[str, str]:
+    """DESCRIBE TABLE EXTENDED of a metastore table (or of one of its ds partitions) as {name: value}:
+    Provider, Location, Type, ... (a few dozen rows of metadata; the last of a repeated name wins)."""
     spec = f" PARTITION (ds = {sql_literal(day)})" if day else ""
     rows = spark.sql(f"DESCRIBE TABLE EXTENDED {quote_ident(qualified)}{spec}").collect()
-    found = [r.data_type for r in rows if r.col_name == "Location"]
-    if not found:
+    return {r.col_name: r.data_type for r in rows}
+
+
+def _location(spark, qualified: str, day: str | None = None) -> str:
+    """The location of a metastore table, or of one of its ds partitions."""
+    location = table_detail(spark, qualified, day).get("Location")
+    if not location:
         raise DataError(f"{qualified}{f' ds={day}' if day else ''}: the metastore gives no location")
-    return found[-1]
+    return location
 
 
 def hadoop_fs(spark, path: str):

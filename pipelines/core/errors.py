@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import os
+
+
+def debug_from_env() -> bool:
+    """CTRFLOW_DEBUG set (not empty, 0 or false): tracebacks and Spark's task errors are shown, like --debug."""
+    return os.environ.get("CTRFLOW_DEBUG", "") not in ("", "0", "false")
+
 
 class CtrflowError(Exception):
     """A problem the user can fix (bad input, bad config, missing data), not a bug in ctrflow."""
