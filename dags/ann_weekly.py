@@ -1,6 +1,7 @@
 """ann_weekly: retrain the two-tower model, index its item embeddings, retrieve candidates.
 
-    train_<model> (train_ctr; a two-tower model also writes its item/user embeddings for ds)
+    wait_for_features (the day's partition of feat.<ctr.pipeline>, which ctr_daily builds)
+      -> train_<model> (train_ctr; a two-tower model also writes its item/user embeddings for ds)
       -> build_index (Faiss, registered under the index name)
       -> <index>.gate (recall@k vs the champion) -> <index>.publish | <index>.skip_publish
       -> retrieve (top-k of the champion index into out.candidates)
@@ -15,6 +16,7 @@ from airflow.sdk import DAG, TaskGroup, TriggerRule
 
 from operators.dag_defaults import dag_kwargs, job_kwargs, parse_settings
 from operators.gate import gate_and_publish
+from operators.sensors import TablePartitionSensor
 from operators.spark_job import SparkJobOperator
 from pipelines.common import table_names
 
@@ -29,6 +31,16 @@ with DAG(
     tags=["ctrflow", "ann"],
     **dag_kwargs(settings, cfg),
 ) as dag:
+    wait = TablePartitionSensor(
+        task_id="wait_for_features",
+        table=table_names.features(settings, settings.ctr.pipeline),
+        mode=cfg.sensor.mode,
+        deferrable=cfg.sensor.deferrable,
+        poke_interval=cfg.sensor.poke_interval_s,
+        timeout=cfg.sensor.timeout_s,
+        env=jobs["env"],
+        overrides=jobs["overrides"],
+    )
     train = SparkJobOperator(task_id=f"train_{cfg.model}", job="train_ctr", args=["--model", cfg.model], **jobs)
     items = cfg.embeddings or table_names.embeddings(settings, cfg.model, "item")
     users = cfg.queries or table_names.embeddings(settings, cfg.model, "user")
@@ -49,5 +61,5 @@ with DAG(
         trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS,
         **jobs,
     )
-    train >> build >> gate
+    wait >> train >> build >> gate
     [publish, skip] >> retrieve

@@ -44,12 +44,15 @@ def default_args(settings) -> dict[str, Any]:
 def dag_kwargs(settings, cfg) -> dict[str, Any]:
     """The arguments of DAG(...) that come from the DAG's dags.yml section `cfg` (schedule, start_date,
     catchup, max_active_runs, dagrun_timeout_s) and the shared defaults; the DAG file adds its id,
-    description, doc and tags."""
+    description, doc and tags. On an embedded Derby metastore (one JVM at a time) a run's tasks go one at a
+    time, with one run at a time: parallel trainers need a shared metastore (`metastore: jdbc`)."""
+    derby = settings.spark.profiles[settings.dags.spark_profile or settings.spark.profile].metastore == "embedded_derby"
     return {
+        "max_active_tasks": 1 if derby else 16,
         "schedule": cfg.schedule,
         "start_date": start(cfg.start_date),
         "catchup": cfg.catchup,
-        "max_active_runs": cfg.max_active_runs,
+        "max_active_runs": 1 if derby else cfg.max_active_runs,
         "dagrun_timeout": dt.timedelta(seconds=cfg.dagrun_timeout_s),
         "default_args": default_args(settings),
         "on_failure_callback": log_failure,

@@ -1,4 +1,5 @@
-"""SourcePartitionSensor: wait until a declared source has the run's day (metadata only, no data read).
+"""SourcePartitionSensor: wait until a declared source has the run's day (metadata only, no data read);
+TablePartitionSensor: the same for a table with a ds column (ann_weekly waits for its features).
 
 Each poke runs the job `check_partition` (`pipelines.ingest.sources.partition_available`) in a short
 process through the job hook, so the worker never holds a JVM. Reschedule mode by default (the worker slot is
@@ -67,6 +68,18 @@ class SourcePartitionSensor(BaseSensorOperator):
             raise AirflowException(f"waiting for {self.source} ds={self.ds}: {event.get('detail')}")
         self.log.info("%s", event.get("detail"))
         return event
+
+
+class TablePartitionSensor(SourcePartitionSensor):
+    """Wait until `table` (db.table, Delta or metastore) has rows for the run's day."""
+
+    def __init__(self, *, table: str, **kwargs: Any) -> None:
+        super().__init__(source=table, **kwargs)
+        self.table = table
+
+    def command(self, context: Any = None) -> list[str]:
+        env, overrides = resolve(context, self.env, self.overrides)
+        return check_command("partition", self.ds, env=env, overrides=overrides, table=self.table)
 
 
 def _seconds(value: dt.timedelta | float) -> float:

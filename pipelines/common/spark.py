@@ -19,7 +19,7 @@ import os
 import sys
 
 from pipelines.core.errors import ConfigError, CtrflowError, debug_from_env
-from pipelines.settings import Settings
+from pipelines.settings import Settings, resolve_path
 
 log = logging.getLogger("ctrflow.spark")
 
@@ -70,8 +70,24 @@ def session_conf(settings: Settings, profile_name: str | None = None) -> dict[st
                 "spark.driver.extraJavaOptions": f"{JVM_OPTIONS} -Dderby.system.home={state}",
             }
         )
+    elif profile.metastore == "jdbc":
+        db = profile.metastore_jdbc
+        conf.update(
+            {
+                "spark.sql.catalogImplementation": "hive",
+                "spark.hadoop.javax.jdo.option.ConnectionURL": db.url,
+                "spark.hadoop.javax.jdo.option.ConnectionDriverName": db.driver,
+                "spark.hadoop.javax.jdo.option.ConnectionUserName": db.user,
+                # the schema is created by the first session (datanucleus), then checked by none: Spark's
+                # built-in Hive 2.3 client writes no version row of its own
+                "spark.hadoop.datanucleus.schema.autoCreateAll": "true",
+                "spark.hadoop.hive.metastore.schema.verification": "false",
+                "spark.driver.extraClassPath": ":".join(metastore_driver_jars(db.driver_jars)),
+            }
+        )
     elif profile.metastore == "external":
         conf["spark.sql.catalogImplementation"] = "hive"
+        conf["spark.hadoop.hive.metastore.uris"] = profile.metastore_uris
     else:
         conf["spark.sql.catalogImplementation"] = "in-memory"
     if profile.delta:
@@ -94,6 +110,31 @@ def project_jars(settings: Settings) -> list[str]:
             "Spark's jars (Delta) from Maven Central"
         )
     return jars
+
+
+def metastore_driver_jars(pattern: str) -> list[str]:
+    jars = sorted(glob.glob(resolve_path(pattern)))
+    if not jars:
+        raise ConfigError(
+            f"metastore_jdbc.driver_jars {pattern}: no jar found; run `make setup` (it fetches the JDBC driver "
+            "from Maven Central with conf/jars/cluster-pom.xml)"
+        )
+    return jars
+
+
+def metastore_password(settings: Settings, profile_name: str | None = None) -> dict[str, str]:
+    """The metastore password conf entry of a `jdbc` profile, read from the environment at session start
+    (never in a config file, a command line or a log); {} for other metastores."""
+    profile = settings.spark.profiles[profile_name or settings.spark.profile]
+    if profile.metastore != "jdbc":
+        return {}
+    var = profile.metastore_jdbc.password_env
+    if not os.environ.get(var):
+        raise ConfigError(
+            f"spark profile {profile_name or settings.spark.profile}: the metastore password is read from ${var}, "
+            "which is not set (for the loopback cluster: source .state/cluster/secrets.env)"
+        )
+    return {"spark.hadoop.javax.jdo.option.ConnectionPassword": os.environ[var]}
 
 
 def under_spark_submit() -> bool:
@@ -150,7 +191,7 @@ def get_session(settings: Settings, profile_name: str | None = None):
     from pyspark import SparkConf
     from pyspark.sql import SparkSession
 
-    conf = session_conf(settings, profile_name)
+    conf = {**session_conf(settings, profile_name), **metastore_password(settings, profile_name)}
     # Under spark-submit, what it was given (--master, --conf) wins over the profile.
     submitted = SparkConf() if under_spark_submit() else None
     builder = SparkSession.builder

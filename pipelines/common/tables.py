@@ -33,6 +33,16 @@ def table_exists(spark, qualified: str) -> bool:
     return spark.catalog.tableExists(qualified)
 
 
+def partition_available(spark, qualified: str, ds: dt.date) -> tuple[bool, str]:
+    """(available, detail): whether a table (Delta or metastore) has rows for `ds` (a sensor's question;
+    a Delta table answers from its log's partition values, nothing else is read)."""
+    if not table_exists(spark, qualified):
+        return False, f"{qualified} does not exist"
+    day = ds.isoformat()
+    present = bool(spark.sql(f"SELECT 1 FROM {qualified} WHERE ds = {sql_literal(day)} LIMIT 1").take(1))
+    return present, f"{qualified} ds={day} {'present' if present else 'absent'}"
+
+
 def delta_version(spark, table_or_path: str) -> int | None:
     """The current Delta version of a table (db.table) or of a Delta directory (a path); None when it is not
     Delta (a Parquet or Hive table: nothing to pin)."""

@@ -505,4 +505,7 @@ def _run_backend(spec: TrainSpec, spark) -> None:
     else:
         from pyspark.ml.torch.distributor import TorchDistributor
 
-        TorchDistributor(num_processes=s.num_workers, local_mode=True, use_gpu=False).run(train_worker, spec, "ddp")
+        # local_mode: torchrun on the driver's machine; on a cluster master the processes are barrier tasks
+        # on the executors, like horovod_spark's
+        local = spark is None or spark.sparkContext.master.split("[")[0] == "local"  # not local-cluster[..]
+        TorchDistributor(num_processes=s.num_workers, local_mode=local, use_gpu=False).run(train_worker, spec, "ddp")

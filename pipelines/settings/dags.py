@@ -90,6 +90,7 @@ class AnnWeeklySettings:
     queries: TableName | None = None  # None: out.<model>_user_embeddings (pipelines.common.table_names)
     index: Name = "items_two_tower"
     k: int = 100
+    sensor: SensorSettings = field(default_factory=SensorSettings)  # waiting for feat.<ctr.pipeline>'s ds
 
     def validate(self) -> None:
         if self.k < 1:

@@ -96,10 +96,23 @@ def test_ctr_daily_trains_the_listed_deep_models_in_parallel(monkeypatch):
     }
 
 
+def test_parallel_tasks_only_on_a_shared_metastore(monkeypatch):
+    # embedded Derby admits one JVM: the run's tasks go one at a time; on the jdbc metastore they overlap
+    local = _dagbag(monkeypatch).dags["ctr_daily"]
+    assert (local.max_active_tasks, local.max_active_runs) == (1, 1)
+    shared = _dagbag(
+        monkeypatch,
+        "spark.profiles.local.metastore=jdbc spark.profiles.local.metastore_jdbc.url=jdbc:postgresql://h/m "
+        "spark.profiles.local.metastore_jdbc.user=u dags.ctr_daily.max_active_runs=2",
+    ).dags["ctr_daily"]
+    assert shared.max_active_tasks > 2 and shared.max_active_runs == 2
+
+
 def test_ann_weekly_graph(monkeypatch):
     dag = _dagbag(monkeypatch).dags["ann_weekly"]
     idx = "items_two_tower"  # promoted like ctr_daily's models: gate -> publish | skip_publish -> retrieve
     assert _edges(dag) == {
+        "wait_for_features": ["train_two_tower"],
         "train_two_tower": ["build_index"],
         "build_index": [f"{idx}.gate"],
         f"{idx}.gate": [f"{idx}.publish", f"{idx}.skip_publish"],
@@ -113,6 +126,9 @@ def test_ann_weekly_graph(monkeypatch):
     assert dag.get_task(f"{idx}.publish").args[:5] == ["--model", idx, "--require-accept", "--metric", "recall_at_k"]
     assert dag.get_task("retrieve").trigger_rule == "none_failed_min_one_success"
     assert dag.get_task("train_two_tower").args == ["--model", "two_tower"]
+    # it waits for the day's features it trains on (ctr_daily builds them), not for a fixed time
+    wait = dag.get_task("wait_for_features")
+    assert wait.mode == "reschedule" and wait.command()[-2:] == ["--table", "feat.ctr_default"]
     assert dag.get_task("build_index").args == [
         "--embeddings",
         "out.two_tower_item_embeddings",

@@ -234,3 +234,15 @@ def test_ctrflow_sources_lists_declared_sources_days_and_last_ingests(spark, ove
     assert block[2].startswith("    partitions: ") and "2026-11-06" in block[2]
     assert "ingested ds=2026-11-06" in block[3] and "-> stg.click_logs v" in block[3]
     assert "criteo_tsv  [text]" in out
+
+
+def test_table_partition_available_for_the_features_sensor(spark, settings):
+    from pipelines.common.tables import partition_available as table_partition
+
+    assert table_partition(spark, "feat.no_such_table", DAY) == (False, "feat.no_such_table does not exist")
+    spark.sql("CREATE DATABASE IF NOT EXISTS raw")
+    df = spark.createDataFrame([(1, DAY.isoformat())], "x int, ds string")
+    df.write.mode("overwrite").partitionBy("ds").format("delta").saveAsTable("raw.tiny_delta_days")
+    assert table_partition(spark, "raw.tiny_delta_days", DAY) == (True, f"raw.tiny_delta_days ds={DAY} present")
+    later = DAY + dt.timedelta(days=1)
+    assert table_partition(spark, "raw.tiny_delta_days", later) == (False, f"raw.tiny_delta_days ds={later} absent")
