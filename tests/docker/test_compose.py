@@ -74,6 +74,11 @@ def test_dockerfiles_copy_existing_paths_and_install_the_lock(image):
         assert "CMAKE_CXX_STANDARD 17" in text and "HOROVOD_WITH_GLOO=1" in text
         setup = (ROOT / "scripts" / "setup.sh").read_text()
         assert re.search(r"HOROVOD_VERSION=(\S+)", setup)[1] in text
+    elif image == "airflow":  # client-mode drivers run here: train_ctr's needs Horovod, so FROM the trainer
+        assert "FROM ${TRAINER_IMAGE}" in text and "ARG TRAINER_IMAGE=ctrflow/trainer:" in text
+        build = SERVICES["airflow-scheduler"]["build"]
+        assert build["additional_contexts"]["ctrflow-trainer"] == "service:spark-worker-1"
+        assert SERVICES["spark-worker-1"]["image"].startswith("ctrflow/trainer:")
     else:
         assert "pip install --no-cache-dir -r /opt/ctrflow/requirements/lock.txt" in text
         assert "COPY requirements/lock.txt" in text and "conf/jars/pom.xml" in text
