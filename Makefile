@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
-DS ?= 2026-11-03
+DS ?=
 ENV ?= local
 
 .PHONY: setup run test test-fast lint format lock clean-state airflow-ui
@@ -10,9 +10,10 @@ ENV ?= local
 setup:
 	@scripts/setup.sh
 
-# The main job end to end on the embedded defaults: ctr_daily for DS on fresh synthetic data (DS-2..DS).
+# The main job end to end on the embedded defaults: ctr_daily for DS on fresh synthetic data (DS-2..DS);
+# DS defaults to 2026-11-03, or on ENV=loopback (after make cluster-up) to yesterday, the scheduler's day.
 run: setup
-	@scripts/run_main.sh --ds $(DS) --env $(ENV)
+	@scripts/run_main.sh $(if $(DS),--ds $(DS)) --env $(ENV)
 
 # Airflow's UI with ctr_daily and ann_weekly loaded (SQLite under .state/airflow; login printed at start).
 airflow-ui: setup

@@ -147,11 +147,11 @@ def run_job(name: str, argv: list[str], spark=None) -> int:
         log.info("job %s ds=%s env=%s config=%s", name, cfg.ds, cfg.conf.env, cfg.conf.config_hash)
         t0 = time.perf_counter()
         if spark is None and getattr(job, "USES_SPARK", True):  # a job module may set USES_SPARK = False
-            from pipelines.common.spark import get_session
+            from pipelines.common.spark import app_name, get_session
             from pipelines.core.timing import stage
 
             with stage(f"starting Spark (profile {cfg.settings.spark.profile})"):
-                spark = get_session(cfg.settings)
+                spark = get_session(cfg.settings, app=app_name(cfg.settings, name, cfg.ds))
         if debug and spark is not None:
             from pipelines.common.spark import task_error_logs
 

@@ -6,10 +6,14 @@
 # quality check -> gate -> publish -> score, with Airflow on SQLite under <state>/airflow and Spark
 # local. Ends by printing where the report, the models and the scores are.
 # `make run` calls this after scripts/setup.sh.
+# With --env loopback (`make run ENV=loopback`, after `make cluster-up`) the jobs run on the loopback
+# cluster (standalone Spark, Postgres metastore, state on HDFS) and the DAG runs through the cluster's
+# Airflow scheduler instead of `dags test`: for the latest day (the default DS there: yesterday, UTC) the
+# scheduler's own run once the DAG is unpaused, for an earlier --ds a one-day backfill (operators/scheduler.py).
 # Usage: run_main.sh [--ds DAY] [--env ENV] [--set KEY=VALUE ...]   (--set: config overrides for every job)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-DS=2026-11-03
+DS=
 ENV=local
 SETS=()
 while [[ $# -gt 0 ]]; do
@@ -22,6 +26,14 @@ while [[ $# -gt 0 ]]; do
 done
 PY=$PWD/.venv/bin/python
 export PYSPARK_PYTHON=$PY
+if [[ $ENV == loopback ]]; then
+  scripts/cluster.sh status >/dev/null 2>&1 \
+    || { echo "run_main.sh: the loopback cluster is not up (scripts/cluster.sh status): run make cluster-up first" >&2; exit 1; }
+  # the cluster's addresses and the metastore password the jobs' drivers read (never on a command line)
+  set -a; . .state/cluster/secrets.env; . .state/cluster/airflow.env; set +a
+  [[ -n $DS ]] || DS=$("$PY" -c 'from operators.scheduler import latest_interval; print(latest_interval())')
+fi
+DS=${DS:-2026-11-03}
 log() { printf '[run_main %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 day() { "$PY" -c "import datetime as d, sys; print(d.date.fromisoformat(sys.argv[1]) - d.timedelta(days=int(sys.argv[2])))" "$DS" "$1"; }
 
@@ -48,22 +60,27 @@ job features --pipeline ctr_default --ds "$D2"
 log "generating $DS"
 job generate --ds "$DS"
 
-export AIRFLOW_HOME=$STATE/airflow
-export PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH}  # operators/ and dags/ import the project's packages
-export AIRFLOW__CORE__DAGS_FOLDER=$PWD/dags
-export AIRFLOW__CORE__LOAD_EXAMPLES=False
-export AIRFLOW__LOGGING__LOGGING_LEVEL=${AIRFLOW__LOGGING__LOGGING_LEVEL:-INFO}
-export CTRFLOW_ENV=$ENV
-mkdir -p "$AIRFLOW_HOME"
-log "Airflow on SQLite in $AIRFLOW_HOME: migrating the metadata database"
-.venv/bin/airflow db migrate >"$AIRFLOW_HOME/db-migrate.log" 2>&1 \
-  || { tail -20 "$AIRFLOW_HOME/db-migrate.log" >&2; exit 1; }
-conf=$("$PY" -c 'import json, sys; print(json.dumps({"env": sys.argv[1], "overrides": sys.argv[2:]}))' \
-  "$ENV" ${SETS[@]+"${SETS[@]}"})
-log "airflow dags test ctr_daily $DS (run conf $conf)"
-.venv/bin/airflow dags test ctr_daily "$DS" -c "$conf" 2>&1 | tee "$AIRFLOW_HOME/ctr_daily-$DS.log" \
-  | grep -E --line-buffered "DAG TEST\] (starting|running) task|Marking task as|ctrflow job command|gate (ACCEPTED|refused)|finished:|ERROR|error:" \
-  | sed -E 's/ctrflow job command: ([^ ]+) .*(jobs\/[a-z_]+\.py|-m jobs [a-z_]+)(.*)/ctrflow job command: \2\3/' || true
+if [[ $ENV == loopback ]]; then
+  log "ctr_daily $DS through the loopback cluster's Airflow scheduler (LocalExecutor; logs in $AIRFLOW_HOME/logs)"
+  "$PY" -m operators.scheduler ctr_daily --ds "$DS" || true  # the outcome is read back below
+else
+  export AIRFLOW_HOME=$STATE/airflow
+  export PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH}  # operators/ and dags/ import the project's packages
+  export AIRFLOW__CORE__DAGS_FOLDER=$PWD/dags
+  export AIRFLOW__CORE__LOAD_EXAMPLES=False
+  export AIRFLOW__LOGGING__LOGGING_LEVEL=${AIRFLOW__LOGGING__LOGGING_LEVEL:-INFO}
+  export CTRFLOW_ENV=$ENV
+  mkdir -p "$AIRFLOW_HOME"
+  log "Airflow on SQLite in $AIRFLOW_HOME: migrating the metadata database"
+  .venv/bin/airflow db migrate >"$AIRFLOW_HOME/db-migrate.log" 2>&1 \
+    || { tail -20 "$AIRFLOW_HOME/db-migrate.log" >&2; exit 1; }
+  conf=$("$PY" -c 'import json, sys; print(json.dumps({"env": sys.argv[1], "overrides": sys.argv[2:]}))' \
+    "$ENV" ${SETS[@]+"${SETS[@]}"})
+  log "airflow dags test ctr_daily $DS (run conf $conf)"
+  .venv/bin/airflow dags test ctr_daily "$DS" -c "$conf" 2>&1 | tee "$AIRFLOW_HOME/ctr_daily-$DS.log" \
+    | grep -E --line-buffered "DAG TEST\] (starting|running) task|Marking task as|ctrflow job command|gate (ACCEPTED|refused)|finished:|ERROR|error:" \
+    | sed -E 's/ctrflow job command: ([^ ]+) .*(jobs\/[a-z_]+\.py|-m jobs [a-z_]+)(.*)/ctrflow job command: \2\3/' || true
+fi
 # the DAG run's outcome, from the metadata database
 "$PY" - "$DS" "$ENV" ${SETS[@]+"${SETS[@]}"} <<'PY'
 import sys

@@ -89,9 +89,10 @@ def job_command(
     argv = job_args(ds, env, args, overrides)
     if launcher == "python":
         return [python or sys.executable, "-m", "jobs", job, *argv]
+    from pipelines.common.spark import app_name
     from pipelines.common.submit import spark_submit_command
 
-    extra = {
+    extra = {"spark.app.name": app_name(settings, job, ds)} | {
         k: v
         for k, v in (("spark.master", master), ("spark.submit.deployMode", deploy_mode), ("spark.yarn.queue", queue))
         if v

@@ -33,6 +33,11 @@ DELTA_CONF = {
 }
 
 
+def app_name(settings: Settings, job: str, ds: object) -> str:
+    """`ctrflow <job> <ds>`: what a job's application is called in the cluster manager's UI and logs."""
+    return f"{settings.spark.app_name} {job} {ds}"
+
+
 def session_conf(settings: Settings, profile_name: str | None = None) -> dict[str, str]:
     """The Spark conf entries a profile stands for (pure: tests and the Airflow operator read it)."""
     name = profile_name or settings.spark.profile
@@ -186,12 +191,14 @@ def check_state_dir(state: str) -> None:
         raise ConfigError(f"project.state_dir {state}: not a writable directory ({e.strerror or e})") from None
 
 
-def get_session(settings: Settings, profile_name: str | None = None):
-    """Create (or return the running) SparkSession for a profile."""
+def get_session(settings: Settings, profile_name: str | None = None, app: str | None = None):
+    """Create (or return the running) SparkSession for a profile (`app`: the application's name)."""
     from pyspark import SparkConf
     from pyspark.sql import SparkSession
 
     conf = {**session_conf(settings, profile_name), **metastore_password(settings, profile_name)}
+    if app:
+        conf["spark.app.name"] = app
     # Under spark-submit, what it was given (--master, --conf) wins over the profile.
     submitted = SparkConf() if under_spark_submit() else None
     builder = SparkSession.builder
