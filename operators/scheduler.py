@@ -167,21 +167,60 @@ def run_day(dag_id: str, ds: dt.date, timeout_s: float) -> RunOutcome:
     return wait_runs(dag_id, [ds], timeout_s)[ds]
 
 
+def outcome_json(run: RunOutcome) -> dict:
+    def iso(t: dt.datetime | None) -> str | None:
+        return t.isoformat() if t else None
+
+    tasks = {
+        k: {"state": t.state, "start": iso(t.start), "end": iso(t.end), "try_number": t.try_number}
+        for k, t in run.tasks.items()
+    }
+    return {
+        "ds": run.ds.isoformat(),
+        "run_id": run.run_id,
+        "run_type": run.run_type,
+        "state": run.state,
+        "tasks": tasks,
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     import argparse
 
     p = argparse.ArgumentParser(prog="python -m operators.scheduler", description=run_day.__doc__)
     p.add_argument("dag_id")
     p.add_argument("--ds", type=dt.date.fromisoformat, default=None, help="default: the latest interval")
+    p.add_argument(
+        "--backfill",
+        type=dt.date.fromisoformat,
+        nargs=2,
+        metavar=("FIRST", "LAST"),
+        help="instead of --ds: a backfill of these days, --max-active-runs at once",
+    )
+    p.add_argument("--max-active-runs", type=int, default=2)
+    p.add_argument("--conf", default=None, help="the backfill runs' conf (JSON)")
     p.add_argument("--timeout-s", type=float, default=4 * 3600)
+    p.add_argument("--json", action="store_true", help="print the outcomes as one JSON line")
     a = p.parse_args(argv)
     try:
-        run = run_day(a.dag_id, a.ds or latest_interval(), a.timeout_s)
+        if a.backfill:
+            first, last = a.backfill
+            days = [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
+            wait_parsed(a.dag_id)
+            backfill(a.dag_id, first, last, a.max_active_runs, json.loads(a.conf) if a.conf else None)
+            unpause(a.dag_id)
+            runs = [wait_runs(a.dag_id, days, a.timeout_s)[d] for d in days]
+        else:
+            runs = [run_day(a.dag_id, a.ds or latest_interval(), a.timeout_s)]
     except CtrflowError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
-    print(f"\n{a.dag_id} {table(run)}")
-    return 0 if run.state == "success" else 1
+    if a.json:
+        print(json.dumps([outcome_json(r) for r in runs]))
+    else:
+        for run in runs:
+            print(f"\n{a.dag_id} {table(run)}")
+    return 0 if all(r.state == "success" for r in runs) else 1
 
 
 if __name__ == "__main__":

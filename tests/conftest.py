@@ -42,6 +42,9 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if Path(item.fspath).resolve().relative_to(ROOT).as_posix() in SLOW_MODULES:
             item.add_marker(pytest.mark.slow)
+    # the loopback cluster's tests (tests/cluster/) run after everything else, in their file's order: they
+    # start and stop a dozen processes and share what the earlier ones made
+    items.sort(key=lambda item: Path(item.fspath).resolve().parent.name == "cluster")
 
 
 def test_overrides(state_dir: Path) -> list[str]:
