@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 DS ?=
 ENV ?= local
 
-.PHONY: setup run test test-fast lint format lock clean-state airflow-ui
+.PHONY: setup run test test-fast lint format lock clean-state airflow-ui cluster-up cluster-down cluster-status
 
 setup:
 	@scripts/setup.sh
@@ -20,6 +20,17 @@ airflow-ui: setup
 	@export AIRFLOW_HOME=$(CURDIR)/.state/airflow AIRFLOW__CORE__DAGS_FOLDER=$(CURDIR)/dags \
 	  AIRFLOW__CORE__LOAD_EXAMPLES=False CTRFLOW_ENV=$(ENV) PYTHONPATH=$(CURDIR) PYSPARK_PYTHON=$(CURDIR)/$(PY) PATH=$(CURDIR)/$(VENV)/bin:$$PATH \
 	  && mkdir -p .state/airflow && airflow standalone
+
+# The loopback cluster (scripts/cluster.sh; docs/deploy.md): PostgreSQL, HDFS, Spark standalone (master + 2
+# workers) and Airflow (LocalExecutor on Postgres) as processes on 127.0.0.1; state under .state/cluster.
+cluster-up: setup
+	@scripts/cluster.sh up
+
+cluster-down: setup
+	@scripts/cluster.sh down
+
+cluster-status: setup
+	@scripts/cluster.sh status
 
 test: setup
 	@$(PY) -m pytest -q tests

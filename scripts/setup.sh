@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Set up ctrflow's project environment: .venv with the pinned Python packages (requirements/lock.txt),
 # Horovod built from source with Gloo and C++17 (wheel cached in $CTRFLOW_CACHE), the project itself
-# (editable) and the JVM jars Spark needs (.jars/, resolved from Maven Central with conf/jars/pom.xml).
+# (editable), the JVM jars Spark needs (.jars/, resolved from Maven Central with conf/jars/pom.xml) and
+# those of the loopback cluster (.jars-cluster/, conf/jars/cluster-pom.xml: HDFS, PostgreSQL JDBC).
 # Idempotent: a second run with unchanged inputs only checks the environment (a few seconds).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,9 +17,11 @@ command -v "$PY" >/dev/null || PY=python3
 command -v java >/dev/null || { echo "setup: java (17+) is required for Spark and was not found on PATH" >&2; exit 1; }
 command -v mvn >/dev/null || { echo "setup: mvn is required to fetch Spark's jars from Maven Central and was not found on PATH" >&2; exit 1; }
 
-inputs_hash=$(cat requirements/lock.txt conf/jars/pom.xml pyproject.toml scripts/setup.sh | sha256sum | cut -c1-16)
+inputs_hash=$(cat requirements/lock.txt conf/jars/pom.xml conf/jars/cluster-pom.xml pyproject.toml scripts/setup.sh \
+  | sha256sum | cut -c1-16)
 stamp=$VENV/.ctrflow-setup-$inputs_hash
-if [[ -f $stamp ]]; then
+cluster_jars_stamp=.jars-cluster/.pom-$(sha256sum conf/jars/cluster-pom.xml | cut -c1-16)
+if [[ -f $stamp && -f $cluster_jars_stamp ]]; then
   exit 0
 fi
 t0=$(date +%s)
@@ -56,8 +59,10 @@ if ! "$VENV/bin/python" -c "import horovod.torch" 2>/dev/null; then
   pip install -q --no-deps "$wheel_dir"/horovod-*.whl
 fi
 check=$("$VENV/bin/horovodrun" --check-build)
-grep -q '\[X\] PyTorch' <<<"$check" && grep -q '\[X\] Gloo' <<<"$check" \
-  || { echo "setup: horovod was built without PyTorch or Gloo:"; echo "$check"; exit 1; } >&2
+if ! grep -q '\[X\] PyTorch' <<<"$check" || ! grep -q '\[X\] Gloo' <<<"$check"; then
+  { echo "setup: horovod was built without PyTorch or Gloo:"; echo "$check"; } >&2
+  exit 1
+fi
 
 log "installing ctrflow (editable)"
 pip install -q --no-deps --no-build-isolation -e .
@@ -71,6 +76,18 @@ if [[ ! -f $jars_stamp ]]; then
   rm -rf .jars && mv .jars.tmp .jars && touch "$jars_stamp"
 fi
 
+# The loopback cluster's jars (scripts/cluster.sh): never on a job's spark.jars, so kept out of .jars/.
+# hdfs/ is the HDFS mini cluster with its transitive jars; jdbc/ the PostgreSQL driver alone.
+if [[ ! -f $cluster_jars_stamp ]]; then
+  log "fetching the loopback cluster's JVM jars (HDFS mini cluster, PostgreSQL JDBC) into .jars-cluster/"
+  rm -rf .jars-cluster.tmp
+  mvn -q -B -f conf/jars/cluster-pom.xml dependency:copy-dependencies -DincludeScope=runtime \
+    -DexcludeArtifactIds=postgresql,checker-qual -DoutputDirectory="$ROOT/.jars-cluster.tmp/hdfs"
+  mvn -q -B -f conf/jars/cluster-pom.xml dependency:copy-dependencies -DincludeScope=runtime -DexcludeTransitive=true \
+    -DincludeArtifactIds=postgresql -DoutputDirectory="$ROOT/.jars-cluster.tmp/jdbc"
+  rm -rf .jars-cluster && mv .jars-cluster.tmp .jars-cluster && touch "$cluster_jars_stamp"
+fi
+
 # pyspark-client (pulled by the Airflow provider) overwrites pyspark's files: check they still agree.
 "$VENV/bin/python" - <<'PY'
 import glob, os, sys
@@ -79,8 +96,15 @@ jars = glob.glob(os.path.join(os.path.dirname(pyspark.__file__), "jars", "spark-
 want = f"spark-core_2.13-{pyspark.__version__}.jar"
 if not jars or os.path.basename(jars[0]) != want:
     sys.exit(f"setup: pyspark {pyspark.__version__} does not match its jars {jars}: pyspark-client overwrote it?")
+# the cluster's HDFS must be the Hadoop that pyspark's client speaks
+hadoop = sorted(glob.glob(os.path.join(os.path.dirname(pyspark.__file__), "jars", "hadoop-client-api-*.jar")))
+mini = sorted(glob.glob(os.path.join(".jars-cluster", "hdfs", "hadoop-client-minicluster-*.jar")))
+def version(path):
+    return os.path.basename(path).rsplit("-", 1)[1].removesuffix(".jar")
+if not hadoop or not mini or version(hadoop[0]) != version(mini[0]):
+    sys.exit(f"setup: conf/jars/cluster-pom.xml's Hadoop {mini} is not pyspark's {hadoop}: keep the versions equal")
 PY
 
 rm -f "$VENV"/.ctrflow-setup-*
 touch "$stamp"
-log "environment ready in $(( $(date +%s) - t0 )) s; $(du -sh "$VENV" | cut -f1) in .venv, $(du -sh .jars | cut -f1) in .jars"
+log "environment ready in $(( $(date +%s) - t0 )) s; $(du -sh "$VENV" | cut -f1) in .venv, $(du -sh .jars | cut -f1) in .jars, $(du -sh .jars-cluster | cut -f1) in .jars-cluster"
