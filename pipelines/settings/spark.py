@@ -15,7 +15,7 @@ class MetastoreJdbc:
     user: str
     password_env: str = "CTRFLOW_METASTORE_PASSWORD"
     driver: str = "org.postgresql.Driver"
-    driver_jars: str = ".jars-cluster/postgresql-*.jar"  # glob; relative = under the project root
+    driver_jars: str = ".jars-cluster/jdbc/postgresql-*.jar"  # glob; relative = under the project root
 
 
 @dataclass(frozen=True)
