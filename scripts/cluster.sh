@@ -34,12 +34,13 @@ WORKER_UI_PORTS=(8082 8083) # one per worker: the number of entries is the numbe
 AIRFLOW_PORT=8080
 
 # ---- sizes: a 2-core, 24 GB machine with Spark jobs on top of the daemons -----------------------------
-# Each worker offers what one executor of the `loopback` Spark profile asks for. 2 cores per worker is
-# more than the machine's share on purpose: two applications (GBDT+LR's xgboost barrier stage, DeepFM's
-# Horovod) can then hold executors at the same time. 2 x 5g of executors + the daemons below + drivers
-# fit in 24 GB.
-WORKER_CORES=2
-WORKER_MEMORY=5g
+# The loopback overlay's `cluster` profile asks for one executor of 2 cores and 1g per job
+# (spark.cores.max 2). Each worker offers 4 cores, more than the machine has on purpose: four applications
+# (two runs' GBDT+LR xgboost barrier stages and DeepFM Horovod jobs during a backfill) can then hold
+# executors at the same time. Executors, their Python workers, the daemons below and the drivers fit in
+# 24 GB at the tests' sizes; on bigger days give fewer, larger executors.
+WORKER_CORES=4
+WORKER_MEMORY=6g
 SPARK_DAEMON_HEAP=512m # master and each worker (SPARK_DAEMON_MEMORY); executors are sized by the jobs
 HDFS_HEAP=768m         # the one JVM of NameNode + DataNode
 AIRFLOW_PARALLELISM=4  # LocalExecutor slots (>= 2: two training tasks at once)

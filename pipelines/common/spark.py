@@ -83,9 +83,15 @@ def session_conf(settings: Settings, profile_name: str | None = None) -> dict[st
                 "spark.hadoop.javax.jdo.option.ConnectionURL": db.url,
                 "spark.hadoop.javax.jdo.option.ConnectionDriverName": db.driver,
                 "spark.hadoop.javax.jdo.option.ConnectionUserName": db.user,
-                # the schema is created by the first session (datanucleus), then checked by none: Spark's
-                # built-in Hive 2.3 client writes no version row of its own
-                "spark.hadoop.datanucleus.schema.autoCreateAll": "true",
+                # the schema is created as sessions need it (DataNucleus), never checked (Spark's built-in
+                # Hive 2.3 client writes no version row): its tables and columns, without foreign keys: DataNucleus adds a new table's keys on a
+                # second connection while the first holds row locks on the referenced table (CREATE TABLE
+                # inserts into TBLS, then the new TBL_PRIVS table's key on TBLS waits for that transaction):
+                # a deadlock inside one JVM on Postgres (autoCreateAll would turn the keys back on)
+                "spark.hadoop.datanucleus.schema.autoCreateTables": "true",
+                "spark.hadoop.datanucleus.schema.autoCreateColumns": "true",
+                "spark.hadoop.datanucleus.schema.autoCreateConstraints": "false",
+                "spark.hadoop.datanucleus.schema.validateConstraints": "false",
                 "spark.hadoop.hive.metastore.schema.verification": "false",
                 "spark.driver.extraClassPath": ":".join(metastore_driver_jars(db.driver_jars)),
             }
