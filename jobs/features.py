@@ -58,7 +58,7 @@ class Config(JobConfig):
 
 def debug(spark, cfg: Config, plan) -> dict:
     source = flow.source_table(cfg.settings, plan)
-    has_model = artifacts.current_version(spark, cfg.settings, plan.name) is not None
+    has_model = artifacts.current_version(cfg.settings, plan.name) is not None
     fitted = None if cfg.fit or not has_model else flow.load_current(spark, cfg.settings, plan)
     days = [cfg.ds] if fitted else flow.training_window(cfg.ds, plan.spec.train_days)
     df = flow.read_days(spark, source, days, None)

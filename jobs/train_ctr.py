@@ -18,11 +18,10 @@ import datetime as dt
 import hashlib
 import json
 import logging
-import shutil
 from dataclasses import dataclass, field
 
 from jobs.harness import JobConfig, main
-from pipelines.common import schema, table_names, tables
+from pipelines.common import schema, storage, table_names, tables
 from pipelines.core.errors import DataError
 from pipelines.core.names import Name
 from pipelines.core.timing import stage
@@ -50,14 +49,6 @@ class Config(JobConfig):
             "help": "registry name, so two data sets or configs of one model can live side by side (default: --model)"
         },
     )
-
-
-def _copy_dir(local_dir: str, uri: str) -> None:
-    from pyarrow import fs as pafs
-
-    dest_fs, dest = pafs.FileSystem.from_uri(uri) if "://" in uri else (pafs.LocalFileSystem(), uri)
-    dest_fs.create_dir(dest, recursive=True)
-    pafs.copy_files(local_dir, dest, source_filesystem=pafs.LocalFileSystem(), destination_filesystem=dest_fs)
 
 
 def _positive_rate(spark, feat: str, days: list[dt.date], version: int, label: str) -> float:
@@ -125,7 +116,7 @@ def run(spark, cfg: Config) -> dict:
 
     reg = Registry.from_settings(settings)
     staged = reg.stage(name)
-    _copy_dir(f"{out_dir}/{MODEL_DIR}", f"{staged}/model")
+    storage.copy_tree(f"{out_dir}/{MODEL_DIR}", f"{staged}/model")
     val = split.read(spark, [cfg.ds])
     scored = {name: score_with_model(val, f"{staged}/model").select(fm.label, "probability")}
     done = register_candidate(
@@ -173,7 +164,10 @@ def run(spark, cfg: Config) -> dict:
     out = {"model": model, "name": name, **done.result(), "epochs_run": result["epochs_run"]}
     if model == "two_tower" and s.export_embeddings:
         out["embeddings"] = export_embeddings(spark, settings, mv, val, cfg.ds)
-    shutil.rmtree(ckpt, ignore_errors=True)  # registered: a rerun trains afresh
+    try:
+        storage.remove_tree(ckpt)  # registered: a rerun trains afresh
+    except OSError as e:  # the version is registered: a retry for this would register it twice
+        log.warning("could not remove the checkpoint %s: %s", ckpt, e)
     return out
 
 

@@ -1,4 +1,4 @@
-"""An index version's files, on any filesystem pyarrow.fs opens (the registry's):
+"""An index version's files, on any filesystem pipelines.common.storage opens (the registry's):
 
 <dir>/index/shard-00000.faiss ...   one file per shard (one shard unless the build kept several)
 <dir>/id_map/part-00000.parquet ... faiss_id (int64) -> id (the embeddings table's id, its own type)
@@ -7,31 +7,11 @@
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
-from pyarrow import fs as pafs
+
+from pipelines.common import storage
 
 INDEX_DIR, ID_MAP_DIR, METADATA = "index", "id_map", "metadata.json"
-
-
-def filesystem(uri: str) -> tuple[pafs.FileSystem, str]:
-    if "://" in uri:
-        return pafs.FileSystem.from_uri(uri)
-    return pafs.LocalFileSystem(), uri
-
-
-def write_bytes(uri: str, data: bytes) -> None:
-    fs, path = filesystem(uri)
-    fs.create_dir(path.rsplit("/", 1)[0], recursive=True)
-    with fs.open_output_stream(path) as f:
-        f.write(data)
-
-
-def read_bytes(uri: str) -> bytes:
-    fs, path = filesystem(uri)
-    with fs.open_input_stream(path) as f:
-        return f.read()
 
 
 def to_bytes(index) -> bytes:
@@ -52,12 +32,12 @@ def shard_uri(root: str, i: int) -> str:
 
 def save(root: str, shards: list, metadata: dict) -> None:
     for i, shard in enumerate(shards):
-        write_bytes(shard_uri(root, i), to_bytes(shard))
-    write_bytes(f"{root}/{METADATA}", json.dumps(metadata, indent=2, sort_keys=True, default=str).encode())
+        storage.write_bytes(shard_uri(root, i), to_bytes(shard))
+    storage.write_json(f"{root}/{METADATA}", metadata, sort_keys=True, default=str)
 
 
 def read_metadata(root: str) -> dict:
-    return json.loads(read_bytes(f"{root}/{METADATA}").decode())
+    return storage.read_json(f"{root}/{METADATA}")
 
 
 def load(root: str, metadata: dict | None = None):
@@ -65,7 +45,7 @@ def load(root: str, metadata: dict | None = None):
     import faiss
 
     metadata = metadata or read_metadata(root)
-    shards = [from_bytes(read_bytes(shard_uri(root, i))) for i in range(int(metadata["shards"]))]
+    shards = [from_bytes(storage.read_bytes(shard_uri(root, i))) for i in range(int(metadata["shards"]))]
     if len(shards) == 1:
         return shards[0]
     combined = faiss.IndexShards(shards[0].d, False, False)  # not threaded; ids are global already

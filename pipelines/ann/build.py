@@ -22,6 +22,7 @@ import numpy as np
 
 from pipelines.ann import artifacts
 from pipelines.ann.vectors import faiss_ids, to_matrix
+from pipelines.common import storage
 
 log = logging.getLogger("ctrflow.ann")
 
@@ -97,10 +98,10 @@ def _add_partition(trained: bytes, d: int, id_col: str, vector_col: str, staging
         if rows == 0:
             return
         shard = f"{staging}/{_SHARDS_DIR}/part-{pid:05d}.faiss"
-        artifacts.write_bytes(shard, artifacts.to_bytes(index))
-        fs, path = artifacts.filesystem(f"{staging}/{artifacts.ID_MAP_DIR}")
-        fs.create_dir(path, recursive=True)
-        pq.write_table(pa.concat_tables(id_parts), f"{path}/part-{pid:05d}.parquet", filesystem=fs)
+        storage.write_bytes(shard, artifacts.to_bytes(index))
+        id_map = pa.BufferOutputStream()
+        pq.write_table(pa.concat_tables(id_parts), id_map)
+        storage.write_bytes(f"{staging}/{artifacts.ID_MAP_DIR}/part-{pid:05d}.parquet", id_map.getvalue().to_pybytes())
         yield pa.RecordBatch.from_arrays(
             [pa.array([pid], pa.int32()), pa.array([rows], pa.int64()), pa.array([shard], pa.string())],
             names=["partition", "rows", "uri"],
@@ -143,12 +144,11 @@ def merge_shards(indices: list, n_out: int = 1) -> list:
 
 
 def load_shards(added: list[AddedShard]) -> list:
-    return [artifacts.from_bytes(artifacts.read_bytes(s.uri)) for s in added]
+    return [artifacts.from_bytes(storage.read_bytes(s.uri)) for s in added]
 
 
 def drop_staged_shards(staging: str) -> None:
-    fs, path = artifacts.filesystem(f"{staging}/{_SHARDS_DIR}")
-    fs.delete_dir(path)
+    storage.remove_tree(f"{staging}/{_SHARDS_DIR}")
 
 
 def shard_count(estimated_bytes: int, shards: int, max_shard_mb: int | None) -> int:

@@ -10,7 +10,7 @@ from dataclasses import asdict
 import numpy as np
 
 from pipelines.ann import artifacts, build, choice, quality, vectors
-from pipelines.common import tables
+from pipelines.common import storage, tables
 from pipelines.core.errors import ConfigError, DataError
 from pipelines.core.timing import stage
 
@@ -176,8 +176,7 @@ def build_version(
             extra={**metadata, "champion_eval": champ, **not_offered},
         )
     except BaseException:
-        fs, path = artifacts.filesystem(staged.rsplit("/artifacts", 1)[0])
-        fs.delete_dir(path)
+        storage.remove_tree(staged.rsplit("/artifacts", 1)[0])
         raise
     result = {
         "name": name,

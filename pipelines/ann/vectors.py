@@ -8,11 +8,11 @@ the add pass and the exact-search pass agree without a shuffle or a count per pa
 from __future__ import annotations
 
 import datetime as dt
-import os
 from dataclasses import dataclass
 
 import numpy as np
 
+from pipelines.common import storage
 from pipelines.core.errors import DataError
 
 _PARTITION_SHIFT = 32
@@ -31,7 +31,7 @@ def read_day(spark, source: str, ds: dt.date, id_col: str, vector_col: str):
     from pyspark.sql import functions as F
 
     if "/" in source or "://" in source:
-        fmt = "delta" if os.path.isdir(os.path.join(source, "_delta_log")) or "://" in source else "parquet"
+        fmt = "delta" if "://" in source or storage.is_dir(f"{source.rstrip('/')}/_delta_log") else "parquet"
         df = spark.read.format(fmt).load(source)
     else:
         from pipelines.common import tables

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pipelines.common import storage
 from pipelines.core.errors import DataError
 from pipelines.ctr.models.base import FeatureSpec
 
@@ -55,22 +56,10 @@ def live_files(spark, table: str, days: list[dt.date], version: int | None) -> l
     return sorted(read_days(spark, table, days, version).inputFiles())
 
 
-def _filesystem(path: str):
-    from pyarrow import fs as pafs
-
-    if path.startswith("file:"):
-        from urllib.parse import unquote, urlparse
-
-        return pafs.LocalFileSystem(), unquote(urlparse(path).path)
-    if "://" in path:
-        return pafs.FileSystem.from_uri(path)
-    return pafs.LocalFileSystem(), path
-
-
 def open_parquet(path: str):
     import pyarrow.parquet as pq
 
-    filesystem, p = _filesystem(path)
+    filesystem, p = storage.filesystem(path)
     return pq.ParquetFile(filesystem.open_input_file(p))
 
 

@@ -7,10 +7,9 @@ and become tensors with numpy; each Python worker loads a model once and keeps i
 
 from __future__ import annotations
 
-import json
-
+from pipelines.common import storage
 from pipelines.core.errors import DataError
-from pipelines.ctr.models.base import META_FILE, FeatureSpec, _read_bytes
+from pipelines.ctr.models.base import META_FILE, FeatureSpec
 
 _MODELS: dict[str, object] = {}  # model directory -> loaded model, per Python worker
 
@@ -29,7 +28,7 @@ def cached_model(model_dir: str):
 
 def model_spec(model_dir: str) -> tuple[str, FeatureSpec, dict]:
     """(model name, feature spec, config) of a saved model, read on the driver without loading weights."""
-    meta = json.loads(_read_bytes(f"{model_dir.rstrip('/')}/{META_FILE}").decode())
+    meta = storage.read_json(f"{model_dir.rstrip('/')}/{META_FILE}")
     return meta["model"], FeatureSpec(**meta["features"]), meta["config"]
 
 

@@ -21,16 +21,16 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import json
+import io
 import logging
 import math
-import os
 import sys
 import time
 from dataclasses import dataclass
 
 import numpy as np
 
+from pipelines.common import storage
 from pipelines.core.errors import ConfigError, CtrflowError, DataError
 from pipelines.ctr.data import (
     DataPlan,
@@ -176,10 +176,9 @@ def _say(rank: int, msg: str, *args) -> None:
 def _save_checkpoint(path: str, doc: dict) -> None:
     import torch
 
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    tmp = f"{path}.tmp"
-    torch.save(doc, tmp)
-    os.replace(tmp, path)
+    buf = io.BytesIO()
+    torch.save(doc, buf)
+    storage.write_bytes(path, buf.getvalue())  # replaced whole: a killed save leaves the previous epoch's
 
 
 def params_digest(model) -> str:
@@ -195,10 +194,8 @@ def params_digest(model) -> str:
 
 def _write_worker_report(out_dir: str, rank: int, model, state: dict) -> None:
     """<out_dir>/workers/rank-<r>.json: what this worker ended with (its parameters' digest, epochs run)."""
-    os.makedirs(os.path.join(out_dir, "workers"), exist_ok=True)
     doc = {"rank": rank, "params_sha256": params_digest(model), "epochs": len(state["history"])}
-    with open(os.path.join(out_dir, "workers", f"rank-{rank}.json"), "w") as f:
-        json.dump(doc, f)
+    storage.write_json(f"{out_dir}/workers/rank-{rank}.json", doc, indent=None)
 
 
 class _LossGuard:
@@ -263,7 +260,7 @@ def train_worker(spec: TrainSpec, comm_kind: str = "local") -> dict:
         base_rate = spec.base_rate if spec.base_rate is not None else label_mean(spec.train, spec.features.label)
         model = build_model(spec.model, spec.features, spec.model_config, base_rate=base_rate)
         optimizer = model.make_optimizer()
-        ckpt_path = os.path.join(spec.checkpoint_dir, CHECKPOINT)
+        ckpt_path = f"{spec.checkpoint_dir}/{CHECKPOINT}"
         state = {
             "epoch": -1,
             "history": [],
@@ -272,8 +269,8 @@ def train_worker(spec: TrainSpec, comm_kind: str = "local") -> dict:
             "bad_epochs": 0,
             "best_model": None,
         }
-        if os.path.exists(ckpt_path):  # every rank reads the same file: all resume from the same point
-            ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=False)
+        if storage.exists(ckpt_path):  # every rank reads the same file: all resume from the same point
+            ckpt = torch.load(io.BytesIO(storage.read_bytes(ckpt_path)), map_location="cpu", weights_only=False)
             model.load_state_dict(ckpt["model"])
             optimizer.load_state_dict(ckpt["optimizer"])
             state = ckpt["state"]
@@ -404,9 +401,8 @@ def train_worker(spec: TrainSpec, comm_kind: str = "local") -> dict:
         if comm.rank == 0:
             if state["best_model"] is not None:
                 model.load_state_dict(state["best_model"])
-            save_model(model, os.path.join(spec.out_dir, MODEL_DIR))
-            with open(os.path.join(spec.out_dir, RESULT), "w") as f:
-                json.dump(result, f, indent=2)
+            save_model(model, f"{spec.out_dir}/{MODEL_DIR}")
+            storage.write_json(f"{spec.out_dir}/{RESULT}", result)
         comm.barrier()
         return result
     except CtrflowError as e:  # met alike by every rank (a divergence: at the same step): the launcher raises it
@@ -417,15 +413,13 @@ def train_worker(spec: TrainSpec, comm_kind: str = "local") -> dict:
 
 
 def _write_error(out_dir: str, e: CtrflowError) -> None:
-    tmp = os.path.join(out_dir, f"{ERROR}.{os.getpid()}")
-    with open(tmp, "w") as f:
-        json.dump({"kind": type(e).__name__, "message": str(e)}, f)
-    os.replace(tmp, os.path.join(out_dir, ERROR))
+    # every rank may write it: each write replaces the file whole
+    storage.write_json(f"{out_dir}/{ERROR}", {"kind": type(e).__name__, "message": str(e)}, indent=None)
 
 
 def _worker_error(path: str) -> CtrflowError:
     """The user error a worker wrote, as its own class (the launchers do not carry it back as it was)."""
-    doc = json.loads(_read(path))
+    doc = storage.read_json(path)
     kinds = {cls.__name__: cls for cls in (ConfigError, DataError, TrainingDiverged)}
     return kinds.get(doc["kind"], DataError)(doc["message"])
 
@@ -439,8 +433,6 @@ def launch(spec: TrainSpec, spark=None) -> dict:
 
     A user error in the workers (a config the model refuses, a loss that exploded: TrainingDiverged) is
     written into out_dir and raised here as its own class, so the job ends with its one line."""
-    import shutil
-
     s = spec.settings
     if spec.base_rate is None:
         spec = dataclasses.replace(spec, base_rate=label_mean(spec.train, spec.features.label))
@@ -449,28 +441,21 @@ def launch(spec: TrainSpec, spark=None) -> dict:
             f"{spec.train.table} ds {', '.join(spec.train.days)}: positive rate {spec.base_rate:g} "
             f"over {spec.train.rows} training rows; training {spec.model} needs clicks and non-clicks"
         )
-    os.makedirs(spec.out_dir, exist_ok=True)
-    result_path, error_path = os.path.join(spec.out_dir, RESULT), os.path.join(spec.out_dir, ERROR)
+    result_path, error_path = f"{spec.out_dir}/{RESULT}", f"{spec.out_dir}/{ERROR}"
     for stale in (result_path, error_path):
-        if os.path.exists(stale):
-            os.remove(stale)
-    shutil.rmtree(os.path.join(spec.out_dir, "workers"), ignore_errors=True)
+        storage.remove(stale)
+    storage.remove_tree(f"{spec.out_dir}/workers")
     try:
         _run_backend(spec, spark)
     except Exception:
-        if os.path.exists(error_path):  # the workers' own error, whatever the launcher made of it
+        if storage.exists(error_path):  # the workers' own error, whatever the launcher made of it
             raise _worker_error(error_path) from None
         raise
-    if os.path.exists(error_path):
+    if storage.exists(error_path):
         raise _worker_error(error_path)
-    if not os.path.exists(result_path):
+    if not storage.exists(result_path):
         raise DataError(f"training {spec.model} with {s.backend} finished without {result_path}")
-    return json.loads(_read(result_path))
-
-
-def _read(path: str) -> str:
-    with open(path) as f:
-        return f.read()
+    return storage.read_json(result_path)
 
 
 def _run_backend(spec: TrainSpec, spark) -> None:

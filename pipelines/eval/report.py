@@ -13,11 +13,11 @@ the driver handles at most 65,536 small rows per model.
 
 from __future__ import annotations
 
-import json
+import io
 import logging
 import math
-import os
 
+from pipelines.common import storage
 from pipelines.eval.metrics import (
     gauc,
     metrics_from_bins,
@@ -42,12 +42,11 @@ def evaluate_and_report(
     gate: GateSettings | None = None,
 ) -> dict:
     """Evaluate each DataFrame of `scored` (model name -> DataFrame with label and probability) and write
-    the report under out_dir (a local directory). Returns {model: metrics dict}.
+    the report under out_dir (a path or URI: pipelines.common.storage). Returns {model: metrics dict}.
 
     Every model the registry gate's guards would refuse (floors such as NE < 1, the calibration range) is
     flagged in the report and logged. `gate`: the registry's gate settings (`settings.registry.gate`);
     None uses GateSettings' defaults, which are the shipped registry.yml's."""
-    os.makedirs(out_dir, exist_ok=True)
     results, curves, tables = {}, {}, {}
     for name, df in scored.items():
         bins = score_bins(df, label_col, prob_col)
@@ -77,12 +76,10 @@ def evaluate_and_report(
         "flags": flags,
         "reliability": {k: v.to_dict(orient="records") for k, v in tables.items()},
         "history": history or {},
-        "plots": {k: os.path.basename(v) for k, v in plots.items()},
+        "plots": plots,
     }
-    with open(os.path.join(out_dir, "report.json"), "w") as f:
-        json.dump(doc, f, indent=2, default=_json_default)
-    with open(os.path.join(out_dir, "report.md"), "w") as f:
-        f.write(_markdown(doc, tables))
+    storage.write_json(f"{out_dir}/report.json", doc, default=_json_default)
+    storage.write_text(f"{out_dir}/report.md", _markdown(doc, tables))
     return results
 
 
@@ -191,8 +188,10 @@ def _plot_history(history: dict[str, list[dict]], out_dir: str, title: str) -> s
 
 
 def _save(plt, fig, out_dir: str, name: str) -> str:
-    path = os.path.join(out_dir, name)
+    """Write the figure as <out_dir>/<name> (PNG); its file name for the report."""
+    png = io.BytesIO()
     fig.tight_layout()
-    fig.savefig(path)
+    fig.savefig(png, format="png")
     plt.close(fig)
-    return path
+    storage.write_bytes(f"{out_dir}/{name}", png.getvalue())
+    return name

@@ -1,4 +1,4 @@
-"""Where a feature pipeline's fitted versions live, and small text files on any Hadoop path.
+"""Where a feature pipeline's fitted versions live, and their small files (pipelines.common.storage).
 
 <state>/features/<pipeline>/
     CURRENT                 the current version (written last: moving it publishes a version)
@@ -15,7 +15,7 @@ import json
 from dataclasses import asdict
 from typing import Any
 
-from pipelines.common.tables import hadoop_fs
+from pipelines.common import storage
 from pipelines.core.errors import DataError
 from pipelines.features.stats import FeatureStats
 
@@ -28,43 +28,22 @@ def version_dir(settings, pipeline: str, version: str) -> str:
     return f"{pipeline_dir(settings, pipeline)}/{version}"
 
 
-def write_text(spark, path: str, text: str) -> None:
-    fs, p = hadoop_fs(spark, path)
-    tmp = p.suffix(".tmp")
-    out = fs.create(tmp, True)
-    try:
-        out.write(bytearray(text.encode("utf-8")))
-    finally:
-        out.close()
-    if fs.exists(p):
-        fs.delete(p, False)
-    if not fs.rename(tmp, p):
-        raise DataError(f"could not write {path}")
+def read_text(path: str) -> str | None:
+    """The file's text; None when there is none."""
+    return storage.read_text(path) if storage.exists(path) else None
 
 
-def read_text(spark, path: str) -> str | None:
-    fs, p = hadoop_fs(spark, path)
-    if not fs.exists(p):
-        return None
-    stream = fs.open(p)
-    try:
-        jvm = spark.sparkContext._jvm
-        return jvm.org.apache.commons.io.IOUtils.toString(stream, "UTF-8")
-    finally:
-        stream.close()
+def write_json(path: str, doc: Any) -> None:
+    storage.write_json(path, doc, default=str)
 
 
-def write_json(spark, path: str, doc: Any) -> None:
-    write_text(spark, path, json.dumps(doc, indent=2, default=str))
-
-
-def read_json(spark, path: str) -> Any:
-    text = read_text(spark, path)
+def read_json(path: str) -> Any:
+    text = read_text(path)
     return None if text is None else json.loads(text)
 
 
-def current_version(spark, settings, pipeline: str) -> str | None:
-    text = read_text(spark, f"{pipeline_dir(settings, pipeline)}/CURRENT")
+def current_version(settings, pipeline: str) -> str | None:
+    text = read_text(f"{pipeline_dir(settings, pipeline)}/CURRENT")
     return text.strip() if text else None
 
 
@@ -72,8 +51,8 @@ def stats_to_json(stats: list[FeatureStats]) -> list[dict]:
     return [asdict(s) for s in stats]
 
 
-def train_stats(spark, settings, pipeline: str, version: str) -> list[FeatureStats]:
-    doc = read_json(spark, f"{version_dir(settings, pipeline, version)}/train_stats.json")
+def train_stats(settings, pipeline: str, version: str) -> list[FeatureStats]:
+    doc = read_json(f"{version_dir(settings, pipeline, version)}/train_stats.json")
     if doc is None:
         raise DataError(f"no training statistics for {pipeline} version {version}")
     return [FeatureStats(**d) for d in doc]

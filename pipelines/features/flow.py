@@ -8,7 +8,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
-from pipelines.common import table_names, tables
+from pipelines.common import storage, table_names, tables
 from pipelines.core.errors import ConfigError, DataError
 from pipelines.core.timing import stage
 from pipelines.features import artifacts
@@ -130,8 +130,8 @@ def fit(spark, settings, plan: Plan, ds: dt.date, run_config_hash: str) -> tuple
     }
     with stage(f"saving the fitted pipeline to {vdir}"):
         model.write().overwrite().save(f"{vdir}/model")
-        artifacts.write_json(spark, f"{vdir}/metadata.json", metadata)
-        artifacts.write_text(spark, f"{vdir}/feature_map.json", fm.to_json())
+        artifacts.write_json(f"{vdir}/metadata.json", metadata)
+        storage.write_text(f"{vdir}/feature_map.json", fm.to_json())
     return Fitted(version, model, fm, metadata), train
 
 
@@ -149,20 +149,20 @@ def record_train_stats(spark, settings, plan: Plan, fitted: Fitted, transformed)
         fitted.train_stats = compute_stats(transformed, fields, edges)
     base = artifacts.pipeline_dir(settings, plan.name)
     vdir = artifacts.version_dir(settings, plan.name, fitted.version)
-    artifacts.write_json(spark, f"{vdir}/train_stats.json", artifacts.stats_to_json(fitted.train_stats))
-    artifacts.write_text(spark, f"{base}/feature_map.json", fitted.feature_map.to_json())
-    artifacts.write_text(spark, f"{base}/CURRENT", fitted.version)  # last: the version is now current
+    artifacts.write_json(f"{vdir}/train_stats.json", artifacts.stats_to_json(fitted.train_stats))
+    storage.write_text(f"{base}/feature_map.json", fitted.feature_map.to_json())
+    storage.write_text(f"{base}/CURRENT", fitted.version)  # last: the version is now current
 
 
 def load_current(spark, settings, plan: Plan) -> Fitted:
     from pyspark.ml import PipelineModel
 
-    version = artifacts.current_version(spark, settings, plan.name)
+    version = artifacts.current_version(settings, plan.name)
     base = artifacts.pipeline_dir(settings, plan.name)
     if version is None:
         raise DataError(f"pipeline '{plan.name}' has no fitted version under {base}: run with --fit first")
     vdir = artifacts.version_dir(settings, plan.name, version)
-    metadata = artifacts.read_json(spark, f"{vdir}/metadata.json")
+    metadata = artifacts.read_json(f"{vdir}/metadata.json")
     # another source's day through this version's vocabularies and quantiles would give features
     # silently fitted on other data (even with the same schema), in the same feat.<pipeline> table
     fitted_source = metadata.get("source") or metadata["input_table"].split(".", 1)[-1]
@@ -178,8 +178,8 @@ def load_current(spark, settings, plan: Plan) -> Fitted:
             f"(hash {metadata['pipeline_hash']} -> {plan.spec.config_hash}): run with --fit"
         )
     model = PipelineModel.load(f"{vdir}/model")
-    fm = FeatureMap.from_json(artifacts.read_text(spark, f"{vdir}/feature_map.json"))
-    return Fitted(version, model, fm, metadata, artifacts.train_stats(spark, settings, plan.name, version))
+    fm = FeatureMap.from_json(artifacts.read_text(f"{vdir}/feature_map.json"))
+    return Fitted(version, model, fm, metadata, artifacts.train_stats(settings, plan.name, version))
 
 
 def select_features(df, fm: FeatureMap, keep: Sequence[str] = ()):
@@ -254,7 +254,7 @@ def transform_day(spark, settings, plan: Plan, fitted: Fitted, ds: dt.date, trai
 def carried_columns(spark, settings, pipeline: str, version: str) -> tuple[str, list[str]] | None:
     """(label, kept raw columns) of feat.<pipeline> as written by a fitted version (its pipeline spec);
     None when that version's metadata is not there."""
-    meta = artifacts.read_json(spark, f"{artifacts.version_dir(settings, pipeline, version)}/metadata.json")
+    meta = artifacts.read_json(f"{artifacts.version_dir(settings, pipeline, version)}/metadata.json")
     if meta is None:
         return None
     spec = meta.get("pipeline_spec", {})
@@ -273,4 +273,4 @@ def drift(spark, settings, pipeline: str, ds: dt.date, threshold: float = 0.2) -
     version, day_stats = read_day_stats(spark, table, ds)
     if version is None:
         raise DataError(f"{table} has no statistics for ds {ds}")
-    return compare(artifacts.train_stats(spark, settings, pipeline, version), day_stats, threshold)
+    return compare(artifacts.train_stats(settings, pipeline, version), day_stats, threshold)

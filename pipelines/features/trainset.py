@@ -21,7 +21,7 @@ log = logging.getLogger("ctrflow")
 
 def load_feature_map(spark, settings, pipeline: str) -> FeatureMap:
     path = f"{artifacts.pipeline_dir(settings, pipeline)}/feature_map.json"
-    text = artifacts.read_text(spark, path)
+    text = artifacts.read_text(path)
     if text is None:
         raise DataError(f"no feature map at {path}: run `features --pipeline {pipeline} --fit` first")
     return FeatureMap.from_json(text)

@@ -66,7 +66,7 @@ def _local_names(path: str) -> list[str]:
     import os
 
     try:
-        return os.listdir(path)
+        return os.listdir(path)  # not pipelines.common.storage: the OS's own view, compared with Hadoop's
     except OSError:
         return []
 

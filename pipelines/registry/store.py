@@ -8,10 +8,10 @@
     <root>/<name>/.lock                locked (flock) while a version number is taken or the champion moves
 
 A version is written under a temporary name and renamed into place, so a killed registration leaves
-no half version. On a local filesystem, taking a version number and publishing (gate, champion pointer,
-decision log) happen under an exclusive lock on <name>/.lock, and every file is replaced whole (a
-temporary file, then os.replace): concurrent writers never share a number or lose a decision. Other
-filesystems have no lock here: run one writer per model at a time there.
+no half version. Every file is replaced whole (pipelines.common.storage: a temporary file, then a
+rename). On a local filesystem, taking a version number and publishing (gate, champion pointer,
+decision log) happen under an exclusive lock on <name>/.lock: concurrent writers never share a number
+or lose a decision. Other filesystems have no lock here: run one writer per model at a time there.
 
 A version directory whose meta.json is missing or unreadable, or whose artifacts/ is gone, is damaged:
 `versions` leaves it out, `damaged` lists it with what is wrong, and `get` of it (or of a champion that
@@ -21,16 +21,14 @@ version's files with its manifest.
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import json
-import os
 import re
 import uuid
 from dataclasses import asdict
 
 from pyarrow import fs as pafs
 
+from pipelines.common import storage
 from pipelines.core.errors import ConfigError, DataError
 from pipelines.core.names import check_name
 from pipelines.registry import gate, manifest
@@ -57,9 +55,9 @@ _VERSION = re.compile(r"^v(\d{4,})$")
 
 class Registry:
     def __init__(self, root: str, gate: GateSettings | None = None):
-        self.fs, self.root = pafs.FileSystem.from_uri(root) if "://" in root else (pafs.LocalFileSystem(), root)
+        self.location = root.rstrip("/")  # the registry root as configured (path or URI)
+        self.fs, self.root = storage.filesystem(self.location)
         self.root = self.root.rstrip("/")
-        self.scheme_prefix = root[: root.index("://") + 3] if "://" in root else ""
         self.gate = gate or GateSettings()
 
     @classmethod
@@ -70,56 +68,29 @@ class Registry:
         root = resolve_path(reg.root) if reg.root else settings.project.path("models")
         return cls(root, reg.gate)
 
-    @property
-    def location(self) -> str:
-        """The registry root as configured (path or URI)."""
-        return self._uri(self.root)
-
     # -- paths and files ------------------------------------------------------------------------
     def _p(self, *parts: str) -> str:
         return "/".join([self.root, *parts])
 
     def _uri(self, path: str) -> str:
-        return f"{self.scheme_prefix}{path}" if self.scheme_prefix else path
+        """The location (path or URI, as configured) of a path on self.fs under the root."""
+        return f"{self.location}{path[len(self.root) :]}"
+
+    def _path(self, uri: str) -> str:
+        """The path on self.fs of a location under the root (`_uri` back)."""
+        return f"{self.root}{uri[len(self.location) :]}"
 
     def _exists(self, path: str) -> bool:
         return self.fs.get_file_info(path).type != pafs.FileType.NotFound
-
-    def _write_text(self, path: str, text: str) -> None:
-        """Write then replace, so a reader never sees half a file."""
-        tmp = f"{path}.tmp-{uuid.uuid4().hex[:8]}"
-        if self._local:
-            with open(tmp, "w") as f:
-                f.write(text)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-            return
-        with self.fs.open_output_stream(tmp) as f:
-            f.write(text.encode())
-        self.fs.move(tmp, path)
 
     def _read_text(self, path: str) -> str:
         with self.fs.open_input_stream(path) as f:
             return f.read().decode("utf-8", errors="replace")
 
-    @property
-    def _local(self) -> bool:
-        return isinstance(self.fs, pafs.LocalFileSystem)
-
-    @contextlib.contextmanager
     def _locked(self, name: str):
         """Exclusive lock of one model (version numbers, champion, decisions) across processes; local
-        filesystems only (flock on <name>/.lock, released by the kernel if the process dies)."""
-        if not self._local:
-            yield
-            return
-        with open(self._p(name, ".lock"), "a") as f:
-            fcntl.flock(f.fileno(), fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+        filesystems only (storage.lock on <name>/.lock)."""
+        return storage.lock(self._uri(self._p(name, ".lock")))
 
     @staticmethod
     def _check_name(name: str) -> None:
@@ -265,20 +236,14 @@ class Registry:
         base = self._p(name)
         self.fs.create_dir(base, recursive=True)
         if staged is not None:
-            tmp = staged[len(self.scheme_prefix) :].rsplit("/artifacts", 1)[0]
+            tmp = self._path(staged).rsplit("/artifacts", 1)[0]
             if not tmp.startswith(self._p(name, "_tmp-")) or not self._exists(tmp):
                 raise DataError(f"cannot register '{name}': {staged} is not a directory from Registry.stage")
-        elif artifacts_dir is None or not os.path.isdir(artifacts_dir):
+        elif artifacts_dir is None or not storage.is_dir(artifacts_dir):
             raise DataError(f"cannot register '{name}': artifacts directory {artifacts_dir} does not exist")
         else:
             tmp = self._p(name, f"_tmp-{uuid.uuid4().hex[:12]}")
-            self.fs.create_dir(f"{tmp}/artifacts", recursive=True)  # copy_files makes subdirectories only
-            pafs.copy_files(
-                artifacts_dir,
-                f"{tmp}/artifacts",
-                source_filesystem=pafs.LocalFileSystem(),
-                destination_filesystem=self.fs,
-            )
+            storage.copy_tree(artifacts_dir, self._uri(f"{tmp}/artifacts"))
         files = manifest.build(self.fs, tmp)  # before the lock: hashing a large model takes a while
         code = code_version()
         with self._locked(name):
@@ -301,10 +266,8 @@ class Registry:
                 meta = {k: v for k, v in asdict(mv).items() if k != "uri"}
                 meta_bytes = json.dumps(meta, indent=2, sort_keys=True).encode()
                 files["files"]["meta.json"] = manifest.digest(meta_bytes)
-                with self.fs.open_output_stream(f"{tmp}/{manifest.MANIFEST}") as f:
-                    f.write(json.dumps(files, indent=1, sort_keys=True).encode())
-                with self.fs.open_output_stream(f"{tmp}/meta.json") as f:
-                    f.write(meta_bytes)
+                storage.write_json(self._uri(f"{tmp}/{manifest.MANIFEST}"), files, indent=1, sort_keys=True)
+                storage.write_bytes(self._uri(f"{tmp}/meta.json"), meta_bytes)
                 final = self._p(name, version)
                 if self._exists(final):
                     continue
@@ -369,11 +332,11 @@ class Registry:
         text = self._read_text(path) if self._exists(path) else ""
         if text and not text.endswith("\n"):  # a torn last line stays apart from the new one
             text += "\n"
-        self._write_text(path, text + json.dumps(asdict(decision)) + "\n")
+        storage.write_text(self._uri(path), text + json.dumps(asdict(decision)) + "\n")
 
     # -- integrity ------------------------------------------------------------------------------
     def _dir(self, mv: ModelVersion) -> str:
-        return mv.uri[len(self.scheme_prefix) :]
+        return self._path(mv.uri)
 
     def _manifest(self, mv: ModelVersion) -> dict | None:
         """The version's manifest {path: {size, sha256}}; None for a version registered before manifests
@@ -471,8 +434,8 @@ class Registry:
                     }
                 )
             if decision.accepted:
-                self._write_text(
-                    self._p(name, "champion.json"),
+                storage.write_text(
+                    self._uri(self._p(name, "champion.json")),
                     json.dumps({"version": version, "decision": asdict(decision)}, indent=2),
                 )
             self._append_decision(name, decision)

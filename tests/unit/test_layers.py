@@ -21,6 +21,7 @@ LAYERS = [
         "common.tables",
         "common.submit",
         "common.table_names",
+        "common.storage",
     },
     {"synth", "ingest", "eval"},
     {"features", "registry"},  # the registry evaluates candidates (eval) and stores what features/trainers make

@@ -12,7 +12,6 @@ Inputs of every model: `cat` int64 [B, F] global indices into one shared embeddi
 from __future__ import annotations
 
 import io
-import json
 import math
 from dataclasses import asdict, dataclass, field
 from typing import Any, ClassVar, Literal
@@ -20,6 +19,7 @@ from typing import Any, ClassVar, Literal
 import torch
 from torch import nn
 
+from pipelines.common import storage
 from pipelines.core.errors import DataError
 
 FORMAT_VERSION = 1
@@ -184,44 +184,32 @@ def plain_config(cfg: ModelConfig) -> dict:
 
 
 def save_model(model: CtrModel, out_dir: str) -> None:
-    """<out_dir>/model.pt (state dict) and <out_dir>/model.json (model name, config, feature spec)."""
-    import os
-
-    os.makedirs(out_dir, exist_ok=True)
-    torch.save(model.state_dict(), os.path.join(out_dir, MODEL_FILE))
+    """<out_dir>/model.pt (state dict) and <out_dir>/model.json (model name, config, feature spec); a path
+    or any URI pipelines.common.storage opens."""
+    state = io.BytesIO()
+    torch.save(model.state_dict(), state)
+    storage.write_bytes(f"{out_dir}/{MODEL_FILE}", state.getvalue())
     meta = {
         "format_version": FORMAT_VERSION,
         "model": model.name,
         "config": plain_config(model.cfg),
         "features": asdict(model.spec),
     }
-    with open(os.path.join(out_dir, META_FILE), "w") as f:
-        json.dump(meta, f, indent=2)
-
-
-def _read_bytes(path: str) -> bytes:
-    from pyarrow import fs as pafs
-
-    if "://" in path:
-        filesystem, p = pafs.FileSystem.from_uri(path)
-    else:
-        filesystem, p = pafs.LocalFileSystem(), path.removeprefix("file:")
-    with filesystem.open_input_stream(p) as f:
-        return f.read()
+    storage.write_json(f"{out_dir}/{META_FILE}", meta)
 
 
 def load_model(model_dir: str) -> CtrModel:
-    """A saved model (local path or any URI pyarrow opens), in eval mode."""
+    """A saved model (a path or any URI pipelines.common.storage opens), in eval mode."""
     from pipelines.common import schema
     from pipelines.ctr.models import model_class
 
     base = model_dir.rstrip("/")
-    meta = json.loads(_read_bytes(f"{base}/{META_FILE}").decode())
+    meta = storage.read_json(f"{base}/{META_FILE}")
     if meta.get("format_version") != FORMAT_VERSION:
         raise DataError(f"{base}/{META_FILE}: model format {meta.get('format_version')} is not {FORMAT_VERSION}")
     cls = model_class(meta["model"])
     cfg = schema.build(cls.config_class, meta["config"], where=lambda p: f"{base}/{META_FILE}")
     model = cls(FeatureSpec(**meta["features"]), cfg)
-    state = torch.load(io.BytesIO(_read_bytes(f"{base}/{MODEL_FILE}")), map_location="cpu", weights_only=True)
+    state = torch.load(io.BytesIO(storage.read_bytes(f"{base}/{MODEL_FILE}")), map_location="cpu", weights_only=True)
     model.load_state_dict(state)
     return model.eval()

@@ -171,3 +171,28 @@ def test_ctrflow_models_lists_versions_metrics_and_champion(reg, tmp_path):
     text = describe_models(reg)
     assert "ctr  (champion: v0001)" in text and "* v0001" in text and "  v0002" in text
     assert "auc 0.6500" in text and "last gate decision: refused v0002" in text
+
+
+def test_the_registry_works_on_a_filesystem_other_than_the_local_one(tmp_path):
+    """Every path the registry hands out (version URIs, staged directories) names its filesystem: here
+    fsspec's in-memory one, through the adapter WebHDFS uses too."""
+    from pipelines.common import storage
+
+    root = f"memory://registry-{uuid.uuid4().hex[:8]}/models"
+    reg = Registry(root, GateSettings(metric="auc"))
+    try:
+        v1 = _register(reg, tmp_path, 0.70, text="one")
+        staged = reg.stage("ctr")
+        storage.write_text(f"{staged}/weights.txt", "two")
+        v2 = reg.register(
+            "ctr", staged=staged, kind="k", flavor="f", eval_ds="2026-11-02", metrics={"auc": 0.8, "logloss": 0.4}
+        )
+        assert v1.uri == f"{root}/ctr/v0001" and staged.startswith(f"{root}/ctr/_tmp-")
+        assert storage.read_text(f"{v1.artifacts}/sub/weights.txt") == "one"
+        assert storage.read_text(f"{v2.artifacts}/weights.txt") == "two"
+        assert reg.publish("ctr", "v0001").accepted and reg.publish("ctr", "v0002").accepted
+        assert reg.champion("ctr").version == "v0002" and len(reg.decisions("ctr")) == 2
+        assert [c.status for c in reg.check()[0].versions] == ["ok", "ok"]
+        assert reg.location == root and reg.names() == ["ctr"]
+    finally:
+        storage.remove_tree(root)
