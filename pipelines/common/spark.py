@@ -84,10 +84,11 @@ def session_conf(settings: Settings, profile_name: str | None = None) -> dict[st
                 "spark.hadoop.javax.jdo.option.ConnectionDriverName": db.driver,
                 "spark.hadoop.javax.jdo.option.ConnectionUserName": db.user,
                 # the schema is created as sessions need it (DataNucleus), never checked (Spark's built-in
-                # Hive 2.3 client writes no version row): its tables and columns, without foreign keys: DataNucleus adds a new table's keys on a
-                # second connection while the first holds row locks on the referenced table (CREATE TABLE
-                # inserts into TBLS, then the new TBL_PRIVS table's key on TBLS waits for that transaction):
-                # a deadlock inside one JVM on Postgres (autoCreateAll would turn the keys back on)
+                # Hive 2.3 client writes no version row): its tables and columns, without foreign keys.
+                # DataNucleus adds a new table's keys on a second connection while the first holds row locks
+                # on the referenced table (CREATE TABLE inserts into TBLS, then the key of the new TBL_PRIVS
+                # on TBLS waits for that transaction): a deadlock inside one JVM on Postgres. autoCreateAll
+                # would turn the keys back on.
                 "spark.hadoop.datanucleus.schema.autoCreateTables": "true",
                 "spark.hadoop.datanucleus.schema.autoCreateColumns": "true",
                 "spark.hadoop.datanucleus.schema.autoCreateConstraints": "false",

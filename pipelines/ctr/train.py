@@ -24,6 +24,7 @@ import dataclasses
 import io
 import logging
 import math
+import os
 import sys
 import time
 from dataclasses import dataclass
@@ -192,9 +193,20 @@ def params_digest(model) -> str:
     return h.hexdigest()
 
 
-def _write_worker_report(out_dir: str, rank: int, model, state: dict) -> None:
-    """<out_dir>/workers/rank-<r>.json: what this worker ended with (its parameters' digest, epochs run)."""
-    doc = {"rank": rank, "params_sha256": params_digest(model), "epochs": len(state["history"])}
+def _write_worker_report(out_dir: str, rank: int, model, state: dict, backend: str) -> None:
+    """<out_dir>/workers/rank-<r>.json: what this worker ended with (its parameters' digest, epochs run) and
+    where it ran (host, pid, working directory: a Spark executor's work directory on a cluster master)."""
+    import socket
+
+    doc = {
+        "rank": rank,
+        "params_sha256": params_digest(model),
+        "epochs": len(state["history"]),
+        "backend": backend,
+        "host": socket.gethostname(),
+        "pid": os.getpid(),
+        "cwd": os.getcwd(),
+    }
     storage.write_json(f"{out_dir}/workers/rank-{rank}.json", doc, indent=None)
 
 
@@ -397,7 +409,7 @@ def train_worker(spec: TrainSpec, comm_kind: str = "local") -> dict:
             "train_rows": spec.train.rows,
             "holdout_rows": spec.holdout.rows,
         }
-        _write_worker_report(spec.out_dir, comm.rank, model, state)
+        _write_worker_report(spec.out_dir, comm.rank, model, state, spec.settings.backend)
         if comm.rank == 0:
             if state["best_model"] is not None:
                 model.load_state_dict(state["best_model"])
