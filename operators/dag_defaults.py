@@ -49,7 +49,7 @@ def dag_kwargs(settings, cfg) -> dict[str, Any]:
     derby = settings.spark.profiles[settings.dags.spark_profile or settings.spark.profile].metastore == "embedded_derby"
     return {
         "max_active_tasks": 1 if derby else 16,
-        "schedule": cfg.schedule,
+        "schedule": schedule(cfg.schedule),
         "start_date": start(cfg.start_date),
         "catchup": cfg.catchup,
         "max_active_runs": 1 if derby else cfg.max_active_runs,
@@ -69,6 +69,17 @@ def job_kwargs(settings) -> dict[str, Any]:
         "conn_id": settings.dags.conn_id,
         "spark_submit": settings.dags.spark_submit,
     }
+
+
+def schedule(cron: str | None):
+    """A cron schedule as a data-interval timetable (UTC): the run that starts at midnight processes the day
+    that has just closed, `{{ ds }}` = that day. Airflow 3's default for a cron string is a trigger
+    timetable, whose midnight run would be named after the day that has only begun."""
+    if cron is None:
+        return None
+    from airflow.sdk import CronDataIntervalTimetable
+
+    return CronDataIntervalTimetable(cron, timezone="UTC")
 
 
 def start(day: dt.date) -> dt.datetime:

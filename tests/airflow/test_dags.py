@@ -64,7 +64,7 @@ def test_ctr_daily_graph(monkeypatch):
         "evaluate": ["deepfm.gate", f"{model}.gate"],
         **per_model,
     }
-    assert dag.schedule == "@daily"
+    assert dag.schedule.expression == "0 0 * * *" and str(dag.schedule.timezone) == "UTC"  # @daily
     assert dag.max_active_runs == 1 and not dag.catchup
     sensor = dag.get_task("wait_for_click_logs")
     assert sensor.mode == "reschedule" and sensor.poke_interval == 300
@@ -94,6 +94,25 @@ def test_ctr_daily_trains_the_listed_deep_models_in_parallel(monkeypatch):
         "deepfm.score",
         "dcn.score",
     }
+
+
+def test_daily_runs_are_named_after_the_day_that_closed(monkeypatch):
+    # a data-interval timetable: the run at midnight has ds = the day before (Airflow 3's default for a cron
+    # string, a trigger timetable, would name it after the day that has just begun, whose data is not there)
+    from airflow.sdk import CronDataIntervalTimetable
+    from airflow.serialization.encoders import coerce_to_core_timetable
+
+    dag = _dagbag(monkeypatch).dags["ctr_daily"]
+    assert isinstance(dag.timetable, CronDataIntervalTimetable)
+    core = coerce_to_core_timetable(dag.timetable)
+    info = core.next_dagrun_info(last_automated_data_interval=None, restriction=_restriction(dag))
+    assert info.logical_date.date() == info.run_after.date() - dt.timedelta(days=1)
+
+
+def _restriction(dag):
+    from airflow.timetables.base import TimeRestriction
+
+    return TimeRestriction(earliest=dag.start_date, latest=None, catchup=True)
 
 
 def test_parallel_tasks_only_on_a_shared_metastore(monkeypatch):
