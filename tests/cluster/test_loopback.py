@@ -46,6 +46,8 @@ def _sets() -> list[str]:
         *sets,
         f"project.state_dir=hdfs://127.0.0.1:9000{STATE}",
         *(f"project.databases.{layer}=t{TAG}_{layer}" for layer in ("raw", "stg", "feat", "out")),
+        f"sources.sources.click_logs.table=t{TAG}_raw.click_logs",  # what generate writes, the DAG ingests
+        "dags.ctr_daily.sensor.poke_interval_s=15",
         "gbdt.trees.n_estimators=10",
         "gbdt.trees.max_depth=3",
         "ctr.epochs=2",
