@@ -83,8 +83,7 @@ def cluster():
     # DAG processor parses the file again)
     _cluster("airflow", "dags", "delete", "ctr_daily", "--yes")
     yield {"sets": sets, "env": _env()}
-    requests.delete(f"{WEBHDFS}{STATE}?op=DELETE&recursive=true&user.name={os.environ.get('USER', 'root')}")
-    _cluster("down")
+    _cluster("down")  # when a test failed before test_down_leaves_no_process_behind
 
 
 def _job(cluster, *args: str) -> None:
@@ -189,6 +188,8 @@ def test_two_day_backfill_runs_two_days_at_once(cluster):
 
 
 def test_down_leaves_no_process_behind(cluster):
+    user = os.environ.get("USER", "root")
+    assert requests.delete(f"{WEBHDFS}{STATE}?op=DELETE&recursive=true&user.name={user}", timeout=60).json()["boolean"]
     down = _cluster("down")
     assert down.returncode == 0, down.stderr[-2000:]
     ps = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True).stdout
