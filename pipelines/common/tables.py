@@ -95,15 +95,27 @@ def write_delta_partition(
     for col, value in sub.items():
         out = out.withColumn(col, F.lit(value))
     where = " AND ".join(f"{quote_ident(c)} = {sql_literal(v)}" for c, v in {partition_col: day, **sub}.items())
-    writer = out.write.format("delta").option("replaceWhere", where)
-    if table_exists(spark, qualified):
-        writer.mode("overwrite").saveAsTable(qualified)
-    else:
-        for key, value in (properties or {}).items():
-            writer = writer.option(key, value)
-        writer.partitionBy(partition_col, *sub).mode("overwrite").saveAsTable(qualified)
+    if not table_exists(spark, qualified):
+        create_delta_table(out, qualified, [partition_col, *sub], properties)
+    out.write.format("delta").option("replaceWhere", where).mode("overwrite").saveAsTable(qualified)
     last = DeltaTable.forName(spark, qualified).history(1).select("version", "operationMetrics").first()
     return DeltaWrite(int(last["version"]), int((last["operationMetrics"] or {}).get("numOutputRows", 0)))
+
+
+def create_delta_table(df, qualified: str, partition_cols: list[str], properties: dict[str, str] | None) -> None:
+    """Create an empty Delta table with df's schema, partitioned by `partition_cols`, unless another writer
+    has just created it. Two first writers of one table (the GBDT+LR and DeepFM score tasks of a run, in
+    parallel on a cluster) would otherwise both create it with their rows, and one fails with Delta's
+    ProtocolChangedException; after this, each replaces its own partitions of the one table."""
+    writer = df.limit(0).write.format("delta").partitionBy(*partition_cols)
+    for key, value in (properties or {}).items():
+        writer = writer.option(key, value)
+    try:
+        writer.mode("errorifexists").saveAsTable(qualified)
+    except Exception:
+        if not table_exists(df.sparkSession, qualified):
+            raise
+        log.info("%s was created by a concurrent writer; writing into it", qualified)
 
 
 def commit_file_stats(spark, qualified: str, version: int) -> list[dict]:

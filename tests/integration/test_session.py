@@ -72,13 +72,32 @@ def test_delta_table_round_trip_replaces_one_partition(spark, settings):
     v0 = tables.write_delta_partition(df, name, dt.date(2026, 11, 1))
     v1 = tables.write_delta_partition(df.limit(2), name, dt.date(2026, 11, 2))
     v2 = tables.write_delta_partition(df.where("id >= 3"), name, dt.date(2026, 11, 1))
-    assert [(w.version, w.rows) for w in (v0, v1, v2)] == [(0, 5), (1, 2), (2, 2)]
+    # version 0 creates the (empty) table, then each write is one commit
+    assert [(w.version, w.rows) for w in (v0, v1, v2)] == [(1, 5), (2, 2), (3, 2)]
     assert DeltaTable.isDeltaTable(spark, spark.sql(f"DESCRIBE DETAIL {name}").first()["location"])
     counts = {r.ds: r["count"] for r in spark.table(name).groupBy("ds").count().collect()}
     assert counts == {"2026-11-01": 2, "2026-11-02": 2}
     # time travel to the version before the rerun still has the first write
     old = spark.read.format("delta").option("versionAsOf", v1.version).table(name)
     assert old.where("ds = '2026-11-01'").count() == 5
+
+
+def test_first_writers_racing_to_create_a_delta_table_both_land(spark, settings, monkeypatch):
+    # the GBDT+LR and DeepFM score tasks of a run write out.scores at once on a cluster: both see no table;
+    # the second one's create fails, and it writes into the table the first created
+    name = tables.table(settings, "out", "raced_delta")
+    df = spark.createDataFrame([(1, "a"), (2, "b")], "id int, v string")
+    tables.write_delta_partition(df, name, dt.date(2026, 11, 1), subpartition={"model": "first"})
+    real, calls = tables.table_exists, []
+
+    def stale(spark, q):  # the first look says "no table", as it did for both writers
+        calls.append(q)
+        return real(spark, q) and len(calls) > 1
+
+    monkeypatch.setattr(tables, "table_exists", stale)
+    tables.write_delta_partition(df.limit(1), name, dt.date(2026, 11, 1), subpartition={"model": "second"})
+    counts = {r.model: r["count"] for r in spark.table(name).groupBy("model").count().collect()}
+    assert counts == {"first": 2, "second": 1} and len(calls) == 2
 
 
 def test_databases_are_created_on_demand(spark, settings):
