@@ -83,6 +83,7 @@ else
 fi
 # the DAG run's outcome, from the metadata database
 "$PY" - "$DS" "$ENV" ${SETS[@]+"${SETS[@]}"} <<'PY'
+import os
 import sys
 from pathlib import Path
 
@@ -100,8 +101,9 @@ with create_session() as session:
     state = run.state if run else "not found"
     tasks = {ti.task_id: ti.state for ti in run.get_task_instances(session=session)} if run else {}
 print(f"\nctr_daily {ds}: {state}")
-for task, st in tasks.items():
-    print(f"  {task:<28} {st}")
+if env != "loopback":  # there operators.scheduler has printed each task with its interval
+    for task, st in tasks.items():
+        print(f"  {task:<28} {st}")
 settings = load(env, overrides).settings
 reg = Registry.from_settings(settings)
 print(f"\nmodels (registry): {reg.location}")
@@ -112,11 +114,17 @@ for name in reg.names():
         mark = " (champion)" if champ and champ.version == v.version else ""
         print(f"  {name} {v.version}{mark}: {v.uri}  metrics {', '.join(f'{k}={x:.4f}' for k, x in v.metrics.items() if isinstance(x, float))}")
         reports = sorted(Path(v.artifacts.removeprefix('file:')).rglob('*.md')) if '://' not in v.uri else []
+        if '://' in v.uri:
+            print(f"    report: {v.artifacts}/report/report.md")
         for r in reports:
             print(f"    report: {r}")
 out = settings.project.databases.out
 print(f"scores: Delta table {out}.scores, partition ds={ds} (warehouse {settings.project.path('warehouse')})")
-print(f"Airflow: AIRFLOW_HOME={Path(settings.project.path('airflow'))}, log of this run "
-      f"{settings.project.path('airflow', f'ctr_daily-{ds}.log')}")
+if env == "loopback":
+    print(f"Airflow: {os.environ['AIRFLOW__API__BASE_URL']} (AIRFLOW_HOME={os.environ['AIRFLOW_HOME']}; task logs "
+          "under logs/dag_id=ctr_daily/)")
+else:
+    print(f"Airflow: AIRFLOW_HOME={Path(settings.project.path('airflow'))}, log of this run "
+          f"{settings.project.path('airflow', f'ctr_daily-{ds}.log')}")
 sys.exit(0 if state == "success" else 1)
 PY
