@@ -56,8 +56,16 @@ STOP_GRACE=30 # seconds between SIGTERM and SIGKILL in `down`
 STATE=${CTRFLOW_CLUSTER_STATE:-$ROOT/.state/cluster}
 LOGS=$STATE/logs
 RUN=$STATE/run
-PGDATA=$STATE/pg
-PGSOCK=$STATE/pg-socket
+# Postgres's files: as root the server runs as the `postgres` user, who may not be able to traverse the
+# checkout (a clone under a 0700 directory such as mktemp -d's): then they live in a directory of its own
+# under its home, named after this state directory, and $STATE/pg links to it for people to find.
+if [[ $EUID -eq 0 ]]; then
+  PG_HOME=/var/lib/postgresql/ctrflow-cluster-$(printf %s "$STATE" | sha256sum | cut -c1-12)
+else
+  PG_HOME=$STATE
+fi
+PGDATA=$PG_HOME/pg
+PGSOCK=$PG_HOME/pg-socket
 SECRETS=$STATE/secrets.env
 AIRFLOW_ENV=$STATE/airflow.env
 AIRFLOW_HOME_DIR=$STATE/airflow
@@ -237,15 +245,22 @@ start_postgres() {
   local bin lf
   bin=$(pg_bin)
   lf=$(logfile postgres)
-  mkdir -p "$PGDATA" "$PGSOCK"
-  [[ $EUID -eq 0 ]] && chown postgres: "$PGDATA" "$PGSOCK"
-  chmod 700 "$PGDATA"
-  if [[ $EUID -eq 0 ]] && ! runuser -u postgres -- test -w "$PGDATA"; then
-    fail postgres "the postgres user cannot reach $PGDATA (a parent directory is not world-executable)"
+  if [[ $EUID -eq 0 ]]; then
+    [[ -d $STATE/pg && ! -L $STATE/pg ]] \
+      && fail postgres "$STATE/pg is a data directory of an older layout: move it to $PGDATA, or remove $STATE to start afresh"
+    install -d -o postgres -g postgres -m 700 "$PG_HOME" "$PGDATA" "$PGSOCK"
+    ln -sfn "$PG_HOME" "$STATE/pg"
+    # the server writes its log where it can: $LOGS/postgres.log links to it
+    [[ -f $PG_HOME/postgres.log ]] && mv -f "$PG_HOME/postgres.log" "$PG_HOME/postgres.log.1"
+    install -o postgres -g postgres -m 600 /dev/null "$PG_HOME/postgres.log"
+    ln -sfn "$PG_HOME/postgres.log" "$lf"
+    lf=$PG_HOME/postgres.log
+  else
+    mkdir -p "$PGDATA" "$PGSOCK"
+    chmod 700 "$PGDATA"
+    [[ -f $lf ]] && mv -f "$lf" "$lf.1"
+    : >"$lf"
   fi
-  [[ -f $lf ]] && mv -f "$lf" "$lf.1"
-  : >"$lf"
-  [[ $EUID -eq 0 ]] && chown postgres: "$lf"
   if [[ ! -f $PGDATA/PG_VERSION ]]; then
     log "postgres: initdb $PGDATA"
     as_pg "$bin/initdb" -D "$PGDATA" -U "$PG_USER" -E UTF8 --locale=C.UTF-8 --auth-local=peer \

@@ -78,6 +78,8 @@ def cluster():
     sets = _sets()
     _cluster("down")  # Airflow must parse the DAGs with this run's overrides
     up = _cluster("up", env={"CTRFLOW_DAG_OVERRIDES": shlex.join(sets)})
+    if up.returncode != 0:
+        _cluster("down")  # the parts that did start
     assert up.returncode == 0, f"cluster.sh up:\n{up.stdout[-2000:]}\n{up.stderr[-3000:]}"
     # a fresh history: the scheduler's next run is then the latest day's (deleted records come back when the
     # DAG processor parses the file again)
