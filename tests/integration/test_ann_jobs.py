@@ -130,7 +130,7 @@ def test_build_index_and_retrieve_jobs(spark, settings, overrides, items, querie
     assert mv.extra["choice_reason"] == "factory 'IVF32,Flat' from --factory"
     id_map = pd.read_parquet(f"{mv.artifacts}/{artifacts.ID_MAP_DIR}")
     assert sorted(id_map["id"]) == sorted(f"item{i}" for i in range(N))
-    assert mv.inputs == {name: 0}
+    assert mv.inputs == {name: tables.delta_version(spark, name)}  # the embeddings' version it was built from
 
     # automatic choice: 3000 vectors are few enough for exact search; recall 1.0 beats the champion's
     assert _job(overrides, "build_index", "--ds", str(DAY), "--embeddings", name, "--name", "ann_it", spark=spark) == 0
