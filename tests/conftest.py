@@ -54,7 +54,7 @@ def test_overrides(state_dir: Path) -> list[str]:
         "spark.profiles.local.master=local[2]",
         "spark.profiles.local.conf.spark.sql.shuffle.partitions=2",
         "spark.profiles.local.conf.spark.default.parallelism=2",
-        "spark.profiles.local.conf.spark.driver.memory=2g",
+        "spark.profiles.local.conf.spark.driver.memory=3g",
         "synth.profile=planted",  # the tests' tiny vocabularies; criteo_like has tests of its own
         "synth.rows_per_day=4000",
         "synth.block_rows=1000",
@@ -96,6 +96,22 @@ def spark(settings):
     session.stop = lambda: None  # code under test must not end the shared session
     yield session
     real_stop()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _release_spark_memory():
+    """After each test module, the shared session lets go of what the module left behind (cached frames,
+    Delta logs, unreferenced broadcasts): one session runs ~500 tests for an hour, and a CI run saw a later
+    module's broadcast fail for memory the earlier ones still held."""
+    yield
+    from pyspark.sql import SparkSession
+
+    session = SparkSession.getActiveSession()
+    if session is not None:
+        session.catalog.clearCache()
+        jvm = session.sparkContext._jvm
+        jvm.org.apache.spark.sql.delta.DeltaLog.clearCache()
+        jvm.System.gc()
 
 
 def run_cli(args: list[str], timeout: int = 600, env: dict | None = None) -> subprocess.CompletedProcess:
