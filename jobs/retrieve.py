@@ -1,11 +1,10 @@
-"""Batch top-k retrieval of a day's query vectors from a registered index into out.candidates (and out.recs).
+"""Batch top-k retrieval of a day's query vectors from a registered index into out.candidates.
 
 Every query vector of --ds in --queries (id, vector, ds; a table or a Delta/Parquet path) is searched on
 executors against --index (the champion unless --version), the index loaded once per executor; the top
---k items go to out.candidates (query_id, rank, item_id, score, ds, index), the (ds, index) rows replaced
-atomically. With --ranker <model>, the candidates (joined with --features, a table with query_id and/or
-item_id columns, when given) are scored by that registered CTR model and written, re-ranked by its
-probability, to out.recs. See docs/ann.md.
+--k items go to out.candidates (query_id, rank, item_id, score, index_version, ds, index), the (ds, index)
+rows replaced atomically. Ranking them with a CTR model is the jobs candidate_features and rank
+(docs/recs.md). See docs/ann.md.
 """
 
 from __future__ import annotations
@@ -17,7 +16,7 @@ from pipelines.ann import artifacts, vectors
 from pipelines.ann.retrieve import retrieve
 from pipelines.common import table_names, tables
 from pipelines.core.errors import DataError
-from pipelines.core.names import Name, TableName
+from pipelines.core.names import Name
 from pipelines.core.timing import stage
 from pipelines.registry.store import Registry
 
@@ -28,43 +27,15 @@ class Config(JobConfig):
     queries: str = field(metadata={"help": "table or Delta/Parquet path with the query id, vector and ds"})
     k: int | None = field(default=None, metadata={"help": "items per query (default ann.retrieve.k)"})
     version: str | None = field(default=None, metadata={"help": "an index version (default: the champion)"})
-    ranker: Name | None = field(default=None, metadata={"help": "registry name of a CTR model to rank with"})
-    features: TableName | None = field(default=None, metadata={"help": "table joined to the candidates for --ranker"})
 
     def validate(self) -> None:
         if self.k is not None and self.k < 1:
             raise ValueError(f"--k must be positive, got {self.k}")
-        if self.features and not self.ranker:
-            raise ValueError("--features is only used with --ranker")
-
-
-def _rank(spark, cfg: Config, candidates, reg: Registry):
-    from pyspark.sql import Window
-    from pyspark.sql import functions as F
-
-    from pipelines.registry.scoring import score
-
-    model = reg.get(cfg.ranker)
-    df = candidates.withColumnRenamed("rank", "retrieval_rank").withColumnRenamed("score", "retrieval_score")
-    if cfg.features:
-        feats = spark.table(cfg.features)
-        if "ds" in feats.columns:
-            feats = feats.where(F.col("ds") == cfg.ds.isoformat()).drop("ds")
-        keys = [c for c in ("query_id", "item_id") if c in feats.columns]
-        if not keys:
-            raise DataError(f"--features {cfg.features} has neither a query_id nor an item_id column to join on")
-        df = df.join(feats, keys, "left")
-    scored = score(spark, model, df)
-    by_query = Window.partitionBy("query_id").orderBy(F.desc("probability"), F.asc("retrieval_rank"))
-    return (
-        scored.withColumn("rank", F.row_number().over(by_query))
-        .select("query_id", "rank", "item_id", "probability", "retrieval_rank", "retrieval_score")
-        .withColumn("model", F.lit(model.name))
-        .withColumn("model_version", F.lit(model.version))
-    )
 
 
 def run(spark, cfg: Config) -> dict:
+    from pyspark.sql import functions as F
+
     ann = cfg.settings.ann
     reg = Registry.from_settings(cfg.settings)
     mv = reg.get(cfg.index, cfg.version)
@@ -94,6 +65,10 @@ def run(spark, cfg: Config) -> dict:
             ann.retrieve.batch_size,
             ann.build.threads_per_task,
         )
+        candidates = candidates.withColumn("index_version", F.lit(mv.version))
+        candidates = tables.align_to_table(
+            spark, candidates, out, f"{mv.name} {mv.version}'s candidates", ("ds", "index")
+        )
         written = tables.write_delta_partition(candidates, out, cfg.ds, subpartition={"index": mv.name})
     result = {
         "index": mv.name,
@@ -104,13 +79,6 @@ def run(spark, cfg: Config) -> dict:
         "rows": written.rows,
         "delta_version": written.version,
     }
-    if cfg.ranker:
-        recs = table_names.recs(cfg.settings)
-        with stage(f"ranking the candidates with {cfg.ranker} into {recs}"):
-            day = spark.table(out).where(f"ds = '{cfg.ds.isoformat()}' AND index = '{mv.name}'").drop("ds", "index")
-            ranked = _rank(spark, cfg, day, reg)
-            wrote = tables.write_delta_partition(ranked, recs, cfg.ds, subpartition={"index": mv.name})
-        result.update({"ranker": cfg.ranker, "recs_table": recs, "recs_rows": wrote.rows})
     return result
 
 

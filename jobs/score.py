@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from jobs.harness import JobConfig, main
 from pipelines.common import table_names, tables
 from pipelines.core.errors import DataError
-from pipelines.core.names import Name, TableName, quote_ident
+from pipelines.core.names import Name, TableName
 from pipelines.core.timing import stage
 from pipelines.features import flow
 from pipelines.registry.scoring import score
@@ -36,15 +36,6 @@ class Config(JobConfig):
     )
 
 
-def feature_table(mv) -> str:
-    tables_read = [t for t in mv.inputs if "." in t]
-    if len(tables_read) != 1:
-        raise DataError(
-            f"model {mv.name} {mv.version} does not name one input table (inputs: {mv.inputs}); pass --table"
-        )
-    return tables_read[0]
-
-
 def carried(spark, settings, mv) -> tuple[str, list[str]]:
     """(label, kept raw columns) of the feature pipeline version the model was trained on; a model
     without that lineage (or trained on a table the features job did not write) gets ('label', [])."""
@@ -59,47 +50,14 @@ def carried(spark, settings, mv) -> tuple[str, list[str]]:
     return "label", []
 
 
-def align_to_table(spark, df, table: str, who: str):
-    """df with the columns of `table` (null where df lacks one, in the table's order); columns the table
-    lacks are added to it first. A column both have with different types is an error naming both."""
-    from pyspark.sql import functions as F
-
-    if not tables.table_exists(spark, table):
-        return df
-    have = {f.name: f.dataType for f in spark.table(table).schema.fields if f.name not in _PARTITIONS}
-    mine = {f.name: f.dataType for f in df.schema.fields}
-    clash = [
-        f"'{c}' is {have[c].simpleString()} there, {t.simpleString()} in {who}"
-        for c, t in mine.items()
-        if c in have and have[c] != t
-    ]
-    if clash:
-        raise DataError(
-            f"cannot write {who} into {table}: column {'; '.join(clash)} "
-            f"(rename the column in the source, or score into another table)"
-        )
-    try:
-        new = [f"{quote_ident(c)} {t.simpleString()}" for c, t in mine.items() if c not in have]
-    except ValueError as e:
-        raise DataError(f"cannot add a column of {who} to {table}: {e}") from None
-    if new:
-        spark.sql(f"ALTER TABLE {quote_ident(table)} ADD COLUMNS ({', '.join(new)})")
-        have.update({c: t for c, t in mine.items() if c not in have})
-    return df.select(*[F.col(f"`{c}`") if c in mine else F.lit(None).cast(t).alias(c) for c, t in have.items()])
-
-
 def run(spark, cfg: Config) -> dict:
     from pyspark.sql import functions as F
 
     reg = Registry.from_settings(cfg.settings)
     mv = reg.get(cfg.model, cfg.version)
     reg.verify(mv)  # a missing or changed model file: one line naming it, not Spark's error at load time
-    source = cfg.table or feature_table(mv)
-    if not tables.table_exists(spark, source):
-        raise DataError(f"table {source} to score with {mv.name} {mv.version} does not exist")
-    day = flow.read_days(spark, source, [cfg.ds], None)
-    if day.limit(1).count() == 0:
-        raise DataError(f"{source} has no rows for ds {cfg.ds}")
+    source = cfg.table or mv.feature_table()
+    day = tables.read_day(spark, source, cfg.ds, f"to score with {mv.name} {mv.version}")
     missing = [c for c in cfg.keep if c not in day.columns]
     if missing:
         raise DataError(f"--keep {missing}: not columns of {source}")
@@ -114,7 +72,7 @@ def run(spark, cfg: Config) -> dict:
             .select(*[F.col(f"`{c}`") for c in columns], "probability")
             .withColumn("model_version", F.lit(mv.version))
         )
-        scored = align_to_table(spark, scored, out_table, f"{mv.name} {mv.version}'s scores of {source}")
+        scored = tables.align_to_table(spark, scored, out_table, f"{mv.name} {mv.version}'s scores of {source}")
         written = tables.write_delta_partition(scored, out_table, cfg.ds, subpartition={"model": mv.name})
     return {
         "model": mv.name,

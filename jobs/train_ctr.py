@@ -177,9 +177,9 @@ def export_embeddings(spark, settings, mv, day, ds: dt.date) -> dict:
     model_dir = f"{mv.artifacts}/model"
     for tower in ("user", "item"):
         table = table_names.embeddings(settings, mv.name, tower)
-        id_field = mv.config["model"][f"{tower}_id_field"]
+        id_field, key = mv.config["model"][f"{tower}_id_field"], mv.config["model"].get(f"{tower}_key")
         with stage(f"writing {tower} embeddings of {mv.name} {mv.version} into {table}"):
-            w = tables.write_delta_partition(tower_embeddings(day, model_dir, tower, id_field), table, ds)
+            w = tables.write_delta_partition(tower_embeddings(day, model_dir, tower, id_field, key), table, ds)
         written[table] = {"rows": w.rows, "delta_version": w.version}
     return written
 

@@ -1,5 +1,7 @@
 """SourcePartitionSensor: wait until a declared source has the run's day (metadata only, no data read);
-TablePartitionSensor: the same for a table with a ds column (ann_weekly waits for its features).
+TablePartitionSensor: the same for a table with a ds column (ann_weekly waits for its features);
+ChampionSensor: until a registered model or index has a champion for the day (recs_daily waits for its
+index and ranker).
 
 Each poke runs the job `check_partition` (`pipelines.ingest.sources.partition_available`) in a short
 process through the job hook, so the worker never holds a JVM. Reschedule mode by default (the worker slot is
@@ -80,6 +82,19 @@ class TablePartitionSensor(SourcePartitionSensor):
     def command(self, context: Any = None) -> list[str]:
         env, overrides = resolve(context, self.env, self.overrides)
         return check_command("partition", self.ds, env=env, overrides=overrides, table=self.table)
+
+
+class ChampionSensor(SourcePartitionSensor):
+    """Wait until the registry name `model` (a model or an index) has a champion evaluated on or before
+    the run's day."""
+
+    def __init__(self, *, model: str, **kwargs: Any) -> None:
+        super().__init__(source=model, **kwargs)
+        self.model = model
+
+    def command(self, context: Any = None) -> list[str]:
+        env, overrides = resolve(context, self.env, self.overrides)
+        return check_command("partition", self.ds, env=env, overrides=overrides, model=self.model)
 
 
 def _seconds(value: dt.timedelta | float) -> float:

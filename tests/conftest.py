@@ -24,6 +24,7 @@ for noisy in ("py4j", "py4j.clientserver", "py4j.java_gateway"):
 # `make test-fast` (the edit-test loop) leaves them out. `make test` (CI) runs everything.
 SLOW_MODULES = {
     "tests/airflow/test_ctr_daily_run.py",
+    "tests/airflow/test_recs_daily_run.py",
     "tests/integration/test_ann_jobs.py",
     "tests/integration/test_failure_table.py",
     "tests/integration/test_features_job.py",

@@ -4,7 +4,9 @@ for the table's name. Jobs, the library, DAG defaults and tests ask here instead
     raw        raw.<synth.table>, raw.<synth.table>_ceiling            (generate)
     stg        stg.<source>, stg.<source>_quarantine, stg.<sources.catalog_table>   (ingest)
     feat       feat.<pipeline>, feat.<pipeline>_stats                 (features)
+               feat.<pipeline>_candidates                             (candidate_features)
     out        out.scores, out.candidates, out.recs, out.<model>_<tower>_embeddings (score, retrieve, train_ctr)
+               out.recs_ranked, out.recs_quality                      (rank, check_recs)
 """
 
 from __future__ import annotations
@@ -57,3 +59,17 @@ def recs(settings: Settings) -> str:
 def embeddings(settings: Settings, model: str, tower: str) -> str:
     """What train_ctr writes for a two-tower model: out.<model>_item_embeddings / _user_embeddings."""
     return table(settings, "out", f"{model}_{tower}_embeddings")
+
+
+def candidate_features(settings: Settings, pipeline: str) -> str:
+    """What candidate_features writes: the retrieved (user, item) pairs as feat.<pipeline> rows."""
+    return table(settings, "feat", f"{pipeline}_candidates")
+
+
+def ranked(settings: Settings) -> str:
+    """What rank writes and check_recs checks before publish_recs copies a day to out.recs."""
+    return table(settings, "out", "recs_ranked")
+
+
+def recs_quality(settings: Settings) -> str:
+    return table(settings, "out", "recs_quality")

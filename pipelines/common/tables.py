@@ -226,3 +226,50 @@ def delete_path(spark, path: str) -> None:
 def path_exists(spark, path: str) -> bool:
     fs, p = hadoop_fs(spark, path)
     return bool(fs.exists(p))
+
+
+def align_to_table(spark, df, table: str, who: str, partitions: tuple[str, ...] = ("ds", "model")):
+    """df with the columns of `table` (null where df lacks one, in the table's order); columns the table
+    lacks are added to it first (one table for many writers, e.g. out.scores' models). A column both have
+    with different types is an error naming both. `partitions` are the columns the write adds."""
+    from pyspark.sql import functions as F
+
+    if not table_exists(spark, table):
+        return df
+    have = {f.name: f.dataType for f in spark.table(table).schema.fields if f.name not in partitions}
+    mine = {f.name: f.dataType for f in df.schema.fields}
+    clash = [
+        f"'{c}' is {have[c].simpleString()} there, {t.simpleString()} in {who}"
+        for c, t in mine.items()
+        if c in have and have[c] != t
+    ]
+    if clash:
+        raise DataError(
+            f"cannot write {who} into {table}: column {'; '.join(clash)} "
+            f"(rename the column in the source, or write into another table)"
+        )
+    try:
+        new = [f"{quote_ident(c)} {t.simpleString()}" for c, t in mine.items() if c not in have]
+    except ValueError as e:
+        raise DataError(f"cannot add a column of {who} to {table}: {e}") from None
+    if new:
+        spark.sql(f"ALTER TABLE {quote_ident(table)} ADD COLUMNS ({', '.join(new)})")
+        have.update({c: t for c, t in mine.items() if c not in have})
+    return df.select(*[F.col(f"`{c}`") if c in mine else F.lit(None).cast(t).alias(c) for c, t in have.items()])
+
+
+def read_day(spark, qualified: str, ds: dt.date, purpose: str, hint: str = "", **subpartition: str):
+    """The rows of one ds partition (narrowed to `subpartition` values, e.g. index='recs_items'), without
+    the partition columns. A missing table or an empty day is a DataError naming the table, the day and
+    the `purpose` ("to score with gbdt_lr v0003"); `hint` says which job writes it."""
+    from pyspark.sql import functions as F
+
+    if not table_exists(spark, qualified):
+        raise DataError(f"table {qualified} {purpose} does not exist{hint}")
+    rows = spark.table(qualified).where(F.col("ds") == ds.isoformat())
+    for col, value in subpartition.items():
+        rows = rows.where(F.col(quote_ident(col)) == value)
+    if rows.limit(1).count() == 0:
+        which = "".join(f" {c}={v}" for c, v in subpartition.items())
+        raise DataError(f"{qualified} has no rows for ds {ds}{which} {purpose}{hint}")
+    return rows.drop("ds", *subpartition)

@@ -68,9 +68,10 @@ def score_dataframe(spark, mv, df):
     return score_with_model(df, f"{mv.artifacts}/model")
 
 
-def tower_embeddings(df, model_dir: str, tower: str, id_field: str):
-    """One row per distinct value of `id_field` in df: (id long, vector array<float>) from the two-tower
-    model's `tower` ('user' or 'item'), computed on the first row Spark keeps for that id."""
+def tower_embeddings(df, model_dir: str, tower: str, id_field: str, key: str | None = None):
+    """One row per distinct id in df: (id, vector array<float>) from the two-tower model's `tower` ('user'
+    or 'item'), computed on the first row Spark keeps for that id. The id is `key`, a raw column of df (a
+    pipeline's `keep:` column such as user_id, its type kept), or else the indexed `id_field` (long)."""
     import pyarrow as pa
     from pyspark.sql.types import ArrayType, FloatType, LongType, StructField, StructType
 
@@ -78,9 +79,16 @@ def tower_embeddings(df, model_dir: str, tower: str, id_field: str):
     if name != "two_tower":
         raise DataError(f"the model at {model_dir} is '{name}': only two_tower has user / item embeddings")
     _check_columns(df, spec, model_dir)
-    rows = df.select(*spec.cat_fields, *spec.num_fields).dropDuplicates([id_field])
+    if key is not None and key not in df.columns:
+        raise DataError(
+            f"the {tower} key column '{key}' is not in the rows to embed (columns: {', '.join(df.columns)})"
+        )
+    id_col = key or id_field
+    id_type = df.schema[key].dataType if key else LongType()
+    extra = [key] if key and key not in (*spec.cat_fields, *spec.num_fields) else []
+    rows = df.select(*extra, *spec.cat_fields, *spec.num_fields).dropDuplicates([id_col])
     schema = StructType(
-        [StructField("id", LongType(), False), StructField("vector", ArrayType(FloatType(), False), False)]
+        [StructField("id", id_type, False), StructField("vector", ArrayType(FloatType(), False), False)]
     )
 
     def embed(batches):
@@ -97,7 +105,7 @@ def tower_embeddings(df, model_dir: str, tower: str, id_field: str):
                 vec = fn(torch.from_numpy(cat), torch.from_numpy(num)).numpy().astype(np.float32)
             offsets = pa.array(np.arange(0, vec.size + 1, vec.shape[1], dtype=np.int32))
             vectors = pa.ListArray.from_arrays(offsets, pa.array(vec.reshape(-1)))
-            ids = rb.column(id_field).cast(pa.int64())
+            ids = rb.column(id_col) if key else rb.column(id_col).cast(pa.int64())
             yield pa.RecordBatch.from_arrays([ids, vectors], names=["id", "vector"])
 
-    return rows.mapInArrow(embed, schema)
+    return rows.where(f"`{id_col}` IS NOT NULL").mapInArrow(embed, schema)

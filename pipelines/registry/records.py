@@ -33,6 +33,15 @@ class ModelVersion:
     def artifacts(self) -> str:
         return f"{self.uri}/artifacts"
 
+    def feature_table(self) -> str:
+        """The one table (db.table) the version was trained on, from its lineage (inputs)."""
+        tables_read = [t for t in self.inputs if "." in t]
+        if len(tables_read) != 1:
+            raise DataError(
+                f"model {self.name} {self.version} does not name one input table (inputs: {self.inputs}); pass --table"
+            )
+        return tables_read[0]
+
 
 class RegistryDamaged(DataError):
     """A registry file that is missing, empty, truncated or changed. A retry cannot repair it: exit 2,

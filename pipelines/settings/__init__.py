@@ -15,6 +15,7 @@ from pipelines.settings.ctr import CtrSettings
 from pipelines.settings.dags import DagsSettings
 from pipelines.settings.gbdt import GbdtSettings
 from pipelines.settings.project import Databases, ProjectSettings, resolve_path
+from pipelines.settings.recs import RecsSettings
 from pipelines.settings.registry import RegistrySettings
 from pipelines.settings.sources import SourcesSettings
 from pipelines.settings.spark import SparkProfile, SparkSettings
@@ -35,6 +36,7 @@ class Settings:
     gbdt: GbdtSettings = field(default_factory=GbdtSettings)
     ctr: CtrSettings = field(default_factory=CtrSettings)
     ann: AnnSettings = field(default_factory=AnnSettings)
+    recs: RecsSettings = field(default_factory=RecsSettings)
     dags: DagsSettings = field(default_factory=DagsSettings)
 
     @classmethod

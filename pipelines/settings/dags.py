@@ -98,6 +98,19 @@ class AnnWeeklySettings:
 
 
 @dataclass(frozen=True, kw_only=True)
+class RecsDailySettings:
+    """dag recs_daily: wait for the index, the ranker and the day's features -> embed the day's users ->
+    retrieve -> candidate features -> rank -> check -> publish. Tables, models and k: conf/base/recs.yml."""
+
+    schedule: str | None = "@daily"
+    start_date: dt.date = dt.date(2026, 11, 1)
+    catchup: bool = False
+    max_active_runs: int = 1
+    dagrun_timeout_s: int = 12 * 3600
+    sensor: SensorSettings = field(default_factory=SensorSettings)  # features, index and ranker
+
+
+@dataclass(frozen=True, kw_only=True)
 class DagsSettings:
     """conf/base/dags.yml. `spark_profile` null = spark.profile; `conn_id` names an Airflow Spark connection
     whose master (and deploy mode, queue) override the profile's, e.g. on a cluster."""
@@ -108,3 +121,4 @@ class DagsSettings:
     defaults: TaskDefaults = field(default_factory=TaskDefaults)
     ctr_daily: CtrDailySettings = field(default_factory=CtrDailySettings)
     ann_weekly: AnnWeeklySettings = field(default_factory=AnnWeeklySettings)
+    recs_daily: RecsDailySettings = field(default_factory=RecsDailySettings)

@@ -11,26 +11,18 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import shlex
-import sys
 from pathlib import Path
 
 import pytest
 
 from pipelines.common.config import load
 from pipelines.registry.store import Registry
-from tests.airflow.conftest import DAGS_FOLDER
-from tests.conftest import run_cli, test_overrides
+from tests.airflow.dag_runs import count, job, run_dag
+from tests.conftest import test_overrides
 
 DAYS = [dt.date(2026, 11, 1), dt.date(2026, 11, 2), dt.date(2026, 11, 3)]  # on or after dags.yml start_date
 DS = DAYS[-1]
 ROWS = 4000  # synth.rows_per_day of the test overrides
-
-
-def _job(sets: list[str], *args: str) -> None:
-    done = run_cli([sys.executable, "-m", "jobs", *args, *[a for s in sets for a in ("--set", s)]], timeout=900)
-    assert done.returncode == 0, f"{args}: {done.stderr[-3000:]}"
 
 
 @pytest.fixture(scope="module")
@@ -44,51 +36,18 @@ def sets(tmp_path_factory, airflow_db) -> list[str]:
         "ctr.batch_size=128",
     ]  # 16 steps per worker and epoch: enough to beat the gate floors
     d1, d2 = (d.isoformat() for d in DAYS[:2])
-    _job(sets, "generate", "--ds", d1)
-    _job(sets, "ingest", "--source", "click_logs", "--ds", d1)
-    _job(sets, "features", "--pipeline", "ctr_default", "--fit", "--ds", d1)
-    _job(sets, "generate", "--ds", d2)
-    _job(sets, "ingest", "--source", "click_logs", "--ds", d2)
-    _job(sets, "features", "--pipeline", "ctr_default", "--ds", d2)
-    _job(sets, "generate", "--ds", DS.isoformat())
+    job(sets, "generate", "--ds", d1)
+    job(sets, "ingest", "--source", "click_logs", "--ds", d1)
+    job(sets, "features", "--pipeline", "ctr_default", "--fit", "--ds", d1)
+    job(sets, "generate", "--ds", d2)
+    job(sets, "ingest", "--source", "click_logs", "--ds", d2)
+    job(sets, "features", "--pipeline", "ctr_default", "--ds", d2)
+    job(sets, "generate", "--ds", DS.isoformat())
     return sets
 
 
-def _run(dag_id: str, sets: list[str]):
-    """Run a DAG for DS: the keys a triggered run may not set (state_dir, Spark) are the DAG files' own
-    overrides ($CTRFLOW_DAG_OVERRIDES at parse time), the others come in the run's conf."""
-    from airflow.dag_processing.dagbag import DagBag
-    from airflow.utils.session import create_session
-
-    from operators.run_conf import RUN_CONF_PREFIXES
-
-    in_conf = [s for s in sets if s.startswith(RUN_CONF_PREFIXES)]
-    os.environ["CTRFLOW_DAG_OVERRIDES"] = shlex.join(s for s in sets if s not in in_conf)
-    try:
-        dag = DagBag(dag_folder=str(DAGS_FOLDER)).dags[dag_id]
-        dr = dag.test(
-            logical_date=dt.datetime(DS.year, DS.month, DS.day, tzinfo=dt.UTC), run_conf={"overrides": in_conf}
-        )
-    finally:
-        del os.environ["CTRFLOW_DAG_OVERRIDES"]
-    with create_session() as session:
-        tis = {ti.task_id: (ti.state, ti.try_number) for ti in dr.get_task_instances(session=session)}
-    return dr.state, tis
-
-
-def _count(sets: list[str], sql: str) -> int:
-    code = (
-        "import sys\nfrom pipelines.common.config import load\nfrom pipelines.common.spark import get_session\n"
-        "spark = get_session(load('local', sys.argv[2:]).settings)\n"
-        "print(spark.sql(sys.argv[1]).first()[0])"
-    )
-    done = run_cli([sys.executable, "-c", code, sql, *sets], timeout=600)
-    assert done.returncode == 0, done.stderr[-2000:]
-    return int(done.stdout.strip().splitlines()[-1])
-
-
 def test_ctr_daily_end_to_end_and_a_retried_ingest(sets):
-    state, tis = _run("ctr_daily", sets)
+    state, tis = run_dag("ctr_daily", sets, DS)
     assert state == "success", tis
     assert {t: s for t, (s, _) in tis.items()} == {
         "wait_for_click_logs": "success",
@@ -113,10 +72,10 @@ def test_ctr_daily_end_to_end_and_a_retried_ingest(sets):
         assert 0.5 < version.metrics["auc"] <= 1, (model, version.metrics)
         reports = list(Path(version.artifacts.removeprefix("file:")).rglob("*.md"))
         assert reports, f"no report under {version.artifacts}"
-        assert _count(sets, f"SELECT count(*) FROM out.scores WHERE {day} AND model = '{model}'") == ROWS
+        assert count(sets, f"SELECT count(*) FROM out.scores WHERE {day} AND model = '{model}'") == ROWS
 
-    state, tis = _run("ctrflow_ingest_retry", sets)
+    state, tis = run_dag("ctrflow_ingest_retry", sets, DS)
     assert state == "success" and tis["ingest"] == ("success", 2), tis
-    staged = _count(sets, f"SELECT count(*) FROM stg.click_logs WHERE {day}")
-    quarantined = _count(sets, f"SELECT count(*) FROM stg.click_logs_quarantine WHERE {day}")
+    staged = count(sets, f"SELECT count(*) FROM stg.click_logs WHERE {day}")
+    quarantined = count(sets, f"SELECT count(*) FROM stg.click_logs_quarantine WHERE {day}")
     assert staged + quarantined == ROWS, json.dumps({"staged": staged, "quarantined": quarantined})

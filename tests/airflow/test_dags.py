@@ -28,7 +28,7 @@ def _edges(dag) -> dict[str, list[str]]:
 def test_dagbag_has_no_import_errors(monkeypatch):
     bag = _dagbag(monkeypatch)
     assert bag.import_errors == {}
-    assert set(bag.dag_ids) == {"ctr_daily", "ann_weekly"}
+    assert set(bag.dag_ids) == {"ctr_daily", "ann_weekly", "recs_daily"}
 
 
 def test_dag_files_import_no_heavy_modules():
@@ -164,13 +164,33 @@ def test_ann_weekly_graph(monkeypatch):
     ]
 
 
+def test_recs_daily_graph(monkeypatch):
+    dag = _dagbag(monkeypatch, "recs.index=idx recs.ranker=rk recs.embedding_model=tt recs.candidates=50").dags[
+        "recs_daily"
+    ]
+    chain = ["embed_users", "retrieve", "candidate_features", "rank", "check_recs", "publish_recs"]
+    assert _edges(dag) == {
+        **{w: ["embed_users"] for w in ("wait_for_features", "wait_for_index", "wait_for_ranker")},
+        **{a: [b] for a, b in zip(chain, chain[1:], strict=False)},
+        "publish_recs": [],
+    }
+    # it waits for the day's features and for champions of the index and the ranker
+    assert dag.get_task("wait_for_features").command()[-2:] == ["--table", "feat.recs"]
+    assert dag.get_task("wait_for_index").command()[-2:] == ["--model", "idx"]
+    assert dag.get_task("wait_for_ranker").command()[-2:] == ["--model", "rk"]
+    assert dag.get_task("embed_users").args == ["--model", "tt", "--tower", "user"]
+    assert dag.get_task("retrieve").args == ["--index", "idx", "--queries", "out.tt_user_embeddings", "--k", "50"]
+    for task in chain[2:]:
+        assert dag.get_task(task).args == ["--index", "idx"]
+
+
 def test_a_bad_dags_setting_is_an_import_error_naming_the_key(monkeypatch):
     bag = _dagbag(monkeypatch, "dags.ctr_daily.sensor.mode=sometimes")
     assert bag.import_errors
     assert any("dags.ctr_daily.sensor.mode" in err for err in bag.import_errors.values())
 
 
-@pytest.mark.parametrize("dag_id", ["ctr_daily", "ann_weekly"])
+@pytest.mark.parametrize("dag_id", ["ctr_daily", "ann_weekly", "recs_daily"])
 def test_every_task_reads_its_partition_from_the_run(monkeypatch, dag_id):
     dag = _dagbag(monkeypatch).dags[dag_id]
     for task in dag.tasks:

@@ -15,8 +15,8 @@ import yaml
 from pyspark.sql import functions as F
 
 from jobs.harness import run_job
-from jobs.score import align_to_table
 from pipelines.common import tables
+from pipelines.common.tables import align_to_table
 from pipelines.core.errors import DataError
 from pipelines.features import artifacts
 from pipelines.features.feature_map import FeatureMap

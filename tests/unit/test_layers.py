@@ -26,6 +26,7 @@ LAYERS = [
     {"synth", "ingest", "eval"},
     {"features", "registry"},  # the registry evaluates candidates (eval) and stores what features/trainers make
     {"gbdt", "ctr", "ann"},
+    {"recs"},  # recall -> rank: ranks with any registered model (registry scoring reaches ctr's and gbdt's)
 ]
 SHARED = {2}  # layers whose units may import each other (pipelines/common's modules)
 

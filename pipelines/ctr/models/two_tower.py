@@ -5,7 +5,8 @@ predicts a click probability and can be evaluated like the CTR models.
 
 Which feature-map fields belong to the user and which to the item is config (`user_fields`,
 `item_fields`); `user_id_field` / `item_id_field` name the fields whose values identify a user / an
-item in the exported embedding tables. Fields in neither list are not used."""
+item in the exported embedding tables (`user_key` / `item_key`: raw id columns the feature table keeps,
+exported instead of the indices, so an index's ids are the catalogue's own). Fields in neither list are not used."""
 
 from __future__ import annotations
 
@@ -26,6 +27,8 @@ class TwoTowerConfig(ModelConfig):
     item_fields: list[str]
     user_id_field: str
     item_id_field: str
+    user_key: str | None = None  # a raw column of the feature table (a `keep:` column) exported as the user id
+    item_key: str | None = None  # ... as the item id; null: the id field's index is the exported id
     hidden_units: list[int] = field(default_factory=lambda: [128])
     output_dim: int = 32
     dropout: float = 0.0

@@ -1,0 +1,1 @@
+"""Recall -> rank: candidate rows, ranking, and the quality of a day's recommendations."""
