@@ -1,7 +1,7 @@
 """Generate a day of synthetic click logs (raw Hive table, optional landing files) and their ceiling.
 
 Rows are drawn on executors from the planted ground-truth model of synth.profile (conf/base/synth.yml:
-`planted`, `criteo_like` or `avazu_like`); the same seed and ds always give the same rows. Writes
+`planted`, `criteo_like`, `avazu_like` or `recs`); the same seed and ds always give the same rows. Writes
 raw.<table> partition ds (a rerun replaces it), optionally landing files under <state>/landing/<table>/
 (Criteo-format TSV in ds=<ds>/ for Criteo's columns; for avazu_like, CSV with a header and quoted
 fields in hourly directories ds=<ds>/hr=<HH>/), and the planted model's own AUC / logloss on the rows
@@ -33,7 +33,8 @@ def landing_path(settings, table: str, ds) -> str:
 
 def write_landing(spark, day, profile, final: str) -> None:
     """The day's rows as text files, atomically: Criteo TSV (no header, empty = missing) for Criteo's
-    columns; for other profiles CSV with a header and every field quoted, one directory per hour."""
+    columns; for avazu_like CSV with a header and every field quoted, one directory per hour; for recs
+    CSV with a header (empty = missing) in ds=<ds>/."""
     from pyspark.sql import functions as F
 
     staged = f"{final}.tmp-{spark.sparkContext.applicationId}"
@@ -46,6 +47,8 @@ def write_landing(spark, day, profile, final: str) -> None:
             .option("quoteAll", True)
             .csv(staged)
         )
+    elif profile.name == "recs":
+        day.write.mode("overwrite").option("header", True).option("nullValue", "").csv(staged)
     else:
         day.write.mode("overwrite").option("sep", "\t").option("header", False).option("nullValue", "").csv(staged)
     tables.replace_dir(spark, staged, final)

@@ -3,8 +3,9 @@
 Rows come in blocks of `block_rows`; block b of day ds is drawn from a generator seeded with
 (seed, ds, b), so a day's rows are the same whatever the number of partitions or executors. What a row
 looks like is the profile's (`synth.profile`): `planted` (below), `criteo_like` or `avazu_like`
-(pipelines.synth.profile). Every profile has the same face: `columns`, `label`, `arrow_schema`,
-`spark_ddl`, `block_batch(ds, block, n)` and `truth(batch)` (the planted probability of stored rows).
+(pipelines.synth.profile), or `recs` (users shown items, pipelines.synth.recs). Every profile has the
+same face: `columns`, `label`, `arrow_schema`, `spark_ddl`, `block_batch(ds, block, n)` and
+`truth(batch)` (the planted probability of stored rows).
 """
 
 from __future__ import annotations
@@ -70,6 +71,10 @@ def make_profile(s: SynthSettings):
     """The profile of synth.profile (its planted model calibrated once, on the driver)."""
     if s.profile == "planted":
         return PlantedProfile(s)
+    if s.profile == "recs":
+        from pipelines.synth import recs
+
+        return recs.profile(s.seed, s.recs, s.positive_rate)
     from pipelines.synth import avazu_like, criteo_like
 
     return {"criteo_like": criteo_like, "avazu_like": avazu_like}[s.profile].profile(s.seed, s.positive_rate)

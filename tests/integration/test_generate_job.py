@@ -137,3 +137,27 @@ def test_kill_9_while_writing_leaves_the_previous_raw_partition_whole(tmp_path):
     assert again.returncode == 0, again.stderr[-3000:]
     assert "Traceback" not in again.stderr and "Exception" not in again.stderr, again.stderr[-3000:]
     assert len({p.parent for p in table_dir.rglob("*.parquet")}) == 1  # the killed run's files are gone
+
+
+def test_recs_day_through_ingest_and_its_pipeline(spark, overrides, settings):
+    """A recs day: raw.recs_logs with the ids and attributes, CSV landing with a header, ingest against
+    the recs contract, and the recs pipeline (ids kept raw and indexed, the cross, the age flag)."""
+    sets = [
+        *sum((["--set", o] for o in overrides), []),
+        *("--set", "synth.profile=recs", "--set", "synth.rows_per_day=4000"),
+        *("--set", "synth.recs.users=300", "--set", "synth.recs.items=200"),
+    ]
+    assert run_job("generate", ["--ds", DAY, "--tsv", *sets], spark=spark) == 0
+    raw = spark.table("raw.recs_logs").where(f"ds = '{DAY}'")
+    assert raw.count() == 4000 and raw.columns[:3] == ["click", "user_id", "u_segment"]
+    first = open(glob.glob(settings.project.path("landing", "recs_logs", f"ds={DAY}", "*.csv"))[0]).readline()
+    assert first.startswith("click,user_id,u_segment,u_region")
+    ceiling = spark.table("raw.recs_logs_ceiling").where(f"ds = '{DAY}'").collect()
+    assert len(ceiling) == 1 and 0.6 < ceiling[0].auc < 0.95
+    assert run_job("ingest", ["--ds", DAY, "--source", "recs_logs", *sets], spark=spark) == 0
+    assert spark.table("stg.recs_logs").where(f"ds = '{DAY}'").count() == 4000
+    assert run_job("features", ["--ds", DAY, "--pipeline", "recs", "--fit", *sets], spark=spark) == 0
+    feat = spark.table("feat.recs").where(f"ds = '{DAY}'")
+    wanted = {"user_id", "item_id", "click", "user_id_idx", "item_id_idx", "u_segment_x_i_category"}
+    assert wanted | {"u_age_imp_missing", "u_age_num", "i_price_num"} <= set(feat.columns)
+    assert feat.where("user_id_idx >= 2").count() > 3000  # most rows are of users seen at least twice
