@@ -50,13 +50,13 @@ def job_runner(spark, sets: list[str]):
     return job
 
 
-def make_days(job, days, pipeline: str = "ctr_default") -> dict[str, float]:
+def make_days(job, days, pipeline: str = "ctr_default", source: str = "click_logs") -> dict[str, float]:
     """Synthetic click logs generated and ingested for each day, the feature pipeline fitted on the first
     day and applied to the others; the seconds of each step."""
     seconds = {}
     for day in days:
         seconds[f"generate {day}"] = job("generate", "--ds", str(day))
-        seconds[f"ingest {day}"] = job("ingest", "--source", "click_logs", "--ds", str(day))
+        seconds[f"ingest {day}"] = job("ingest", "--source", source, "--ds", str(day))
     seconds["features fit"] = job("features", "--pipeline", pipeline, "--ds", str(days[0]), "--fit")
     for day in days[1:]:
         seconds[f"features {day}"] = job("features", "--pipeline", pipeline, "--ds", str(day))
