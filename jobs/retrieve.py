@@ -1,11 +1,12 @@
 """Batch top-k retrieval of a day's query vectors from a registered index into out.candidates (and out.recs).
 
 Every query vector of --ds in --queries (id, vector, ds; a table or a Delta/Parquet path) is searched on
-executors against --index (the champion unless --version), the index loaded once per executor; the top
+executors against --index (--version, else the champion as of --ds: Registry.champion_as_of), the index
+loaded once per executor; the top
 --k items go to out.candidates (query_id, rank, item_id, score, ds, index), the (ds, index) rows replaced
 atomically. With --ranker <model>, the candidates (joined with --features, a table with query_id and/or
-item_id columns, when given) are scored by that registered CTR model and written, re-ranked by its
-probability, to out.recs. See docs/ann.md.
+item_id columns, when given) are scored by that model's champion as of --ds and written, re-ranked by its
+probability, to out.recs. The result names both versions. See docs/ann.md.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ class Config(JobConfig):
     index: Name = field(metadata={"help": "registry name of the index"})
     queries: str = field(metadata={"help": "table or Delta/Parquet path with the query id, vector and ds"})
     k: int | None = field(default=None, metadata={"help": "items per query (default ann.retrieve.k)"})
-    version: str | None = field(default=None, metadata={"help": "an index version (default: the champion)"})
+    version: str | None = field(default=None, metadata={"help": "an index version (default: the champion as of --ds)"})
     ranker: Name | None = field(default=None, metadata={"help": "registry name of a CTR model to rank with"})
     features: TableName | None = field(default=None, metadata={"help": "table joined to the candidates for --ranker"})
 
@@ -38,13 +39,12 @@ class Config(JobConfig):
             raise ValueError("--features is only used with --ranker")
 
 
-def _rank(spark, cfg: Config, candidates, reg: Registry):
+def _rank(spark, cfg: Config, candidates, model):
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
     from pipelines.registry.scoring import score
 
-    model = reg.get(cfg.ranker)
     df = candidates.withColumnRenamed("rank", "retrieval_rank").withColumnRenamed("score", "retrieval_score")
     if cfg.features:
         feats = spark.table(cfg.features)
@@ -67,7 +67,7 @@ def _rank(spark, cfg: Config, candidates, reg: Registry):
 def run(spark, cfg: Config) -> dict:
     ann = cfg.settings.ann
     reg = Registry.from_settings(cfg.settings)
-    mv = reg.get(cfg.index, cfg.version)
+    mv = reg.get(cfg.index, cfg.version) if cfg.version else reg.champion_as_of(cfg.index, cfg.ds)
     if mv.flavor != "faiss":
         raise DataError(f"{mv.name} {mv.version} is a {mv.flavor} model, not a faiss index")
     meta = artifacts.read_metadata(mv.artifacts)
@@ -106,11 +106,14 @@ def run(spark, cfg: Config) -> dict:
     }
     if cfg.ranker:
         recs = table_names.recs(cfg.settings)
-        with stage(f"ranking the candidates with {cfg.ranker} into {recs}"):
+        ranker = reg.champion_as_of(cfg.ranker, cfg.ds)
+        with stage(f"ranking the candidates with {ranker.name} {ranker.version} into {recs}"):
             day = spark.table(out).where(f"ds = '{cfg.ds.isoformat()}' AND index = '{mv.name}'").drop("ds", "index")
-            ranked = _rank(spark, cfg, day, reg)
+            ranked = _rank(spark, cfg, day, ranker)
             wrote = tables.write_delta_partition(ranked, recs, cfg.ds, subpartition={"index": mv.name})
-        result.update({"ranker": cfg.ranker, "recs_table": recs, "recs_rows": wrote.rows})
+        result.update(
+            {"ranker": cfg.ranker, "ranker_version": ranker.version, "recs_table": recs, "recs_rows": wrote.rows}
+        )
     return result
 
 
