@@ -39,9 +39,7 @@ def ceiling(spark, settings, users: int, k: int) -> dict:
 
     world = make_profile(settings.synth).world  # the planted model the days were drawn from
     day = F.col("ds") == D3.isoformat()
-    sample = (
-        spark.table(table_names.candidates(settings)).where(day).select("query_id").distinct().limit(users).cache()
-    )
+    sample = spark.table(table_names.candidates(settings)).where(day).select("query_id").distinct().limit(users).cache()
     cands = spark.table(table_names.candidates(settings)).where(day).join(sample, "query_id").toPandas()
     clicks = (
         spark.table(table_names.staged(settings, "recs_logs"))

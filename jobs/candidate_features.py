@@ -54,7 +54,7 @@ def run(spark, cfg: Config) -> dict:
             f"pipeline {r.pipeline} reads {', '.join(outside)}, neither a user nor an item column of recs.yml: "
             f"a candidate pair has no such value"
         )
-    fitted = flow.load_current(spark, cfg.settings, plan)
+    fitted = flow.load_as_of(spark, cfg.settings, plan, cfg.ds)
     label_type = dict(source.dtypes)[plan.spec.label]
     out = table_names.candidate_features(cfg.settings, r.pipeline)
     with stage(f"assembling and encoding the candidates of {index} ds={cfg.ds} with {r.pipeline} {fitted.version}"):

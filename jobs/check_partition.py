@@ -41,14 +41,12 @@ def run(spark, cfg: Config) -> dict:
 
 
 def champion_available(reg: Registry, name: str, ds) -> tuple[bool, str]:
-    """Whether `name` has a champion evaluated on or before ds (not yet is an answer, not an error)."""
+    """Whether `name` had a champion on ds (Registry.champion_as_of; not yet is an answer, not an error)."""
     if name not in reg.names():
         return False, "not in the registry yet"
-    mv = reg.champion(name)
+    mv = reg.champion_as_of(name, ds, missing_ok=True)
     if mv is None:
-        return False, "no champion yet"
-    if mv.eval_ds and mv.eval_ds > ds.isoformat():
-        return False, f"the champion {mv.version} was evaluated on {mv.eval_ds}, after {ds}"
+        return False, f"no version published for {ds} or earlier yet"
     return True, f"champion {mv.version} (evaluated on {mv.eval_ds})"
 
 

@@ -3,7 +3,7 @@ out.<model>_<tower>_embeddings (id, vector, ds): the queries (or the catalogue) 
 
 Reads the ds partition of the model's feature table (feat.<pipeline>, from its lineage, or --table); one
 vector per distinct id, the id being the model's `<tower>_key` raw column (e.g. user_id) or else its
-indexed id field. The model is the champion unless --version. See docs/recs.md.
+indexed id field. The model is the champion as of ds unless --version. See docs/recs.md.
 """
 
 from __future__ import annotations
@@ -24,13 +24,13 @@ from pipelines.registry.store import Registry
 class Config(JobConfig):
     model: Name = field(metadata={"help": "registry name of a two-tower model"})
     tower: Literal["user", "item"] = field(default="user", metadata={"help": "user (queries) or item"})
-    version: str | None = field(default=None, metadata={"help": "a model version (default: the champion)"})
+    version: str | None = field(default=None, metadata={"help": "a model version (default: the champion as of --ds)"})
     table: TableName | None = field(default=None, metadata={"help": "feature table (default: the model's)"})
 
 
 def run(spark, cfg: Config) -> dict:
     reg = Registry.from_settings(cfg.settings)
-    mv = reg.get(cfg.model, cfg.version)
+    mv = reg.get(cfg.model, cfg.version) if cfg.version else reg.champion_as_of(cfg.model, cfg.ds)
     if mv.kind != "two_tower":
         raise DataError(f"{mv.name} {mv.version} is a {mv.kind} model: only two_tower models embed")
     reg.verify(mv)

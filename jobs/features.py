@@ -4,9 +4,10 @@ The pipeline is conf/base/features/<pipeline>.yml (keys overridable with --set
 features.<pipeline>.<key>=value), validated against stg.<source> before any data is read; --source
 runs it on another declared source than its file's `source:`. --fit fits it on the training window
 (train_days ending at --ds) and saves a new version (PipelineModel + metadata + feature_map.json) under
-<state>/features/<pipeline>/; without --fit the current version is loaded. The day is transformed into
-feat.<pipeline> (Delta, ds partition replaced atomically): the label, the `keep:` columns, the
-features. Per-feature statistics go to feat.<pipeline>_stats with the PSI against the training window,
+<state>/features/<pipeline>/; without --fit the version as of --ds is loaded (the one fitted for the
+greatest day on or before --ds, artifacts.version_as_of; the result's model_version names it). The day
+is transformed into feat.<pipeline> (Delta, ds partition replaced atomically): the label, the `keep:`
+columns, the features. Per-feature statistics go to feat.<pipeline>_stats with the PSI against the training window,
 and features that moved are listed. --sample F / --limit N: debug mode, stage by stage on a sample,
 nothing written.
 """
@@ -58,8 +59,10 @@ class Config(JobConfig):
 
 def debug(spark, cfg: Config, plan) -> dict:
     source = flow.source_table(cfg.settings, plan)
-    has_model = artifacts.current_version(cfg.settings, plan.name) is not None
-    fitted = None if cfg.fit or not has_model else flow.load_current(spark, cfg.settings, plan)
+    has_model = any(
+        v.ds is not None and v.ds <= cfg.ds.isoformat() for v in artifacts.fitted_versions(cfg.settings, plan.name)
+    )
+    fitted = None if cfg.fit or not has_model else flow.load_as_of(spark, cfg.settings, plan, cfg.ds)
     days = [cfg.ds] if fitted else flow.training_window(cfg.ds, plan.spec.train_days)
     df = flow.read_days(spark, source, days, None)
     df = df.sample(fraction=cfg.sample, seed=7) if cfg.sample is not None else df.limit(cfg.limit)
@@ -81,7 +84,7 @@ def run(spark, cfg: Config) -> dict:
     if cfg.fit:
         fitted, train = flow.fit(spark, cfg.settings, plan, cfg.ds, cfg.conf.config_hash)
     else:
-        fitted, train = flow.load_current(spark, cfg.settings, plan), None
+        fitted, train = flow.load_as_of(spark, cfg.settings, plan, cfg.ds), None
     return {
         "pipeline": plan.name,
         "source": plan.spec.source,

@@ -2,7 +2,9 @@
 
 The candidate is --version, or the newest version of --model evaluated on --ds (what the day's
 training run registered: Registry.candidate). The gate (registry.gate: metric, min_delta) promotes it
-only when it beats the current champion on the same evaluation day. Exit 0 either way: the result's
+only when it beats the current champion on the same evaluation day (a candidate evaluated on an earlier
+day than the champion is refused). The decision is logged as made for --ds: from that day on the version
+is the champion that `score` and `retrieve` use (Registry.champion_as_of). Exit 0 either way: the result's
 `accepted` says which (Airflow's gate operator branches on it); --require-accept makes a refusal exit 3.
 A damaged candidate or champion (unreadable meta.json or champion.json, files that differ from the
 version's manifest) exits 2 naming the model, the version and the problem; the champion never moves to
@@ -36,7 +38,7 @@ class Config(JobConfig):
 def run(spark, cfg: Config) -> dict:
     reg = Registry.from_settings(cfg.settings)
     cand = reg.candidate(cfg.model, cfg.ds.isoformat(), cfg.version)
-    decision = reg.publish(cfg.model, cand.version, metric=cfg.metric, force=cfg.force)
+    decision = reg.publish(cfg.model, cand.version, metric=cfg.metric, force=cfg.force, ds=cfg.ds)
     (log.info if decision.accepted else log.warning)(
         "gate %s: %s", "accepted" if decision.accepted else "refused", decision.reason
     )

@@ -1,7 +1,7 @@
 """Rank a day's candidate feature rows with a registered CTR model into out.recs_ranked.
 
 feat.<recs.pipeline>_candidates (ds, --index), from candidate_features, is scored by --ranker (default
-recs.ranker; the champion unless --version: GBDT+LR or any deep model); each user's --k best by the
+recs.ranker; the champion as of ds unless --version: GBDT+LR or any deep model); each user's --k best by the
 model's probability (ties: the better retrieval rank) go to out.recs_ranked (ds, index) with both scores,
 the retrieval rank, and the model and index versions. check_recs judges the day, publish_recs copies it
 to out.recs. See docs/recs.md.
@@ -22,7 +22,7 @@ from pipelines.registry.store import Registry
 @dataclass(frozen=True, kw_only=True)
 class Config(JobConfig):
     ranker: Name | None = field(default=None, metadata={"help": "registry name of the CTR model (default recs.ranker)"})
-    version: str | None = field(default=None, metadata={"help": "a model version (default: the champion)"})
+    version: str | None = field(default=None, metadata={"help": "a model version (default: the champion as of --ds)"})
     index: Name | None = field(default=None, metadata={"help": "the index whose candidates (default recs.index)"})
     k: int | None = field(default=None, metadata={"help": "recommendations per user (default recs.k)"})
 
@@ -37,7 +37,8 @@ def run(spark, cfg: Config) -> dict:
     source = table_names.candidate_features(cfg.settings, r.pipeline)
     rows = tables.read_day(spark, source, cfg.ds, "to rank", " (run candidate_features first)", index=index)
     reg = Registry.from_settings(cfg.settings)
-    mv = reg.get(cfg.ranker or r.ranker, cfg.version)
+    name = cfg.ranker or r.ranker
+    mv = reg.get(name, cfg.version) if cfg.version else reg.champion_as_of(name, cfg.ds)
     reg.verify(mv)
     out = table_names.ranked(cfg.settings)
     with stage(f"ranking {source} ds={cfg.ds} index={index} with {mv.name} {mv.version}: top {k} into {out}"):

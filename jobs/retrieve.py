@@ -1,7 +1,8 @@
 """Batch top-k retrieval of a day's query vectors from a registered index into out.candidates.
 
 Every query vector of --ds in --queries (id, vector, ds; a table or a Delta/Parquet path) is searched on
-executors against --index (the champion unless --version), the index loaded once per executor; the top
+executors against --index (--version, else the champion as of --ds: Registry.champion_as_of), the index
+loaded once per executor; the top
 --k items go to out.candidates (query_id, rank, item_id, score, index_version, ds, index), the (ds, index)
 rows replaced atomically. Ranking them with a CTR model is the jobs candidate_features and rank
 (docs/recs.md). See docs/ann.md.
@@ -26,7 +27,7 @@ class Config(JobConfig):
     index: Name = field(metadata={"help": "registry name of the index"})
     queries: str = field(metadata={"help": "table or Delta/Parquet path with the query id, vector and ds"})
     k: int | None = field(default=None, metadata={"help": "items per query (default ann.retrieve.k)"})
-    version: str | None = field(default=None, metadata={"help": "an index version (default: the champion)"})
+    version: str | None = field(default=None, metadata={"help": "an index version (default: the champion as of --ds)"})
 
     def validate(self) -> None:
         if self.k is not None and self.k < 1:
@@ -38,7 +39,7 @@ def run(spark, cfg: Config) -> dict:
 
     ann = cfg.settings.ann
     reg = Registry.from_settings(cfg.settings)
-    mv = reg.get(cfg.index, cfg.version)
+    mv = reg.get(cfg.index, cfg.version) if cfg.version else reg.champion_as_of(cfg.index, cfg.ds)
     if mv.flavor != "faiss":
         raise DataError(f"{mv.name} {mv.version} is a {mv.flavor} model, not a faiss index")
     meta = artifacts.read_metadata(mv.artifacts)

@@ -1,4 +1,5 @@
-"""Score a day of features with a registered model (the champion unless --version) into out.scores.
+"""Score a day of features with a registered model (--version, else the champion as of --ds:
+Registry.champion_as_of, the version published for the greatest day on or before it) into out.scores.
 
 Reads the ds partition of the model's feature table (feat.<pipeline>, from the model's lineage) and
 writes (ds, model) of out.scores: the label under the source's own name (`label`, `click`, ...), the
@@ -28,7 +29,7 @@ _PARTITIONS = ("ds", "model")  # added by the write
 @dataclass(frozen=True, kw_only=True)
 class Config(JobConfig):
     model: Name = field(metadata={"help": "registry model name, e.g. gbdt_lr"})
-    version: str | None = field(default=None, metadata={"help": "a model version (default: the champion)"})
+    version: str | None = field(default=None, metadata={"help": "a model version (default: the champion as of --ds)"})
     table: TableName | None = field(default=None, metadata={"help": "feature table to score (default: the model's)"})
     keep: list[Name] = field(
         default_factory=list,
@@ -54,7 +55,7 @@ def run(spark, cfg: Config) -> dict:
     from pyspark.sql import functions as F
 
     reg = Registry.from_settings(cfg.settings)
-    mv = reg.get(cfg.model, cfg.version)
+    mv = reg.get(cfg.model, cfg.version) if cfg.version else reg.champion_as_of(cfg.model, cfg.ds)
     reg.verify(mv)  # a missing or changed model file: one line naming it, not Spark's error at load time
     source = cfg.table or mv.feature_table()
     day = tables.read_day(spark, source, cfg.ds, f"to score with {mv.name} {mv.version}")

@@ -51,3 +51,17 @@ def random_features(rng: np.random.Generator, rows: int, cats: list[str], nums: 
 def clicks(rng: np.random.Generator, logit):
     """int32 labels, each 1 with probability sigmoid(logit)."""
     return (rng.random(len(logit)) < 1 / (1 + np.exp(-logit))).astype(np.int32)
+
+
+def publish_feature_version(settings, fm: FeatureMap, ds) -> None:
+    """What the features job leaves for a version of `fm` fitted for `ds`: its directory (metadata with
+    the fit's day, feature map, training statistics), then the pipeline's feature map and CURRENT."""
+    from pipelines.common import storage
+    from pipelines.features import artifacts
+
+    vdir = artifacts.version_dir(settings, fm.pipeline, fm.version)
+    artifacts.write_json(f"{vdir}/metadata.json", {"pipeline": fm.pipeline, "version": fm.version, "ds": str(ds)})
+    storage.write_text(f"{vdir}/feature_map.json", fm.to_json())
+    artifacts.write_json(f"{vdir}/train_stats.json", [])
+    storage.write_text(f"{artifacts.pipeline_dir(settings, fm.pipeline)}/feature_map.json", fm.to_json())
+    storage.write_text(f"{artifacts.pipeline_dir(settings, fm.pipeline)}/CURRENT", fm.version)

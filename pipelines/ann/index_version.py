@@ -49,10 +49,12 @@ def _table_ids(spark, id_map: str, faiss_ids: np.ndarray) -> np.ndarray:
     return np.vectorize(lambda i: lookup.get(int(i)), otypes=[object])(faiss_ids)
 
 
-def champion_eval(spark, reg, name: str, queries: np.ndarray, truth: np.ndarray, id_map: str, k: int) -> dict:
-    """The champion's recall@k on this build's query sample and exact neighbours, compared by table id (its
-    faiss ids are its own), so the gate can compare a new day's index with the current one."""
-    champ = reg.champion(name)
+def champion_eval(
+    spark, reg, name: str, ds: dt.date, queries: np.ndarray, truth: np.ndarray, id_map: str, k: int
+) -> dict:
+    """The recall@k of the champion as of ds on this build's query sample and exact neighbours, compared by
+    table id (its faiss ids are its own), so the gate can compare a new day's index with the current one."""
+    champ = reg.champion_as_of(name, ds, missing_ok=True)
     if champ is None:
         return {}
     meta = artifacts.read_metadata(champ.artifacts)
@@ -133,7 +135,7 @@ def build_version(
         with stage("tuning the search parameter and measuring QPS"):
             q = quality.measure(index, queries, truth, k, cfg.quality.target_recall, cfg.quality.ef_search_values)
         with stage("the champion on the same queries"):
-            champ = champion_eval(spark, reg, name, queries, truth, f"{staged}/{artifacts.ID_MAP_DIR}", k)
+            champ = champion_eval(spark, reg, name, ds, queries, truth, f"{staged}/{artifacts.ID_MAP_DIR}", k)
         metadata = {
             "name": name,
             "factory": ch.factory,

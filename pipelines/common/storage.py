@@ -135,6 +135,13 @@ def is_dir(uri: str) -> bool:
     return _info(uri).type == pafs.FileType.Directory
 
 
+def list_dirs(uri: str) -> list[str]:
+    """Names of the directories directly under `uri`, sorted ([] when it does not exist)."""
+    fs, path = filesystem(uri)
+    infos = fs.get_file_info(pafs.FileSelector(path, allow_not_found=True))
+    return sorted(i.base_name for i in infos if i.type == pafs.FileType.Directory)
+
+
 def read_bytes(uri: str) -> bytes:
     fs, path = filesystem(uri)
     with fs.open_input_stream(path) as f:

@@ -118,6 +118,7 @@ def fit(spark, settings, plan: Plan, ds: dt.date, run_config_hash: str) -> tuple
     metadata = {
         "pipeline": plan.name,
         "version": version,
+        "ds": ds.isoformat(),  # the day it was fitted for: version_as_of chooses by it
         "created": created.isoformat(),
         "source": plan.spec.source,
         "input_table": source,
@@ -142,7 +143,8 @@ def _plain(spec: PipelineSpec) -> dict:
 
 
 def record_train_stats(spark, settings, plan: Plan, fitted: Fitted, transformed) -> None:
-    """Training-window statistics (the drift baseline), then publish the version as CURRENT."""
+    """Training-window statistics (the drift baseline), which publish the version; CURRENT moves to it
+    unless a version was fitted for a later day (a fit of an older day, a backfill, leaves that one current)."""
     fields = feature_fields(fitted.feature_map)
     with stage("training-window statistics"):
         edges = numeric_edges(transformed, fields)
@@ -150,17 +152,20 @@ def record_train_stats(spark, settings, plan: Plan, fitted: Fitted, transformed)
     base = artifacts.pipeline_dir(settings, plan.name)
     vdir = artifacts.version_dir(settings, plan.name, fitted.version)
     artifacts.write_json(f"{vdir}/train_stats.json", artifacts.stats_to_json(fitted.train_stats))
+    newest = artifacts.newest_version(settings, plan.name)
+    if newest != fitted.version:
+        log.info("%s %s is not current: %s was fitted for a later day", plan.name, fitted.version, newest)
+        return
     storage.write_text(f"{base}/feature_map.json", fitted.feature_map.to_json())
     storage.write_text(f"{base}/CURRENT", fitted.version)  # last: the version is now current
 
 
-def load_current(spark, settings, plan: Plan) -> Fitted:
+def load_as_of(spark, settings, plan: Plan, ds: dt.date) -> Fitted:
+    """The version that was current on ds (artifacts.version_as_of), checked against the plan's source
+    and config."""
     from pyspark.ml import PipelineModel
 
-    version = artifacts.current_version(settings, plan.name)
-    base = artifacts.pipeline_dir(settings, plan.name)
-    if version is None:
-        raise DataError(f"pipeline '{plan.name}' has no fitted version under {base}: run with --fit first")
+    version = artifacts.version_as_of(settings, plan.name, ds)
     vdir = artifacts.version_dir(settings, plan.name, version)
     metadata = artifacts.read_json(f"{vdir}/metadata.json")
     # another source's day through this version's vocabularies and quantiles would give features
@@ -178,7 +183,7 @@ def load_current(spark, settings, plan: Plan) -> Fitted:
             f"(hash {metadata['pipeline_hash']} -> {plan.spec.config_hash}): run with --fit"
         )
     model = PipelineModel.load(f"{vdir}/model")
-    fm = FeatureMap.from_json(artifacts.read_text(f"{vdir}/feature_map.json"))
+    fm = FeatureMap.from_json(artifacts.read_text(artifacts.feature_map_path(settings, plan.name, version)))
     return Fitted(version, model, fm, metadata, artifacts.train_stats(settings, plan.name, version))
 
 
@@ -244,7 +249,7 @@ def transform_day(spark, settings, plan: Plan, fitted: Fitted, ds: dt.date, trai
         "model_version": fitted.version,
         "input_table": source,
         "input_delta_version": src_version,
-        "feature_map": f"{artifacts.pipeline_dir(settings, plan.name)}/feature_map.json",
+        "feature_map": artifacts.feature_map_path(settings, plan.name, fitted.version),
         "features": len(fitted.feature_map.fields),
         "stats_table": stats_table(settings, plan.name),
         "moved_features": [asdict(d) for d in moved],

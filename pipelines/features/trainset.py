@@ -1,7 +1,9 @@
 """What a trainer reads from the features job: the pipeline's feature map and the days of a training split.
 
 Shared by train_gbdt_lr and train_ctr (`open_split`): the days before --ds (up to train_days) that have
-rows in feat.<pipeline> at a pinned Delta version train the model, --ds itself validates it.
+rows in feat.<pipeline> at a pinned Delta version train the model, --ds itself validates it. The feature
+map is that of the pipeline version as of --ds (artifacts.version_as_of), so retraining an old day
+after a newer fit reads the map the day's features were written with.
 """
 
 from __future__ import annotations
@@ -19,8 +21,12 @@ from pipelines.features.feature_map import FeatureMap
 log = logging.getLogger("ctrflow")
 
 
-def load_feature_map(spark, settings, pipeline: str) -> FeatureMap:
-    path = f"{artifacts.pipeline_dir(settings, pipeline)}/feature_map.json"
+def load_feature_map(spark, settings, pipeline: str, ds: dt.date | None = None) -> FeatureMap:
+    """The feature map of the version as of ds; without ds, of the current version."""
+    if ds is None:
+        path = f"{artifacts.pipeline_dir(settings, pipeline)}/feature_map.json"
+    else:
+        path = artifacts.feature_map_path(settings, pipeline, artifacts.version_as_of(settings, pipeline, ds))
     text = artifacts.read_text(path)
     if text is None:
         raise DataError(f"no feature map at {path}: run `features --pipeline {pipeline} --fit` first")
@@ -79,12 +85,14 @@ def open_split(
     min_days_key: str,
     columns: Callable[[FeatureMap], list[str]],
 ) -> TrainSplit:
-    """feat.<pipeline> checked (it exists and has the `columns` its feature map needs) and pinned to its
-    current Delta version, with the training days before ds (`training_days`)."""
+    """feat.<pipeline> checked (it exists and has the `columns` the feature map as of ds needs) and pinned
+    to its current Delta version, with the training days before ds (`training_days`)."""
     feat = flow.feat_table(settings, pipeline)
     if not tables.table_exists(spark, feat):
         raise DataError(f"feature table {feat} does not exist: run `features --pipeline {pipeline}` first")
-    fm = load_feature_map(spark, settings, pipeline)
+    version = tables.delta_version(spark, feat)
+    days = training_days(spark, feat, version, ds, train_days, min_days, min_days_key)
+    fm = load_feature_map(spark, settings, pipeline, ds)
     present = spark.table(feat).columns
     missing = [c for c in columns(fm) if c not in present]
     if missing:
@@ -92,7 +100,4 @@ def open_split(
             f"{feat} lacks columns {missing} of its feature map version {fm.version}: "
             f"rerun the features job for the days used"
         )
-    version = tables.delta_version(spark, feat)
-    return TrainSplit(
-        feat, fm, version, training_days(spark, feat, version, ds, train_days, min_days, min_days_key), ds
-    )
+    return TrainSplit(feat, fm, version, days, ds)

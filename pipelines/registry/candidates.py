@@ -1,7 +1,8 @@
 """A day's candidate against the champion, for every trainer: `register_candidate`.
 
 The trainer hands over its scored frames of the evaluation day (the first is the candidate, the rest
-baselines). The champion, when the name has one, is scored on the same rows; all of them are evaluated
+baselines). The champion as of that day (Registry.champion_as_of), when the name has one, is scored on the
+same rows; all of them are evaluated
 into <staged>/report (pipelines.eval.report); the candidate is registered with its metrics, the
 baselines' and the champion's (`extra.baselines`, `extra.champion_eval`) for the publish gate.
 """
@@ -68,7 +69,7 @@ def register_candidate(
     keep = [label, *([group_col] if group_col else [])]
     candidate, *baselines = scored
     scored = dict(scored)
-    champion = reg.champion(name)
+    champion = reg.champion_as_of(name, ds, missing_ok=True)
     if champion is not None:
         scored[f"champion {champion.version}"] = score(spark, champion, day).select(*keep, "probability")
     if persist:

@@ -2,7 +2,9 @@
 given (the registry reads them, publishes and logs the decision).
 
 Refused: a candidate without the gate's metric, one that fails the guards (floors, calibration range), the
-champion itself, or one that cannot be compared on the candidate's evaluation day. Accepted: the first
+champion itself, one evaluated on an earlier day than the champion (a backfill of an old day registers its
+model but never replaces a newer day's champion), or one that cannot be compared on the candidate's
+evaluation day. Accepted: the first
 candidate of a model, or one that beats the champion on that day by more than min_delta.
 """
 
@@ -42,6 +44,7 @@ def judge(
             candidate_value=cv,
             champion_value=hv,
             decided_at=now(),
+            ds=cand.eval_ds,
         )
 
     if cand.extra.get("not_offered"):  # its builder registered it to look at, not to promote
@@ -59,6 +62,13 @@ def judge(
         return decide(True, f"no champion yet: {cand.version} becomes the first ({metric}={cv:.6g})", cv)
     if champ.version == cand.version:
         return decide(False, f"{cand.version} is already the champion", cv, cv)
+    if cand.eval_ds and champ.eval_ds and cand.eval_ds < champ.eval_ds:
+        return decide(
+            False,
+            f"candidate {cand.version} was evaluated on {cand.eval_ds}, before champion {champ.version} "
+            f"({champ.eval_ds}): a model of an older day never replaces the champion",
+            cv,
+        )
     # the champion's score on the candidate's evaluation day: measured by the training job
     # (extra.champion_eval) or, when both were evaluated on the same day, the champion's own metrics
     same_day = cand.extra.get("champion_eval") or {}

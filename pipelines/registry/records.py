@@ -105,6 +105,7 @@ class GateDecision:
     candidate_value: float | None = None
     champion_value: float | None = None
     decided_at: str = ""
+    ds: str | None = None  # the day it was made for: a publish makes the candidate the champion from that day
 
 
 def code_version() -> str:

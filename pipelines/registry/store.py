@@ -4,7 +4,7 @@
     <root>/<name>/v0001/manifest.json  size and sha256 of meta.json and of every file under artifacts/
     <root>/<name>/v0001/artifacts/...
     <root>/<name>/champion.json        the published version and the gate decision that promoted it
-    <root>/<name>/decisions.jsonl      every gate decision, accepted or refused
+    <root>/<name>/decisions.jsonl      every gate decision, accepted or refused, with the day it was made for
     <root>/<name>/.lock                locked (flock) while a version number is taken or the champion moves
 
 A version is written under a temporary name and renamed into place, so a killed registration leaves
@@ -17,18 +17,25 @@ A version directory whose meta.json is missing or unreadable, or whose artifacts
 `versions` leaves it out, `damaged` lists it with what is wrong, and `get` of it (or of a champion that
 is it) raises RegistryDamaged naming the model, the version and the problem. `check` also compares every
 version's files with its manifest.
+
+The champion of a day (`champion_as_of`) comes from the accepted decisions: the version published for the
+greatest day on or before it (a day's later publish wins). A gate publish is made for the candidate's
+eval_ds, so in the daily flow that is the published version with the greatest eval_ds on or before the
+day, and for the newest day it is the current champion (the gate never publishes an older day's model).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import uuid
-from dataclasses import asdict
+from dataclasses import asdict, replace
 
 from pyarrow import fs as pafs
 
 from pipelines.common import storage
+from pipelines.core.days import iso_day
 from pipelines.core.errors import ConfigError, DataError
 from pipelines.core.names import check_name
 from pipelines.registry import gate, manifest
@@ -313,6 +320,45 @@ class Registry:
             f"(versions: {listing(healthy, damaged)})"
         )
 
+    def champion_as_of(self, name: str, ds: dt.date | str, *, missing_ok: bool = False) -> ModelVersion | None:
+        """The version that was champion on ds: of the published ones (accepted decisions, and
+        champion.json), the one published for the greatest day on or before ds; of a day's publishes,
+        the later. A decision logged before decisions recorded their day counts for its candidate's
+        eval_ds. None (missing_ok) or a DataError naming the model, the day and the publishes when there
+        is none (or no such model); RegistryDamaged when that version is damaged."""
+        day = iso_day(ds)
+        self._check_name(name)
+        healthy, damaged = self._scan(name)
+        if not healthy and not damaged and not missing_ok:
+            self.get(name)  # no such model: its error
+        eval_days = {v.version: v.eval_ds for v in healthy}
+        eval_days.update({d.version: d.meta.eval_ds for d in damaged if d.meta is not None})
+        published = []  # (day, order, version)
+        for n, d in enumerate(self._published(name)):
+            when = d.get("ds") or eval_days.get(d.get("candidate"))
+            if when:
+                published.append((when, n, d["candidate"]))
+        on_or_before = [p for p in published if p[0] <= day]
+        if on_or_before:
+            return self.get(name, max(on_or_before)[2])
+        if missing_ok:
+            return None
+        raise DataError(
+            f"model '{name}' had no champion on {day}: no version was published for {day} or before "
+            f"(publishes: {', '.join(f'{v} for {w}' for w, _, v in published) or 'none'}); pass --version"
+        )
+
+    def _published(self, name: str) -> list[dict]:
+        """The accepted decisions, oldest first; the champion's own (champion.json) last when the log
+        lacks it (a publish killed between the pointer and the log line)."""
+        accepted = [d for d in self.decisions(name) if d.get("accepted") and isinstance(d.get("candidate"), str)]
+        version = self._champion_version(name)
+        if version is not None and (not accepted or accepted[-1]["candidate"] != version):
+            pointer = json.loads(self._read_text(self._p(name, "champion.json")))
+            decision = pointer.get("decision") if isinstance(pointer.get("decision"), dict) else {}
+            accepted.append({**decision, "candidate": version})
+        return accepted
+
     def decisions(self, name: str) -> list[dict]:
         path = self._p(name, "decisions.jsonl")
         if not self._exists(path):
@@ -397,9 +443,17 @@ class Registry:
         return gate.judge(self.gate, self.get(name, version), self.champion(name), metric, min_delta)
 
     def publish(
-        self, name: str, version: str, metric: str | None = None, min_delta: float | None = None, force: bool = False
+        self,
+        name: str,
+        version: str,
+        metric: str | None = None,
+        min_delta: float | None = None,
+        force: bool = False,
+        ds: dt.date | str | None = None,
     ) -> GateDecision:
-        """Promote `version` to champion when the gate accepts it (or when forced); log the decision.
+        """Promote `version` to champion when the gate accepts it (or when forced); log the decision, made
+        for `ds` (default: the candidate's eval_ds; a forced rollback to an older version passes the day
+        from which it is the champion).
 
         A damaged candidate (meta.json, artifacts or files that differ from its manifest) is refused with
         RegistryDamaged, forced or not. A damaged champion stops the gate (RegistryDamaged); forcing
@@ -424,6 +478,7 @@ class Registry:
                     metric=metric,
                     candidate_value=cand.metrics.get(metric),
                     decided_at=now(),
+                    ds=cand.eval_ds,
                 )
             if force and not decision.accepted:
                 decision = GateDecision(
@@ -433,6 +488,8 @@ class Registry:
                         "reason": f"forced over the gate's refusal: {decision.reason}",
                     }
                 )
+            if ds is not None:
+                decision = replace(decision, ds=iso_day(ds))
             if decision.accepted:
                 storage.write_text(
                     self._uri(self._p(name, "champion.json")),

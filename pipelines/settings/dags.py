@@ -63,7 +63,7 @@ class CtrDailySettings:
     dagrun_timeout_s: int = 12 * 3600
     source: Name = "click_logs"
     pipeline: Name = "ctr_default"
-    fit_features: bool = False  # refit the feature pipeline every run (else the current version is used)
+    fit_features: bool = False  # refit the feature pipeline every run (else the version as of the run's day is used)
     gbdt_lr: bool = True  # train, gate, publish and score the GBDT+LR model (gbdt.model_name)
     deep_models: list[Name] = field(default_factory=list)  # train_ctr --model <name> for each
     sensor: SensorSettings = field(default_factory=SensorSettings)

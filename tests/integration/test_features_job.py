@@ -15,9 +15,11 @@ from pyspark.sql import functions as F
 from jobs import features as features_job
 from jobs.harness import parse_config, run_job
 from pipelines.common import tables
+from pipelines.core.errors import DataError
 from pipelines.features import artifacts
 from pipelines.features.feature_map import FeatureMap
 from pipelines.features.flow import drift
+from pipelines.features.stats import read_day_stats
 from pipelines.synth.generator import generate, make_profile
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -143,3 +145,29 @@ def test_user_errors_exit_non_zero_with_one_line(spark, settings, overrides, stg
     finally:
         (conf_dir / "base/features/tiny.yml").write_text(yaml.safe_dump(TINY))
     assert run_job("features", ["--pipeline", "tiny", "--ds", str(D1), "--sample", "2", *sets], spark=spark) == 2
+
+
+def test_a_backfill_transforms_with_the_version_current_on_its_day(spark, settings, overrides, stg, conf_dir):
+    (conf_dir / "base/features/backfill.yml").write_text(yaml.safe_dump(TINY))
+    old = _run(spark, overrides, "--pipeline", "backfill", "--ds", str(D2), "--fit")
+    new = _run(spark, overrides, "--pipeline", "backfill", "--ds", str(D3), "--fit")
+    assert old["model_version"] != new["model_version"] == artifacts.current_version(settings, "backfill")
+    meta = json.loads(
+        Path(artifacts.version_dir(settings, "backfill", new["model_version"]), "metadata.json").read_text()
+    )
+    assert meta["ds"] == str(D3)
+    # D2 again, next month: the version fitted for D2, not the current one; its stats say so
+    again = _run(spark, overrides, "--pipeline", "backfill", "--ds", str(D2))
+    assert again["model_version"] == old["model_version"] and not again["fitted"]
+    assert again["feature_map"] == artifacts.feature_map_path(settings, "backfill", old["model_version"])
+    assert read_day_stats(spark, again["stats_table"], D2)[0] == old["model_version"]
+    assert _run(spark, overrides, "--pipeline", "backfill", "--ds", str(D3))["model_version"] == new["model_version"]
+    # a day before every fit: no version of a later day is used for it
+    with pytest.raises(DataError, match=f"pipeline 'backfill' has no version fitted on or before {D1}"):
+        _run(spark, overrides, "--pipeline", "backfill", "--ds", str(D1))
+    # refitting D2 (a backfill with --fit) makes the refit D2's version, and leaves D3's current
+    refit = _run(spark, overrides, "--pipeline", "backfill", "--ds", str(D2), "--fit")
+    assert artifacts.version_as_of(settings, "backfill", D2) == refit["model_version"]
+    assert artifacts.current_version(settings, "backfill") == new["model_version"]
+    fm = FeatureMap.from_json(Path(artifacts.pipeline_dir(settings, "backfill"), "feature_map.json").read_text())
+    assert fm.version == new["model_version"]

@@ -11,12 +11,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from jobs.harness import run_job
+from jobs.harness import parse_config, run_job
 from pipelines.common import tables
-from pipelines.features import artifacts
+from pipelines.core.errors import DataError
 from pipelines.gbdt.leaf_encoder import GBDTLeafEncoderModel
 from pipelines.registry.store import Registry
-from tests.tiny_features import clicks, indexed_feature_map, random_features
+from tests.tiny_features import clicks, indexed_feature_map, publish_feature_version, random_features
 
 PIPE = "gbdt_it"
 DAYS = [dt.date(2026, 9, 1), dt.date(2026, 9, 2), dt.date(2026, 9, 3)]
@@ -39,9 +39,7 @@ def feat(spark, settings):
     for i, day in enumerate(DAYS):
         tables.write_delta_partition(spark.createDataFrame(_day(i)), name, day)
     fm = indexed_feature_map(CATS, NUMS, VOCAB, pipeline=PIPE, version="f0001", table=name)
-    base = Path(artifacts.pipeline_dir(settings, PIPE))
-    base.mkdir(parents=True, exist_ok=True)
-    (base / "feature_map.json").write_text(fm.to_json())
+    publish_feature_version(settings, fm, DAYS[0])
     return name
 
 
@@ -151,11 +149,50 @@ def test_train_register_gate_and_score(spark, settings, overrides, feat):
 
     out = tables.table(settings, "out", "scores")
     for _ in range(2):  # a rerun replaces the (ds, model) rows, it does not add to them
-        assert _job(overrides, "score", "--model", "gbdt_lr", "--ds", str(DAYS[1])) == 0
-    scores = spark.table(out).where(f"ds = '{DAYS[1]}' and model = 'gbdt_lr'")
+        assert _job(overrides, "score", "--model", "gbdt_lr", "--ds", str(DAYS[2])) == 0
+    scores = spark.table(out).where(f"ds = '{DAYS[2]}' and model = 'gbdt_lr'")
     assert scores.count() == 3000
     row = scores.selectExpr("min(probability) lo", "max(probability) hi", "min(model_version) v").first()
     assert 0 < row.lo < row.hi < 1 and row.v == "v0001"
+
+
+def _score(spark, overrides, *args) -> dict:
+    """The score job's result."""
+    from jobs import score as score_job
+
+    cfg, _ = parse_config(score_job, "score", [*_sets(*overrides), *args])
+    return score_job.run(spark, cfg)
+
+
+def test_a_backfill_scores_with_the_champion_of_its_day_and_never_publishes(spark, settings, overrides, feat, capsys):
+    """A champion for DAYS[1], then one for DAYS[2]: scoring DAYS[1] again uses the first; retraining DAYS[1]
+    registers a model the gate refuses (an older day than the champion's)."""
+    _job.spark = spark
+    name, small = ["--model-name", "gbdt_bf"], ("gbdt.trees.n_estimators=5", "gbdt.train_days=1")
+    assert _job(overrides, "train_gbdt_lr", "--ds", str(DAYS[1]), *name, *_sets(*small)) == 0
+    assert _job(overrides, "publish", "--model", "gbdt_bf", "--ds", str(DAYS[1]), "--require-accept") == 0
+    assert _job(overrides, "train_gbdt_lr", "--ds", str(DAYS[2]), *name, *_sets(*small)) == 0
+    assert _job(overrides, "publish", "--model", "gbdt_bf", "--ds", str(DAYS[2]), "--force") == 0
+    reg = Registry.from_settings(settings)
+    assert reg.champion("gbdt_bf").version == "v0002"
+
+    assert _score(spark, overrides, "--model", "gbdt_bf", "--ds", str(DAYS[1]))["version"] == "v0001"
+    assert _score(spark, overrides, "--model", "gbdt_bf", "--ds", str(DAYS[2]))["version"] == "v0002"
+    scores = spark.table(tables.table(settings, "out", "scores")).where("model = 'gbdt_bf'")
+    assert {(r.ds, r.model_version) for r in scores.select("ds", "model_version").distinct().collect()} == {
+        (str(DAYS[1]), "v0001"),
+        (str(DAYS[2]), "v0002"),
+    }
+    with pytest.raises(DataError, match=f"model 'gbdt_bf' had no champion on {DAYS[0]}.*v0001 for {DAYS[1]}"):
+        _score(spark, overrides, "--model", "gbdt_bf", "--ds", str(DAYS[0]))
+
+    # the backfill's training faces the champion of its day; its model is registered, not published
+    assert _job(overrides, "train_gbdt_lr", "--ds", str(DAYS[1]), *name, *_sets(*small)) == 0
+    assert reg.get("gbdt_bf", "v0003").extra["champion_eval"]["version"] == "v0001"
+    capsys.readouterr()
+    assert _job(overrides, "publish", "--model", "gbdt_bf", "--ds", str(DAYS[1]), "--require-accept") == 3
+    assert f"candidate v0003 was evaluated on {DAYS[1]}, before champion v0002 ({DAYS[2]})" in capsys.readouterr().err
+    assert reg.champion("gbdt_bf").version == "v0002"
 
 
 def test_lightgbm_backend_end_to_end_on_a_one_day_window(spark, settings, overrides, feat):

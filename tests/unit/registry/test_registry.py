@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import uuid
 
@@ -196,3 +197,58 @@ def test_the_registry_works_on_a_filesystem_other_than_the_local_one(tmp_path):
         assert reg.location == root and reg.names() == ["ctr"]
     finally:
         storage.remove_tree(root)
+
+
+def test_champion_as_of_is_the_version_published_for_the_greatest_day_on_or_before(reg, tmp_path):
+    def beats(champion: str, auc: float) -> dict:  # the training job measured the champion on the day
+        return {"champion_eval": {"version": champion, "metrics": {"auc": auc}}}
+
+    v1 = _register(reg, tmp_path, 0.70, ds="2026-11-01")
+    assert reg.publish("ctr", v1.version).accepted
+    v2 = _register(reg, tmp_path, 0.72, ds="2026-11-03", extra=beats("v0001", 0.71))
+    assert reg.publish("ctr", v2.version).accepted
+    v3 = _register(reg, tmp_path, 0.74, ds="2026-11-03")  # the same day again, better: it wins the day
+    assert reg.publish("ctr", v3.version).accepted
+    v4 = _register(reg, tmp_path, 0.60, ds="2026-11-05")  # worse: refused, never a champion
+    assert not reg.publish("ctr", v4.version).accepted
+    assert [d["ds"] for d in reg.decisions("ctr")] == ["2026-11-01", "2026-11-03", "2026-11-03", "2026-11-05"]
+    days = ["2026-11-01", "2026-11-02", "2026-11-03", "2026-11-05", "2026-12-01"]
+    expected = ["v0001", "v0001", "v0003", "v0003", "v0003"]
+    assert [reg.champion_as_of("ctr", d).version for d in days] == expected
+    assert reg.champion_as_of("ctr", "2026-12-01") == reg.champion("ctr")  # the newest day: the champion
+    with pytest.raises(DataError) as e:
+        reg.champion_as_of("ctr", "2026-10-31")
+    assert str(e.value) == (
+        "model 'ctr' had no champion on 2026-10-31: no version was published for 2026-10-31 or before "
+        "(publishes: v0001 for 2026-11-01, v0002 for 2026-11-03, v0003 for 2026-11-03); pass --version"
+    )
+    assert reg.champion_as_of("ctr", "2026-10-31", missing_ok=True) is None
+    with pytest.raises(DataError, match="no model named 'nope'"):
+        reg.champion_as_of("nope", "2026-11-01")
+
+    # decisions logged before they recorded their day count for their candidate's eval_ds
+    log = tmp_path / "models" / "ctr" / "decisions.jsonl"
+    lines = [json.loads(line) for line in log.read_text().splitlines()]
+    log.write_text("".join(json.dumps({k: v for k, v in d.items() if k != "ds"}) + "\n" for d in lines))
+    assert [reg.champion_as_of("ctr", d).version for d in days] == expected
+
+    # a forced rollback on 2026-11-06 to v0001: the champion from that day on, not before
+    assert reg.publish("ctr", v1.version, force=True, ds=dt.date(2026, 11, 6)).accepted
+    assert reg.champion_as_of("ctr", "2026-11-05").version == "v0003"
+    assert reg.champion_as_of("ctr", dt.date(2026, 11, 6)).version == "v0001" == reg.champion("ctr").version
+
+
+def test_the_gate_refuses_a_candidate_of_an_older_day_than_the_champion(reg, tmp_path):
+    reg.publish("ctr", _register(reg, tmp_path, 0.70, ds="2026-11-03").version)
+    # a backfill of 2026-11-01: better on its day than the champion was, still refused
+    older = _register(
+        reg, tmp_path, 0.90, ds="2026-11-01", extra={"champion_eval": {"version": "v0001", "metrics": {"auc": 0.6}}}
+    )
+    d = reg.publish("ctr", older.version)
+    assert not d.accepted and d.ds == "2026-11-01"
+    assert d.reason == (
+        "candidate v0002 was evaluated on 2026-11-01, before champion v0001 (2026-11-03): "
+        "a model of an older day never replaces the champion"
+    )
+    assert reg.champion("ctr").version == "v0001"
+    assert reg.champion_as_of("ctr", "2026-11-03").version == "v0001"
