@@ -46,7 +46,12 @@ class RunOutcome:
         x, y = self.tasks[a], self.tasks[b]
         if not (x.start and x.end and y.start and y.end):
             return 0.0
-        return max(0.0, (min(x.end, y.end) - max(x.start, y.start)).total_seconds())
+        return overlap_seconds((x.start, x.end), (y.start, y.end))
+
+
+def overlap_seconds(a: tuple[dt.datetime, dt.datetime], b: tuple[dt.datetime, dt.datetime]) -> float:
+    """Seconds during which the intervals a and b (start, end) both run; 0 when they do not overlap."""
+    return max(0.0, (min(a[1], b[1]) - max(a[0], b[0])).total_seconds())
 
 
 def latest_interval(today: dt.date | None = None) -> dt.date:

@@ -156,6 +156,19 @@ def read_json(uri: str) -> Any:
     return json.loads(read_bytes(uri))
 
 
+@contextlib.contextmanager
+def _temporary(path: str, remove):
+    """A hidden temporary name beside `path` for a write that is then moved into place; what was written
+    there is removed (`remove(tmp)`) when the write fails."""
+    tmp = _temp_name(path)
+    try:
+        yield tmp
+    except BaseException:
+        with contextlib.suppress(Exception):
+            remove(tmp)
+        raise
+
+
 def write_bytes(uri: str, data: bytes) -> None:
     """Replace the file at `uri` with `data` whole (parent directories are made)."""
     fs, path = filesystem(uri)
@@ -164,8 +177,7 @@ def write_bytes(uri: str, data: bytes) -> None:
         with fs.open_output_stream(path) as f:
             f.write(data)
         return
-    tmp = _temp_name(path)
-    try:
+    with _temporary(path, fs.delete_file) as tmp:
         if _is_local(fs):  # synced before the rename: a crash leaves the old file or the new one
             os.makedirs(parent or ".", exist_ok=True)
             with open(tmp, "wb") as f:
@@ -179,10 +191,6 @@ def write_bytes(uri: str, data: bytes) -> None:
         with fs.open_output_stream(tmp) as f:
             f.write(data)
         fs.move(tmp, path)
-    except BaseException:
-        with contextlib.suppress(Exception):
-            fs.delete_file(tmp)
-        raise
 
 
 def write_text(uri: str, text: str) -> None:
@@ -217,17 +225,12 @@ def copy_tree(src: str, uri: str) -> None:
     if fs.type_name in _OBJECT_STORES:
         copy(src_path, dest)
         return
-    tmp = _temp_name(dest)
-    fs.create_dir(tmp, recursive=True)  # copy_files makes subdirectories only
-    try:
+    with _temporary(dest, fs.delete_dir) as tmp:
+        fs.create_dir(tmp, recursive=True)  # copy_files makes subdirectories only
         copy(src_path, tmp)
         if fs.get_file_info(dest).type != pafs.FileType.NotFound:
             fs.delete_dir(dest)
         fs.move(tmp, dest)
-    except BaseException:
-        with contextlib.suppress(Exception):
-            fs.delete_dir(tmp)
-        raise
 
 
 @contextlib.contextmanager

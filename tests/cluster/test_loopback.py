@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from operators.scheduler import latest_interval
+from operators.scheduler import latest_interval, overlap_seconds
 from tests.conftest import ROOT, run_cli, test_overrides
 
 pytestmark = pytest.mark.cluster
@@ -127,10 +127,6 @@ def _interval(task: dict) -> tuple[dt.datetime, dt.datetime]:
     return dt.datetime.fromisoformat(task["start"]), dt.datetime.fromisoformat(task["end"])
 
 
-def _overlap(a: tuple[dt.datetime, dt.datetime], b: tuple[dt.datetime, dt.datetime]) -> float:
-    return max(0.0, (min(a[1], b[1]) - max(a[0], b[0])).total_seconds())
-
-
 def _ranks_on_executors(model: str) -> list[dict]:
     """The worker reports of the model's training runs, each with the directory its process ran in."""
     reports = [f for f in _hdfs_files(f"{STATE}/ctr/runs/{model}") if "/workers/rank-" in f]
@@ -160,7 +156,7 @@ def test_scheduled_ctr_daily_runs_its_trainers_in_parallel_on_the_executors(clus
     assert run["state"] == "success", failed
     assert run["run_type"] == "scheduled"  # the scheduler's own run of the latest interval, not a trigger
     tasks = run["tasks"]
-    assert _overlap(_interval(tasks["train_gbdt_lr"]), _interval(tasks["train_deepfm"])) > 0
+    assert overlap_seconds(_interval(tasks["train_gbdt_lr"]), _interval(tasks["train_deepfm"])) > 0
     apps = {a["name"]: a for a in _apps()}
     for job in ("train_gbdt_lr", "train_ctr"):
         assert apps[f"ctrflow {job} {D}"]["cores"] >= 2  # executors: xgboost's barrier stage, Horovod's tasks
@@ -183,7 +179,7 @@ def test_two_day_backfill_runs_two_days_at_once(cluster):
         )
         for r in runs
     ]
-    assert _overlap(*spans) > 0  # both runs active at once: two drivers on one Postgres metastore
+    assert overlap_seconds(*spans) > 0  # both runs active at once: two drivers on one Postgres metastore
     # DeepFM through TorchDistributor off local mode: torchrun in barrier tasks on the executors
     by_dir = [r for r in _ranks_on_executors("deepfm") if r.get("backend") == "torch_distributor"]
     assert len(by_dir) >= 2 and all("/spark-work-" in r["cwd"] for r in by_dir), by_dir
