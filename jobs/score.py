@@ -1,5 +1,6 @@
 """Score a day of features with a registered model (--version, else the champion as of --ds:
-Registry.champion_as_of, the version published for the greatest day on or before it) into out.scores.
+Registry.champion_as_of, the version published for the greatest day on or before it; for a day before the
+first publish, the day's own candidate) into out.scores.
 
 Reads the ds partition of the model's feature table (feat.<pipeline>, from the model's lineage) and
 writes (ds, model) of out.scores: the label under the source's own name (`label`, `click`, ...), the
@@ -12,6 +13,7 @@ the champion pointer, or files that differ from its manifest) exits 2 naming it,
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 
 from jobs.harness import JobConfig, main
@@ -23,6 +25,7 @@ from pipelines.features import flow
 from pipelines.registry.scoring import score
 from pipelines.registry.store import Registry
 
+log = logging.getLogger("ctrflow")
 _PARTITIONS = ("ds", "model")  # added by the write
 
 
@@ -51,11 +54,26 @@ def carried(spark, settings, mv) -> tuple[str, list[str]]:
     return "label", []
 
 
+def serving_version(reg: Registry, name: str, ds):
+    """The champion as of ds; for a day before the first publish (a backfill of older days), the day's own
+    candidate: what the gate would have published then, had the days run in order (it had no champion
+    to beat). Neither is a DataError naming the publishes."""
+    mv = reg.champion_as_of(name, ds, missing_ok=True)
+    if mv is not None:
+        return mv
+    try:
+        own = reg.candidate(name, ds.isoformat())
+    except DataError:
+        return reg.champion_as_of(name, ds)  # raises, naming the publishes
+    log.info("%s had no champion on %s: scoring with the day's own candidate %s", name, ds, own.version)
+    return own
+
+
 def run(spark, cfg: Config) -> dict:
     from pyspark.sql import functions as F
 
     reg = Registry.from_settings(cfg.settings)
-    mv = reg.get(cfg.model, cfg.version) if cfg.version else reg.champion_as_of(cfg.model, cfg.ds)
+    mv = reg.get(cfg.model, cfg.version) if cfg.version else serving_version(reg, cfg.model, cfg.ds)
     reg.verify(mv)  # a missing or changed model file: one line naming it, not Spark's error at load time
     source = cfg.table or mv.feature_table()
     day = tables.read_day(spark, source, cfg.ds, f"to score with {mv.name} {mv.version}")

@@ -252,3 +252,16 @@ def test_the_gate_refuses_a_candidate_of_an_older_day_than_the_champion(reg, tmp
     )
     assert reg.champion("ctr").version == "v0001"
     assert reg.champion_as_of("ctr", "2026-11-03").version == "v0001"
+
+
+def test_score_uses_the_champion_of_its_day_or_before_the_first_publish_the_days_own_candidate(reg, tmp_path):
+    """What ctr_daily's score task scores a backfilled day with (jobs.score.serving_version)."""
+    from jobs.score import serving_version
+
+    reg.publish("ctr", _register(reg, tmp_path, 0.70, ds="2026-11-03").version)  # v0001, published for 11-03
+    own = _register(reg, tmp_path, 0.90, ds="2026-11-01")  # a backfill of 11-01: refused by the gate
+    assert not reg.publish("ctr", own.version).accepted
+    assert serving_version(reg, "ctr", dt.date(2026, 11, 4)).version == "v0001"
+    assert serving_version(reg, "ctr", dt.date(2026, 11, 1)).version == own.version  # no champion that day yet
+    with pytest.raises(DataError, match="had no champion on 2026-10-31"):  # neither a champion nor a candidate
+        serving_version(reg, "ctr", dt.date(2026, 10, 31))
