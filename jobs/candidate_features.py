@@ -34,7 +34,9 @@ def run(spark, cfg: Config) -> dict:
     index = cfg.index or r.index
     cand_table = table_names.candidates(cfg.settings)
     source_table = table_names.staged(cfg.settings, r.source)
-    candidates = tables.read_day(spark, cand_table, cfg.ds, "to rank", " (run retrieve first)", index=index)
+    candidates = tables.read_day(
+        spark, cand_table, cfg.ds, "to build candidate features from", " (run retrieve first)", index=index
+    )
     if not tables.table_exists(spark, source_table):
         raise DataError(f"table {source_table} does not exist (run ingest --source {r.source} first)")
     source = spark.table(source_table)

@@ -30,7 +30,7 @@ class Config(JobConfig):
 
 def run(spark, cfg: Config) -> dict:
     reg = Registry.from_settings(cfg.settings)
-    mv = reg.get(cfg.model, cfg.version) if cfg.version else reg.champion_as_of(cfg.model, cfg.ds)
+    mv = reg.for_day(cfg.model, cfg.ds, cfg.version)
     if mv.kind != "two_tower":
         raise DataError(f"{mv.name} {mv.version} is a {mv.kind} model: only two_tower models embed")
     reg.verify(mv)

@@ -37,8 +37,7 @@ def run(spark, cfg: Config) -> dict:
     source = table_names.candidate_features(cfg.settings, r.pipeline)
     rows = tables.read_day(spark, source, cfg.ds, "to rank", " (run candidate_features first)", index=index)
     reg = Registry.from_settings(cfg.settings)
-    name = cfg.ranker or r.ranker
-    mv = reg.get(name, cfg.version) if cfg.version else reg.champion_as_of(name, cfg.ds)
+    mv = reg.for_day(cfg.ranker or r.ranker, cfg.ds, cfg.version)
     reg.verify(mv)
     out = table_names.ranked(cfg.settings)
     with stage(f"ranking {source} ds={cfg.ds} index={index} with {mv.name} {mv.version}: top {k} into {out}"):

@@ -39,7 +39,7 @@ def run(spark, cfg: Config) -> dict:
 
     ann = cfg.settings.ann
     reg = Registry.from_settings(cfg.settings)
-    mv = reg.get(cfg.index, cfg.version) if cfg.version else reg.champion_as_of(cfg.index, cfg.ds)
+    mv = reg.for_day(cfg.index, cfg.ds, cfg.version)
     if mv.flavor != "faiss":
         raise DataError(f"{mv.name} {mv.version} is a {mv.flavor} model, not a faiss index")
     meta = artifacts.read_metadata(mv.artifacts)

@@ -320,6 +320,10 @@ class Registry:
             f"(versions: {listing(healthy, damaged)})"
         )
 
+    def for_day(self, name: str, ds: dt.date | str, version: str | None = None) -> ModelVersion:
+        """What a job for ds uses: `version` when given (a --version), else the champion as of ds."""
+        return self.get(name, version) if version else self.champion_as_of(name, ds)
+
     def champion_as_of(self, name: str, ds: dt.date | str, *, missing_ok: bool = False) -> ModelVersion | None:
         """The version that was champion on ds: of the published ones (accepted decisions, and
         champion.json), the one published for the greatest day on or before ds; of a day's publishes,
