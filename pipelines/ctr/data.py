@@ -5,9 +5,12 @@ listing the directory: a Delta directory also holds files of old versions) and r
 into a `DataPlan` of row-group pieces. Each worker then reads only its own rows with pyarrow: per
 epoch the pieces are put in a seeded random order, the concatenated rows are cut into `size`
 contiguous ranges (sizes differ by at most one row) and rank r reads range r, so an epoch covers every
-row exactly once across the workers. A piece can be a row range of its row group: `split_holdout` cuts
-the last rows of every row group into a holdout plan (early stopping and best-epoch choice) and leaves
-the rest to train on, so the two are disjoint and together are the whole plan. Rows pass through a
+row exactly once across the workers. With `read_threads` >= 1 a pool of reader threads decodes that many
+row groups at once (pyarrow releases the GIL) and hands them over in order, so the batches are the same
+as one thread's; at most `read_threads` decoded row groups wait for the training loop. A piece can be
+a row range of its row group: `split_holdout` cuts the last rows of every row group into a holdout plan
+(early stopping and best-epoch choice) and leaves the rest to train on, so the two are disjoint and
+together are the whole plan. Rows pass through a
 bounded shuffle buffer and leave as numpy arrays (categorical local index + field offset as int64,
 numeric as float32, label as float32): no Python loop over rows. Every rank yields the same number of
 batches (Horovod / DDP need that): the last batch takes the rows left over.
@@ -17,12 +20,14 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
 from pipelines.common import storage
+from pipelines.common.ordered_pool import ordered_map
 from pipelines.core.errors import DataError
 from pipelines.ctr.models.base import FeatureSpec
 
@@ -168,23 +173,54 @@ def to_arrays(batch, spec: FeatureSpec) -> Batch:
     return cat, num, label
 
 
-def read_slices(slices, spec: FeatureSpec, read_rows: int) -> Iterator[Batch]:
-    """The rows of each (piece, first, end) slice, in Arrow record batches converted to arrays."""
+def _opened(cache: dict, path: str):
+    return cache.get(path) or cache.setdefault(path, open_parquet(path))
+
+
+def _slice_batches(pf, piece: Piece, first: int, end: int, spec: FeatureSpec, read_rows: int) -> Iterator[Batch]:
+    """Rows [first, end) of a piece, in Arrow record batches of `read_rows` converted to arrays."""
     columns = spec.columns()
-    opened: dict[str, object] = {}
-    for piece, first, end in slices:
-        pf = opened.get(piece.path) or opened.setdefault(piece.path, open_parquet(piece.path))
-        missing = [c for c in columns if c not in pf.schema_arrow.names]
-        if missing:
-            raise DataError(f"{piece.path} lacks feature-map columns {missing}: rerun the features job")
-        pos, first, end = 0, first + piece.start, end + piece.start
-        for rb in pf.iter_batches(batch_size=read_rows, row_groups=[piece.row_group], columns=columns):
-            a, b = max(first - pos, 0), min(end - pos, rb.num_rows)
-            pos += rb.num_rows
-            if a < b:
-                yield to_arrays(rb.slice(a, b - a), spec)
-            if pos >= end:
-                break
+    missing = [c for c in columns if c not in pf.schema_arrow.names]
+    if missing:
+        raise DataError(f"{piece.path} lacks feature-map columns {missing}: rerun the features job")
+    pos, first, end = 0, first + piece.start, end + piece.start
+    for rb in pf.iter_batches(batch_size=read_rows, row_groups=[piece.row_group], columns=columns):
+        a, b = max(first - pos, 0), min(end - pos, rb.num_rows)
+        pos += rb.num_rows
+        if a < b:
+            yield to_arrays(rb.slice(a, b - a), spec)
+        if pos >= end:
+            break
+
+
+def read_slices(slices, spec: FeatureSpec, read_rows: int, threads: int = 0) -> Iterator[Batch]:
+    """The rows of each (piece, first, end) slice, in Arrow record batches converted to arrays.
+
+    threads 0: decoded one record batch at a time in the caller's thread. threads >= 1: each slice (at most
+    a row group) decoded whole by a pool of that many reader threads, at most `threads` slices decoded
+    ahead of the caller; the same arrays in the same order either way."""
+    if threads == 0:
+        opened: dict[str, object] = {}
+        for piece, first, end in slices:
+            yield from _slice_batches(_opened(opened, piece.path), piece, first, end, spec, read_rows)
+        return
+    local = threading.local()  # a ParquetFile per reader thread: one reader is not shared between threads
+
+    def decode(item) -> list[Batch]:
+        piece, first, end = item
+        try:
+            pf = _opened(local.__dict__.setdefault("opened", {}), piece.path)
+            return list(_slice_batches(pf, piece, first, end, spec, read_rows))
+        except DataError:
+            raise
+        except Exception as e:
+            raise DataError(
+                f"reader thread failed on {piece.path} row group {piece.row_group} (rows {piece.start + first}-"
+                f"{piece.start + end}): {type(e).__name__}: {e}"
+            ) from e
+
+    for batches in ordered_map(decode, slices, threads=threads, name="ctr-reader"):
+        yield from batches
 
 
 def _concat(parts: list[Batch]) -> Batch:
@@ -246,18 +282,21 @@ def worker_batches(
     batch_size: int,
     shuffle_buffer: int = 0,
     read_rows: int = 16_384,
+    read_threads: int = 0,
     seed: int = 0,
     shuffle: bool = True,
 ) -> Iterator[Batch]:
     """A rank's batches of an epoch: exactly steps_per_epoch(plan, size, batch_size) of them."""
     slices = shard(plan, rank, size, epoch, seed, shuffle)
     rows = sum(b - a for _, a, b in slices)
-    chunks = read_slices(slices, spec, read_rows)
+    chunks = read_slices(slices, spec, read_rows, read_threads)
     if shuffle and shuffle_buffer > 0:
         chunks = shuffled(chunks, shuffle_buffer, np.random.default_rng([seed, epoch, rank, 1]))
     yield from rebatch(chunks, batch_sizes(rows, steps_per_epoch(plan, size, batch_size), batch_size))
 
 
-def eval_chunks(plan: DataPlan, spec: FeatureSpec, rank: int, size: int, read_rows: int = 16_384) -> Iterator[Batch]:
+def eval_chunks(
+    plan: DataPlan, spec: FeatureSpec, rank: int, size: int, read_rows: int = 16_384, read_threads: int = 0
+) -> Iterator[Batch]:
     """A rank's share of a plan in file order, for scoring (no shuffle, no step alignment)."""
-    yield from read_slices(shard(plan, rank, size, shuffle=False), spec, read_rows)
+    yield from read_slices(shard(plan, rank, size, shuffle=False), spec, read_rows, read_threads)

@@ -149,13 +149,13 @@ def metrics_of_bins(bins: np.ndarray) -> dict:
     return metrics_from_array_bins(bins).as_dict()
 
 
-def evaluate(model, plan: DataPlan, spec: FeatureSpec, comm: _Comm, read_rows: int) -> dict:
+def evaluate(model, plan: DataPlan, spec: FeatureSpec, comm: _Comm, read_rows: int, read_threads: int = 0) -> dict:
     import torch
 
     model.eval()
     bins = np.zeros((4, DEFAULT_BINS))
     with torch.no_grad():
-        for cat, num, y in eval_chunks(plan, spec, comm.rank, comm.size, read_rows):
+        for cat, num, y in eval_chunks(plan, spec, comm.rank, comm.size, read_rows, read_threads):
             prob = model.predict(torch.from_numpy(cat), torch.from_numpy(num)).numpy()
             bins += score_bins_of_arrays(prob, y)
     return metrics_of_bins(comm.sum(bins))
@@ -320,6 +320,7 @@ def train_worker(spec: TrainSpec, comm_kind: str = "local") -> dict:
                 batch_size=batch,
                 shuffle_buffer=s.shuffle_buffer,
                 read_rows=s.read_batch_rows,
+                read_threads=s.read_threads,
                 seed=s.seed,
             )
             for step, (cat, num, y) in enumerate(batches, 1):
@@ -359,7 +360,7 @@ def train_worker(spec: TrainSpec, comm_kind: str = "local") -> dict:
                 "rows_per_second": round(total[1] / train_time, 1),
             }
             if spec.holdout.rows:
-                held = evaluate(model, spec.holdout, spec.features, comm, s.read_batch_rows)
+                held = evaluate(model, spec.holdout, spec.features, comm, s.read_batch_rows, s.read_threads)
                 record.update(
                     holdout_loss=held["logloss"],
                     holdout_auc=held["auc"],

@@ -34,6 +34,9 @@ class CtrSettings:
     early_stopping_metric: Literal["logloss", "auc"] = "logloss"  # of the holdout slice
     shuffle_buffer: int = 100_000  # rows each worker shuffles in memory (bounded; files/row groups are shuffled too)
     read_batch_rows: int = 16_384  # Arrow record batch size when reading Parquet
+    # reader threads per worker decoding row groups in parallel (at most this many decoded ahead of training:
+    # memory ~ shuffle_buffer + read_threads row groups); 0 decodes in the training thread, a batch at a time
+    read_threads: int = 4
     patience: int = 1  # stop after this many epochs without a holdout gain above min_delta
     min_delta: float = 0.0
     # loss-explosion guard: every loss_guard_every steps the workers together check the mean training loss
@@ -55,6 +58,8 @@ class CtrSettings:
             raise ValueError("num_workers, threads_per_worker and epochs must be >= 1")
         if self.batch_size < 1 or self.shuffle_buffer < 0 or self.read_batch_rows < 1 or self.patience < 1:
             raise ValueError("batch_size >= 1, shuffle_buffer >= 0, read_batch_rows >= 1, patience >= 1")
+        if not 0 <= self.read_threads <= 64:
+            raise ValueError(f"read_threads must be in [0, 64] (0: no reader threads), got {self.read_threads}")
         if self.min_batch_size < 1 or self.min_steps_per_epoch < 1:
             raise ValueError("min_batch_size and min_steps_per_epoch must be >= 1")
         if not 0 <= self.holdout_fraction < 0.5:
