@@ -180,7 +180,8 @@ def _opened(cache: dict, path: str):
 def _slice_batches(pf, piece: Piece, first: int, end: int, spec: FeatureSpec, read_rows: int) -> Iterator[Batch]:
     """Rows [first, end) of a piece, in Arrow record batches of `read_rows` converted to arrays."""
     columns = spec.columns()
-    missing = [c for c in columns if c not in pf.schema_arrow.names]
+    names = set(pf.schema_arrow.names)
+    missing = [c for c in columns if c not in names]
     if missing:
         raise DataError(f"{piece.path} lacks feature-map columns {missing}: rerun the features job")
     pos, first, end = 0, first + piece.start, end + piece.start
@@ -224,6 +225,8 @@ def read_slices(slices, spec: FeatureSpec, read_rows: int, threads: int = 0) -> 
 
 
 def _concat(parts: list[Batch]) -> Batch:
+    if len(parts) == 1:
+        return parts[0]
     return tuple(np.concatenate([p[i] for p in parts]) for i in range(3))  # type: ignore[return-value]
 
 
@@ -248,19 +251,21 @@ def shuffled(chunks: Iterator[Batch], capacity: int, rng: np.random.Generator) -
 
 
 def rebatch(chunks: Iterator[Batch], sizes: list[int]) -> Iterator[Batch]:
-    """Cut a stream of row chunks into batches of exactly the given sizes."""
-    parts, held = [], 0
+    """Cut a stream of row chunks into batches of exactly the given sizes. A batch within a chunk is a view
+    of it; only a batch that spans chunks is copied (so each row is copied at most once here)."""
     it = iter(sizes)
     want = next(it, None)
+    parts, held = [], 0  # rows carried over from earlier chunks, fewer than `want`
     for chunk in chunks:
-        parts.append(chunk)
-        held += len(chunk[2])
-        while want is not None and held >= want:
-            buf = _concat(parts)
-            yield _take(buf, slice(0, want))
-            rest = _take(buf, slice(want, None))
-            parts, held = [rest], held - want
-            want = next(it, None)
+        pos, n = 0, len(chunk[2])
+        while want is not None and held + n - pos >= want:
+            piece = _take(chunk, slice(pos, pos + want - held))
+            yield _concat([*parts, piece])
+            pos += want - held
+            parts, held, want = [], 0, next(it, None)
+        if pos < n:
+            parts.append(_take(chunk, slice(pos, None)))
+            held += n - pos
     if want is not None or held:
         raise DataError(
             f"a worker's shard ended with {held} rows left and batches still expected: the table "

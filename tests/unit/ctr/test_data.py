@@ -4,12 +4,14 @@ row exactly once, equal step counts, bounded shuffle, Arrow -> arrays."""
 from __future__ import annotations
 
 import datetime as dt
+import math
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from pipelines.common import tables
+from pipelines.core.errors import DataError
 from pipelines.ctr import data
 from tests.unit.ctr import tiny
 
@@ -87,3 +89,22 @@ def test_shuffle_buffer_is_bounded_and_keeps_every_row():
     assert max(len(c[2]) for c in out) <= 200
     ids = np.concatenate([c[1][:, 0] for c in out])
     assert sorted(ids) == list(range(1000)) and not np.array_equal(ids, np.arange(1000))
+
+
+def test_rebatch_cuts_exact_sizes_across_and_within_chunks():
+    rng = np.random.default_rng(1)
+    lengths = rng.integers(1, 300, 40)  # chunks smaller than a batch and larger than several
+    starts = np.concatenate([[0], np.cumsum(lengths)])
+    chunks = [
+        (np.zeros((n, 1), np.int64), np.arange(a, a + n, dtype=np.float32)[:, None], np.zeros(n, np.float32))
+        for a, n in zip(starts[:-1], lengths, strict=True)
+    ]
+    total = int(starts[-1])
+    sizes = data.batch_sizes(total, math.ceil(total / 64), 64)
+    out = list(data.rebatch(iter(chunks), sizes))
+    assert [len(b[2]) for b in out] == sizes
+    assert np.concatenate([b[1][:, 0] for b in out]).tolist() == list(range(total))
+    with pytest.raises(DataError, match="rows left and batches still expected"):
+        list(data.rebatch(iter(chunks), sizes[:-1]))  # rows left over
+    with pytest.raises(DataError, match="rows left and batches still expected"):
+        list(data.rebatch(iter(chunks), [*sizes, 5]))  # a batch expected that no row fills
