@@ -9,7 +9,7 @@ import pytest
 import torch
 from torch import nn
 
-from pipelines.ctr.models.optim import SparseAdagradDenseAdam, split_param_groups
+from pipelines.ctr.models.optim import SparseAdagradDenseAdam, split_param_groups, touched_rows
 
 
 class _Tiny(nn.Module):
@@ -95,3 +95,17 @@ def test_model_config_chooses_it():
     with pytest.raises(Exception, match="dense_optimizer adam goes with optimizer adagrad"):
         load_config("deepfm", None, overrides=["dense_optimizer=adam", "optimizer=sgd"])
     assert load_config("deepfm", None, overrides=["optimizer=sgd", "dense_optimizer=same"]).optimizer == "sgd"
+
+
+@pytest.mark.parametrize("dim", [1, 16])
+def test_touched_rows_equal_coalesce(dim):
+    emb = nn.Embedding(1000, dim, sparse=True)
+    x = torch.randint(0, 1000, (256, 7), generator=torch.Generator().manual_seed(dim))  # many repeated rows
+    (emb(x) * torch.rand(256, 7, dim)).sum().backward()
+    g = emb.weight.grad
+    assert not g.is_coalesced()
+    want = g.coalesce()
+    for grad in (g, want):  # uncoalesced, as backward leaves it, and already coalesced
+        rows, vals = touched_rows(grad)
+        assert torch.equal(rows, want.indices()[0]) and len(rows) == len(x.unique())
+        torch.testing.assert_close(vals, want.values())
