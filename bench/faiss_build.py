@@ -6,11 +6,16 @@ One run, one Spark session (`local[*]`):
   1. `rows` x `dim` clustered synthetic vectors (1000 Gaussian clusters), written as Parquet files of one
      ds partition (id, vector) — not timed;
   2. the automatic choice for them (ann defaults), a training sample drawn with Spark, training on the
-     driver (shared by both builds: the same trained index);
-  3. distributed: the trained index broadcast, vectors added on executors (one faiss thread per task) over
-     Arrow batches, shards merged on the driver; single-process: the same trained index, every vector added
-     from an in-memory numpy matrix with all cores. The ratio distributed / single-process is the cost of
-     distribution (goal <= 1.3x); the two indices are compared byte for byte;
+     driver (timed once, counted in both builds: the same trained index);
+  3. distributed: the day counted (file metadata) and its first vector's dimension read, the sample checked
+     on the driver, the trained index broadcast, vectors checked (nulls, NaN, dimensions) and added on
+     executors (spark.task.cpus faiss threads per task) over Arrow batches, the tasks' counts summed and
+     duplicate ids looked up in the id map on the driver, shards merged; single-process: the same trained
+     index, every vector added from an in-memory numpy matrix with all cores. The ratio distributed
+     (validation included) / single-process (train + add) is the cost of distribution (goal <= 1.3x); the
+     two indices are compared byte for byte, and where they differ, list by list. Timed apart and left out
+     of the sum: the session's first Spark job (warm-up) and a pass that only reads every row through
+     mapInArrow (the add pass's share that is Spark's and Arrow's);
   4. recall@10 against exact search (computed on executors) on 1000 query vectors of the sample, the
      smallest nprobe reaching 0.95, and QPS there (batch search on the driver, all cores).
 """
@@ -49,6 +54,54 @@ def _write_parquet(path: Path, rows: int, dim: int, files: int, seed: int) -> np
     return x
 
 
+def _scan_only(df) -> int:
+    """Every row read through mapInArrow and dropped: the part of the add pass that is Spark's."""
+
+    def count(batches):
+        import pyarrow as pa
+
+        yield pa.RecordBatch.from_arrays([pa.array([sum(b.num_rows for b in batches)], pa.int64())], names=["rows"])
+
+    return sum(r["rows"] for r in df.mapInArrow(count, "rows long").collect())
+
+
+def _list_of_each(index, ids: np.ndarray) -> np.ndarray:
+    """The inverted list holding each vector (in the order of `ids`, sorted faiss ids)."""
+    import faiss
+
+    ivf = faiss.extract_index_ivf(index)
+    where = np.full(len(ids), -1, dtype=np.int64)
+    for lst in range(ivf.nlist):  # a loop over lists, not rows
+        size = ivf.invlists.list_size(lst)
+        if size:
+            held = faiss.rev_swig_ptr(ivf.invlists.get_ids(lst), size).copy()
+            where[np.searchsorted(ids, held)] = lst
+    return where
+
+
+def _compare_lists(merged, single, xs: np.ndarray, ids: np.ndarray) -> None:
+    """Where two IVF indices of the same vectors differ: list sizes, vectors in another list, and how close
+    each such vector is to the boundary between its two lists (relative gap of its two centroid distances)."""
+    import faiss
+
+    a, b = _list_of_each(merged, ids), _list_of_each(single, ids)
+    ivf = faiss.extract_index_ivf(single)
+    sizes_a = np.bincount(a, minlength=ivf.nlist)
+    sizes_b = np.bincount(b, minlength=ivf.nlist)
+    moved = np.flatnonzero(a != b)
+    print(
+        f"lists of different size: {int((sizes_a != sizes_b).sum())} of {ivf.nlist}; "
+        f"vectors in another list: {len(moved)}"
+    )
+    if len(moved):
+        centroids = ivf.quantizer.reconstruct_n(0, ivf.nlist)
+        v = xs[moved]
+        da = ((v - centroids[a[moved]]) ** 2).sum(axis=1)
+        db = ((v - centroids[b[moved]]) ** 2).sum(axis=1)
+        gap = np.abs(da - db) / np.maximum(np.minimum(da, db), 1e-30)
+        print(f"  relative gap of their two centroid distances: max {gap.max():.2e}, median {np.median(gap):.2e}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rows", type=int, default=1_000_000)
@@ -81,21 +134,31 @@ def main() -> None:
         print(f"  {key:<34} {t[key]:8.2f} s", flush=True)
         return out
 
+    timed("(first Spark job: warm-up, not in the sum)", lambda: spark.range(1000).count())
     df = vectors.read_day(spark, str(source), DAY, "id", "vector")
-    stats = timed("validation pass (Spark)", lambda: vectors.validate(df, str(source), DAY, "id", "vector"))
+    where = f"{source} ds={DAY}"
+    stats = timed("count + first vector (Spark)", lambda: vectors.shape(df, str(source), DAY, "vector"))
     ch = choice.resolve(stats.rows, stats.dim, cfg)
     n_train = training_rows(ch, stats.rows, cfg)
-    print(f"{stats.rows} x {stats.dim}: {ch.factory} ({ch.reason}); {n_train} training vectors; {cores} cores")
-    sample = timed("training sample (Spark)", lambda: vectors.sample(df, "vector", n_train, stats.rows, 7))
+    threads = build.task_threads(spark, cfg.build.threads_per_task)
+    print(
+        f"{stats.rows} x {stats.dim}: {ch.factory} ({ch.reason}); {n_train} training vectors; {cores} cores; "
+        f"{threads} faiss thread(s) per task (spark.task.cpus)"
+    )
+    sample = timed(
+        "training sample + checks (Spark)", lambda: vectors.sample(df, "vector", n_train, stats.rows, 7, stats.dim)
+    )
     faiss.omp_set_num_threads(cores)
     trained = timed("train on the driver (shared)", lambda: build.train(ch.factory, stats.dim, "l2", sample))
 
     staging = str(Path(args.state) / "staging")
     layout = build.add_layout(df, trained, 1, None)
     added = timed(
-        "distributed add (executors)",
-        lambda: build.distributed_add(spark, layout, trained, stats.dim, "id", "vector", staging),
+        "add + check vectors (executors)",
+        lambda: build.distributed_add(spark, layout, trained, stats.dim, "id", "vector", staging, threads),
     )
+    timed("(Spark -> Arrow scan alone, not in the sum)", lambda: _scan_only(layout))
+    timed("counts + duplicate ids (driver)", lambda: build.check_added(added, staging, where, "id", "vector"))
     [merged] = timed("load + merge shards (driver)", lambda: build.merge_shards(build.load_shards(added), 1))
     id_map = spark.read.parquet(f"{staging}/{artifacts.ID_MAP_DIR}").orderBy("faiss_id").toPandas()
     order = id_map["id"].to_numpy()
@@ -112,22 +175,25 @@ def main() -> None:
         ),
     )
     q = quality.measure(merged, queries, truth, 10, cfg.quality.target_recall, cfg.quality.ef_search_values)
-    dist = (
-        t["training sample (Spark)"]
-        + t["train on the driver (shared)"]
-        + t["distributed add (executors)"]
-        + t["load + merge shards (driver)"]
-    )
-    one = t["train on the driver (shared)"] + t["single-process add (all cores)"]
-    add_ratio = (t["distributed add (executors)"] + t["load + merge shards (driver)"]) / t[
-        "single-process add (all cores)"
+    distributed_steps = [
+        "count + first vector (Spark)",
+        "training sample + checks (Spark)",
+        "train on the driver (shared)",
+        "add + check vectors (executors)",
+        "counts + duplicate ids (driver)",
+        "load + merge shards (driver)",
     ]
+    dist = sum(t[k] for k in distributed_steps)
+    one = t["train on the driver (shared)"] + t["single-process add (all cores)"]
+    add_ratio = sum(t[k] for k in distributed_steps[3:]) / t["single-process add (all cores)"]
     print(f"\nshards: {len(added)}; distributed index == single-process index byte for byte: {same}")
+    if not same:
+        _compare_lists(merged, single, xs, ids)
     print(
-        f"build (sample + train + add + merge) distributed {dist:.1f} s vs single-process (train + add) "
-        f"{one:.1f} s: {dist / one:.2f}x (goal <= 1.3x)"
+        f"validation + build (count + sample + train + add/check + duplicates + merge) distributed {dist:.1f} s "
+        f"vs single-process (train + add) {one:.1f} s: {dist / one:.2f}x (goal <= 1.3x)"
     )
-    print(f"add + merge vs add alone: {add_ratio:.2f}x")
+    print(f"add/check + duplicates + merge vs add alone: {add_ratio:.2f}x")
     print(
         f"recall@10 {q.recall_at_k:.4f} at nprobe={q.search_value} (target {q.target_recall}: "
         f"{'met' if q.target_met else 'NOT met'}); {q.qps:.0f} queries/s on {cores} cores; curve "

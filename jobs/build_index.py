@@ -1,12 +1,13 @@
 """Build a Faiss index of one day of embeddings, measure its recall, register and publish it.
 
 Reads (id, vector) rows of --ds from --embeddings (a metastore table such as out.two_tower_item_embeddings,
-or a Delta/Parquet path), validates them (empty day, null or NaN vectors, mixed dimensions, duplicate ids
-are errors), picks the index (--factory, ann.factory, or the automatic choice from rows, dimension and
-ann.memory_budget_mb), trains it on a sample on the driver, adds the vectors on executors and merges the
-shards, measures recall@k against exact search and the smallest nprobe / efSearch reaching
-ann.quality.target_recall, and registers the index with its id map and metadata as a new version of
---name (default ann.index_name), offered to the registry gate on recall_at_k. See docs/ann.md.
+or a Delta/Parquet path), picks the index (--factory, ann.factory, or the automatic choice from rows,
+dimension and ann.memory_budget_mb), trains it on a checked sample on the driver, adds the vectors on
+executors while checking every one of them in the same scan (an empty day, null ids, null or NaN vectors,
+mixed dimensions and duplicate ids are errors, and nothing is registered), merges the shards, measures
+recall@k against exact search and the smallest nprobe / efSearch reaching ann.quality.target_recall, and
+registers the index with its id map and metadata as a new version of --name (default ann.index_name),
+offered to the registry gate on recall_at_k. See docs/ann.md.
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from jobs.harness import JobConfig, main
 from pipelines.ann import artifacts, vectors
+from pipelines.ann.build import task_threads
 from pipelines.ann.retrieve import retrieve
 from pipelines.common import table_names, tables
 from pipelines.core.errors import DataError
@@ -64,7 +65,7 @@ def run(spark, cfg: Config) -> dict:
             qid,
             ann.vector_col,
             ann.retrieve.batch_size,
-            ann.build.threads_per_task,
+            task_threads(spark, ann.build.threads_per_task),
         )
         candidates = candidates.withColumn("index_version", F.lit(mv.version))
         candidates = tables.align_to_table(

@@ -2,8 +2,10 @@
 
 1. `train`: the empty index is trained on a bounded sample (drawn with Spark) on the driver.
 2. `distributed_add`: its serialized bytes are broadcast; each Spark task deserializes it, adds its
-   partition's vectors batch by batch (Arrow batches through mapInArrow), and writes its shard and its piece
-   of the id map to a staging directory. Only (partition, rows, shard path) rows come back to the driver.
+   partition's vectors batch by batch (Arrow batches through mapInArrow), checking them in the same scan
+   (`vector_checks`), and writes its shard and its piece of the id map to a staging directory. Only
+   (partition, shard path, counts) rows come back to the driver; `check_added` sums the counts, looks for
+   duplicate ids in the id map and raises the problems.
 3. `merge_shards`: shards are merged in partition order (IVF inverted lists / flat codes appended with
    faiss `merge_from`) into one index, or into N shards when asked. HNSW graphs cannot be merged: the add
    pass then runs on N partitions and each graph is kept as a shard.
@@ -21,7 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from pipelines.ann import artifacts
-from pipelines.ann.vectors import faiss_ids, to_matrix
+from pipelines.ann.vector_checks import VectorCounts, batch_counts, duplicate_ids, raise_problems
+from pipelines.ann.vectors import faiss_ids
 from pipelines.common import storage
 
 log = logging.getLogger("ctrflow.ann")
@@ -32,8 +35,12 @@ _SHARDS_DIR = "_add_shards"
 @dataclass(frozen=True)
 class AddedShard:
     partition: int
-    rows: int
-    uri: str
+    uri: str | None  # None when the partition's vectors were only counted (a problem found, or no index)
+    counts: VectorCounts
+
+    @property
+    def rows(self) -> int:
+        return self.counts.rows
 
 
 def metric_type(metric: str) -> int:
@@ -69,13 +76,30 @@ def mergeable(index) -> bool:
 
 def add_layout(df, index, shards: int, add_partitions: int | None):
     """The partitioning of the add pass (the exact-search pass must use the same one: faiss ids depend on it)."""
-    if not mergeable(index):
+    if index is not None and not mergeable(index):
         return df.coalesce(shards) if df.rdd.getNumPartitions() > shards else df.repartition(shards)
     return df.repartition(add_partitions) if add_partitions else df
 
 
-def _add_partition(trained: bytes, d: int, id_col: str, vector_col: str, staging: str, threads: int):
-    """The mapInArrow function: one shard and one id-map piece per Spark partition."""
+def task_threads(spark, configured: int | None) -> int:
+    """Faiss threads inside one Spark task: as configured, else the cores a task holds (spark.task.cpus)."""
+    return configured or int(spark.sparkContext.getConf().get("spark.task.cpus", "1"))
+
+
+def id_map_uri(staging: str, partition: int) -> str:
+    return f"{staging}/{artifacts.ID_MAP_DIR}/part-{partition:05d}.parquet"
+
+
+_ADDED_SCHEMA = (
+    "partition int, rows long, uri string, null_ids long, null_vectors long, bad_vectors long, "
+    "dims array<int>, dim_rows array<long>"
+)
+
+
+def _add_partition(trained: bytes | None, d: int, id_col: str, vector_col: str, staging: str, threads: int):
+    """The mapInArrow function: one shard, one id-map piece and the counts of the checks per Spark partition.
+    The vectors are added while every batch so far is clean; after a problem (or with no trained index)
+    they are only counted and no shard is written."""
 
     def add(batches):
         import faiss
@@ -85,26 +109,55 @@ def _add_partition(trained: bytes, d: int, id_col: str, vector_col: str, staging
 
         faiss.omp_set_num_threads(threads)
         pid = TaskContext.get().partitionId()
-        index = artifacts.from_bytes(trained)
-        rows, id_parts = 0, []
+        index = None if trained is None else artifacts.from_bytes(trained)
+        counts, id_parts = VectorCounts(), []
         for batch in batches:
             if batch.num_rows == 0:
                 continue
-            x = to_matrix(batch.column(vector_col), d)
-            ids = faiss_ids(pid, rows, len(x))
-            index.add_with_ids(x, ids)
-            id_parts.append(pa.table({"faiss_id": ids, "id": batch.column(id_col)}))
-            rows += len(x)
-        if rows == 0:
+            table_ids = batch.column(id_col)
+            seen, values = batch_counts(table_ids, batch.column(vector_col))
+            ids = faiss_ids(pid, counts.rows, batch.num_rows)
+            counts += seen
+            if index is not None and counts.clean(d):
+                index.add_with_ids(values.reshape(batch.num_rows, d), ids)
+            else:
+                index = None
+            id_parts.append(pa.table({"faiss_id": ids, "id": table_ids}))
+        if counts.rows == 0:
             return
-        shard = f"{staging}/{_SHARDS_DIR}/part-{pid:05d}.faiss"
-        storage.write_bytes(shard, artifacts.to_bytes(index))
+        shard = None
+        if index is not None:
+            shard = f"{staging}/{_SHARDS_DIR}/part-{pid:05d}.faiss"
+            storage.write_bytes(shard, artifacts.to_bytes(index))
         id_map = pa.BufferOutputStream()
         pq.write_table(pa.concat_tables(id_parts), id_map)
-        storage.write_bytes(f"{staging}/{artifacts.ID_MAP_DIR}/part-{pid:05d}.parquet", id_map.getvalue().to_pybytes())
-        yield pa.RecordBatch.from_arrays(
-            [pa.array([pid], pa.int32()), pa.array([rows], pa.int64()), pa.array([shard], pa.string())],
-            names=["partition", "rows", "uri"],
+        storage.write_bytes(id_map_uri(staging, pid), id_map.getvalue().to_pybytes())
+        dims = sorted(counts.dims.items())
+        yield pa.RecordBatch.from_pylist(
+            [
+                {
+                    "partition": pid,
+                    "rows": counts.rows,
+                    "uri": shard,
+                    "null_ids": counts.null_ids,
+                    "null_vectors": counts.null_vectors,
+                    "bad_vectors": counts.bad_vectors,
+                    "dims": [d for d, _ in dims],
+                    "dim_rows": [n for _, n in dims],
+                }
+            ],
+            schema=pa.schema(
+                [
+                    ("partition", pa.int32()),
+                    ("rows", pa.int64()),
+                    ("uri", pa.string()),
+                    ("null_ids", pa.int64()),
+                    ("null_vectors", pa.int64()),
+                    ("bad_vectors", pa.int64()),
+                    ("dims", pa.list_(pa.int32())),
+                    ("dim_rows", pa.list_(pa.int64())),
+                ]
+            ),
         )
 
     return add
@@ -113,11 +166,41 @@ def _add_partition(trained: bytes, d: int, id_col: str, vector_col: str, staging
 def distributed_add(
     spark, df, trained, d: int, id_col: str, vector_col: str, staging: str, threads: int = 1
 ) -> list[AddedShard]:
-    """Add every row of df (already laid out by `add_layout`) on executors; the shards' locations come back."""
-    payload = artifacts.to_bytes(trained)
+    """Add every row of df (already laid out by `add_layout`) on executors, checking every vector in the same
+    scan; the shards' locations and counts come back. With trained None the vectors are only counted."""
+    payload = None if trained is None else artifacts.to_bytes(trained)
     fn = _add_partition(payload, d, id_col, vector_col, staging, threads)
-    out = df.mapInArrow(fn, "partition int, rows long, uri string").collect()
-    return sorted((AddedShard(int(r["partition"]), int(r["rows"]), r["uri"]) for r in out), key=lambda s: s.partition)
+    out = df.mapInArrow(fn, _ADDED_SCHEMA).collect()
+    added = (
+        AddedShard(
+            partition=int(r["partition"]),
+            uri=r["uri"],
+            counts=VectorCounts(
+                rows=int(r["rows"]),
+                null_ids=int(r["null_ids"]),
+                null_vectors=int(r["null_vectors"]),
+                bad_vectors=int(r["bad_vectors"]),
+                dims=dict(zip(r["dims"], r["dim_rows"], strict=True)),
+            ),
+        )
+        for r in out
+    )
+    return sorted(added, key=lambda s: s.partition)
+
+
+def check_added(added: list[AddedShard], staging: str, where: str, id_col: str, vector_col: str) -> None:
+    """The add pass's counts summed, duplicate ids looked up in the id map's id column (read on the driver:
+    8 bytes an id for integer ids, as the index itself stores), and the problems raised as one DataError."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    counts = sum((s.counts for s in added), VectorCounts())
+    pieces = [
+        pq.read_table(pa.BufferReader(storage.read_bytes(id_map_uri(staging, s.partition))), columns=["id"])
+        for s in added
+    ]
+    ids = pa.concat_tables(pieces).column("id").combine_chunks() if pieces else pa.array([], pa.int64())
+    raise_problems(where, counts, id_col, vector_col, duplicate_ids(ids))
 
 
 def merge_shards(indices: list, n_out: int = 1) -> list:
@@ -144,7 +227,7 @@ def merge_shards(indices: list, n_out: int = 1) -> list:
 
 
 def load_shards(added: list[AddedShard]) -> list:
-    return [artifacts.from_bytes(storage.read_bytes(s.uri)) for s in added]
+    return [artifacts.from_bytes(storage.read_bytes(s.uri)) for s in added if s.uri]
 
 
 def drop_staged_shards(staging: str) -> None:

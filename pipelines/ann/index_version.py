@@ -1,5 +1,6 @@
-"""One index version end to end: read and validate a day of vectors, choose, train, add on executors,
-merge, measure, save next to its id map, register and offer to the registry gate (metric recall_at_k)."""
+"""One index version end to end: count a day of vectors, choose, train on a checked sample, add and check
+every vector on executors, merge, measure, save next to its id map, register and offer to the registry gate
+(metric recall_at_k). A bad input fails before anything is registered; the staging directory is removed."""
 
 from __future__ import annotations
 
@@ -26,6 +27,16 @@ def training_rows(ch: choice.IndexChoice, n: int, cfg) -> int:
     if "PQ" in ch.factory:
         want = max(want, _PQ_MIN_TRAIN)
     return min(n, cfg.train.max_vectors, want)
+
+
+def _train(ch: choice.IndexChoice, stats: vectors.VectorStats, metric: str, sample: np.ndarray):
+    try:
+        return build.train(ch.factory, stats.dim, metric, sample)
+    except RuntimeError as e:
+        raise ConfigError(
+            f"factory '{ch.factory}' cannot be built or trained for {stats.rows} vectors of "
+            f"dimension {stats.dim}: {str(e).splitlines()[-1] if str(e) else e}"
+        ) from None
 
 
 def _combined(shards: list):
@@ -91,42 +102,47 @@ def build_version(
 
     cfg = settings.ann
     name = name or cfg.index_name
-    with stage(f"reading and validating {source} ds={ds}"):
+    where = f"{source} ds={ds}"
+    with stage(f"counting {source} ds={ds}"):
         df = vectors.read_day(spark, source, ds, cfg.id_col, cfg.vector_col)
-        stats = vectors.validate(df, source, ds, cfg.id_col, cfg.vector_col)
-    ch = choice.resolve(stats.rows, stats.dim, cfg, factory)
-    log.info("index choice for %d x %d: %s (%s)", stats.rows, stats.dim, ch.factory, ch.reason)
-    n_train = training_rows(ch, stats.rows, cfg)
-    n_queries = min(stats.rows, cfg.quality.queries)
-    k = min(cfg.quality.k, stats.rows)
-    with stage(f"sampling {max(n_train, n_queries)} vectors"):
-        sample = vectors.sample(df, cfg.vector_col, max(n_train, n_queries), stats.rows, cfg.train.seed)
-    with stage(f"training {ch.factory} on {n_train} vectors"):
-        try:
-            trained = build.train(ch.factory, stats.dim, cfg.metric, sample[:n_train] if n_train else sample[:0])
-        except RuntimeError as e:
-            raise ConfigError(
-                f"factory '{ch.factory}' cannot be built or trained for {stats.rows} vectors of "
-                f"dimension {stats.dim}: {str(e).splitlines()[-1] if str(e) else e}"
-            ) from None
-    n_shards = build.shard_count(ch.estimated_bytes, cfg.build.shards, cfg.build.max_shard_mb)
-    threads = cfg.build.threads_per_task
-    if not build.mergeable(trained):  # only n_shards tasks run: give each the cores of the others
+        stats = vectors.shape(df, source, ds, cfg.vector_col)
+    n_queries, k = min(stats.rows, cfg.quality.queries), min(cfg.quality.k, stats.rows)
+    ch, trained, sample, n_train = None, None, None, 0
+    if stats.dim:
+        ch = choice.resolve(stats.rows, stats.dim, cfg, factory)
+        log.info("index choice for %d x %d: %s (%s)", stats.rows, stats.dim, ch.factory, ch.reason)
+        n_train = training_rows(ch, stats.rows, cfg)
+        with stage(f"sampling {max(n_train, n_queries)} vectors"):
+            sample = vectors.sample(df, cfg.vector_col, max(n_train, n_queries), stats.rows, cfg.train.seed, stats.dim)
+    if sample is not None:
+        with stage(f"training {ch.factory} on {n_train} vectors"):
+            trained = _train(ch, stats, cfg.metric, sample[:n_train])
+    else:  # no vector, or a bad one in the sample: the add pass only counts, and reports every problem
+        log.info("%s: the sample has null, NaN or mixed-dimension vectors; counting the day's problems", where)
+    n_shards = build.shard_count(ch.estimated_bytes, cfg.build.shards, cfg.build.max_shard_mb) if ch else 1
+    threads = build.task_threads(spark, cfg.build.threads_per_task)
+    if trained is not None and not build.mergeable(trained):  # only n_shards tasks run: give each the others' cores
         threads = max(threads, spark.sparkContext.defaultParallelism // n_shards)
     reg = Registry.from_settings(settings)
     staged = reg.stage(name)
     try:
         layout = build.add_layout(df, trained, n_shards, cfg.build.add_partitions)
-        with stage(f"adding {stats.rows} vectors on executors"):
+        with stage(f"adding and checking {stats.rows} vectors on executors"):
             added = build.distributed_add(
                 spark, layout, trained, stats.dim, cfg.id_col, cfg.vector_col, staged, threads
+            )
+            build.check_added(added, staged, where, cfg.id_col, cfg.vector_col)
+        if trained is None or not all(s.uri for s in added):
+            raise DataError(
+                f"{where}: the vectors changed while the index was built (the sample or the first "
+                f"vector read disagrees with the add pass); rerun the build"
             )
         with stage(f"merging {len(added)} shards"):
             shards = build.merge_shards(build.load_shards(added), n_shards)
             build.drop_staged_shards(staged)
         index = _combined(shards)
         if index.ntotal != stats.rows:
-            raise DataError(f"{source} ds={ds}: the index holds {index.ntotal} vectors, the table {stats.rows}")
+            raise DataError(f"{where}: the index holds {index.ntotal} vectors, the table {stats.rows}")
         queries = sample[:n_queries]
         with stage(f"exact top-{k} of {n_queries} queries on executors"):
             _, truth = quality.exact_top_k(

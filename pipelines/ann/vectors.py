@@ -1,4 +1,4 @@
-"""The (id, vector) rows of one day: reading, validation, Arrow batches -> float32 matrices, faiss ids.
+"""The (id, vector) rows of one day: reading, counting, sampling, Arrow batches -> float32 matrices, faiss ids.
 
 Faiss ids are (Spark partition index << 32) + row offset in the partition, computed inside the tasks, so
 the add pass and the exact-search pass agree without a shuffle or a count per partition; the id map
@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pipelines.ann import vector_checks
 from pipelines.common import storage
 from pipelines.core.errors import DataError
 
@@ -52,8 +53,21 @@ def read_day(spark, source: str, ds: dt.date, id_col: str, vector_col: str):
     return day.select(id_col, F.col(vector_col).cast("array<float>").alias(vector_col))
 
 
+def shape(df, source: str, ds: dt.date, vector_col: str) -> VectorStats:
+    """Rows of the day (a count Spark answers from file metadata) and the dimension of its first non-null
+    vector (0 when there is none); the empty day is an error. Every vector is checked by the add pass."""
+    from pyspark.sql import functions as F
+
+    rows = df.count()
+    if rows == 0:
+        vector_checks.raise_problems(f"{source} ds={ds.isoformat()}", vector_checks.VectorCounts(), "", vector_col)
+    first = df.where(F.col(vector_col).isNotNull()).select(F.size(vector_col).alias("d")).first()
+    return VectorStats(source=source, ds=ds.isoformat(), rows=rows, dim=int(first["d"]) if first else 0)
+
+
 def validate(df, source: str, ds: dt.date, id_col: str, vector_col: str) -> VectorStats:
-    """One aggregation pass: rows, null ids / vectors, null or NaN components, dimensions, duplicate ids."""
+    """One Spark aggregation pass over the day (the retrieve job's queries): rows, null ids / vectors, null
+    or NaN components, dimensions, duplicate ids; the errors of `vector_checks.raise_problems`."""
     from pyspark.sql import functions as F
 
     v = F.col(vector_col)
@@ -63,44 +77,28 @@ def validate(df, source: str, ds: dt.date, id_col: str, vector_col: str) -> Vect
         F.sum(F.col(id_col).isNull().cast("long")).alias("null_ids"),
         F.sum(v.isNull().cast("long")).alias("null_vectors"),
         F.sum(F.exists(v, lambda x: x.isNull() | F.isnan(x)).cast("long")).alias("bad_components"),
-        F.min(F.size(v)).alias("min_dim"),
-        F.max(F.size(v)).alias("max_dim"),
+        F.min(F.when(v.isNotNull(), F.size(v))).alias("min_dim"),
+        F.max(F.when(v.isNotNull(), F.size(v))).alias("max_dim"),
     ).first()
-    where = f"{source} ds={ds.isoformat()}"
-    if row["rows"] == 0:
-        raise DataError(f"{where}: the partition is empty (0 rows): nothing to index")
-    problems = []
-    if row["null_ids"]:
-        problems.append(f"{row['null_ids']} of {row['rows']} rows have a null {id_col}")
-    if row["null_vectors"]:
-        problems.append(f"{row['null_vectors']} of {row['rows']} rows have a null {vector_col}")
-    if row["bad_components"]:
-        problems.append(f"{row['bad_components']} of {row['rows']} rows have null or NaN components in {vector_col}")
+    rows, null_ids, null_vectors = row["rows"], row["null_ids"] or 0, row["null_vectors"] or 0
+    dims = {} if row["max_dim"] is None else {row["max_dim"]: rows - null_vectors}
     if row["min_dim"] is not None and row["min_dim"] != row["max_dim"]:
-        dims = df.groupBy(F.size(v).alias("d")).count().orderBy(F.desc("count")).limit(5).collect()
-        sizes = ", ".join(f"{r['count']} rows of {r['d']}" for r in dims)
-        problems.append(f"mixed dimensions in {vector_col}: {sizes}")
-    if row["min_dim"] == 0:
-        problems.append(f"{vector_col} has empty arrays")
-    nonnull = row["rows"] - row["null_ids"]
-    if row["ids"] != nonnull:
-        dups = (
-            df.where(F.col(id_col).isNotNull())
-            .groupBy(id_col)
-            .count()
-            .where("count > 1")
-            .orderBy(F.desc("count"))
-            .limit(3)
-            .collect()
-        )
-        problems.append(
-            f"{nonnull - row['ids']} duplicate {id_col} values among {nonnull} rows (e.g. "
-            + ", ".join(f"{r[id_col]!r} x{r['count']}" for r in dups)
-            + ")"
-        )
-    if problems:
-        raise DataError(f"{where}: " + "; ".join(problems))
-    return VectorStats(source=source, ds=ds.isoformat(), rows=int(row["rows"]), dim=int(row["max_dim"]))
+        per_dim = df.where(v.isNotNull()).groupBy(F.size(v).alias("d")).count().collect()  # <= max_dim + 1 rows
+        dims = {r["d"]: r["count"] for r in per_dim}
+    duplicates = None
+    if rows and row["ids"] != rows - null_ids:
+        top = df.where(F.col(id_col).isNotNull()).groupBy(id_col).count().where("count > 1")
+        examples = [(r[id_col], r["count"]) for r in top.orderBy(F.desc("count")).limit(3).collect()]
+        duplicates = vector_checks.Duplicates(rows - null_ids - row["ids"], rows - null_ids, examples)
+    counts = vector_checks.VectorCounts(
+        rows=rows,
+        null_ids=null_ids,
+        null_vectors=null_vectors,
+        bad_vectors=row["bad_components"] or 0,
+        dims=dims,
+    )
+    vector_checks.raise_problems(f"{source} ds={ds.isoformat()}", counts, id_col, vector_col, duplicates)
+    return VectorStats(source=source, ds=ds.isoformat(), rows=rows, dim=int(row["max_dim"]))
 
 
 def to_matrix(column, dim: int) -> np.ndarray:
@@ -125,10 +123,15 @@ def faiss_ids(partition: int, start: int, rows: int) -> np.ndarray:
     return (np.int64(partition) << _PARTITION_SHIFT) + np.arange(start, start + rows, dtype=np.int64)
 
 
-def sample(df, vector_col: str, rows: int, total: int, seed: int) -> np.ndarray:
-    """About `rows` vectors drawn uniformly with Spark (bounded; only these reach the driver), shuffled."""
+def sample(df, vector_col: str, rows: int, total: int, seed: int, dim: int) -> np.ndarray | None:
+    """About `rows` vectors drawn uniformly with Spark (bounded; only these reach the driver), shuffled; None
+    when one of them is null, has a null or NaN component or another dimension than `dim` (the add pass
+    then counts the day's problems: faiss must not train on them)."""
     frac = min(1.0, 1.2 * rows / max(total, 1))
     picked = df.select(vector_col) if frac >= 1.0 else df.select(vector_col).sample(False, frac, seed)
     table = picked.limit(rows).toArrow()
-    mat = to_matrix(table.column(vector_col), len(table.column(vector_col)[0]) if table.num_rows else 0)
+    counts, values = vector_checks.batch_counts(None, table.column(vector_col))
+    if not counts.clean(dim):
+        return None
+    mat = values.reshape(table.num_rows, dim)
     return mat[np.random.default_rng(seed).permutation(len(mat))]

@@ -48,13 +48,13 @@ class BuildSettings:
     add_partitions: int | None = None  # repartition the vectors for the add pass; null = as read
     shards: int = 1  # index shards kept after the merge (HNSW cannot merge: one graph per shard)
     max_shard_mb: int | None = None  # keep more shards when one would be larger than this
-    threads_per_task: int = 1  # faiss OpenMP threads inside one Spark task (match spark.task.cpus)
+    threads_per_task: int | None = None  # faiss OpenMP threads inside one Spark task; null = spark.task.cpus
 
     def validate(self) -> None:
         if self.add_partitions is not None and self.add_partitions < 1:
             raise ValueError("add_partitions must be >= 1 or null")
-        if self.shards < 1 or self.threads_per_task < 1:
-            raise ValueError("shards and threads_per_task must be >= 1")
+        if self.shards < 1 or (self.threads_per_task is not None and self.threads_per_task < 1):
+            raise ValueError("shards must be >= 1, threads_per_task >= 1 or null")
         if self.max_shard_mb is not None and self.max_shard_mb < 1:
             raise ValueError("max_shard_mb must be >= 1 or null")
 

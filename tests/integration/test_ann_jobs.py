@@ -4,6 +4,7 @@ bad input is a clear error, and the build_index and retrieve jobs run end to end
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import faiss
 import numpy as np
@@ -13,6 +14,7 @@ import pytest
 from jobs.harness import run_job
 from pipelines.ann import artifacts, build, vectors
 from pipelines.common import tables
+from pipelines.core.errors import DataError
 from pipelines.registry.store import Registry
 
 DAY, BAD = dt.date(2026, 10, 1), dt.date(2026, 10, 2)
@@ -56,8 +58,10 @@ def test_distributed_build_equals_single_process_build(spark, settings, items, t
     df = vectors.read_day(spark, name, DAY, "id", "vector")
     trained = build.train("IVF32,Flat", D, "l2", x[:2000])
     layout = build.add_layout(df, trained, 1, 4)
-    added = build.distributed_add(spark, layout, trained, D, "id", "vector", str(tmp_path), threads=1)
+    added = build.distributed_add(spark, layout, trained, D, "id", "vector", str(tmp_path), threads=2)
     assert len(added) == 4 and sum(s.rows for s in added) == N
+    assert all(s.uri and s.counts.clean(D) for s in added)
+    build.check_added(added, str(tmp_path), "here", "id", "vector")  # no problem: no error
     [merged] = build.merge_shards(build.load_shards(added), 1)
 
     id_map = pd.read_parquet(tmp_path / artifacts.ID_MAP_DIR).sort_values("faiss_id")
@@ -74,9 +78,32 @@ def test_distributed_build_equals_single_process_build(spark, settings, items, t
     assert np.array_equal(merged.search(x[:50], 10)[1], single.search(x[:50], 10)[1])
 
 
+def test_add_pass_checks_the_vectors_it_adds(spark, settings, tmp_path):
+    """A bad vector outside the training sample: its task stops adding and writes no shard; the counts of
+    every task and the id map's ids give the error."""
+    name = tables.table(settings, "out", "ann_it_late_bad")
+    x = _vectors(3, 40)
+    vecs = [*x[:30], [float("nan")] * D, *x[31:]]
+    ids = [f"i{i}" for i in range(39)] + ["i0"]
+    _write(spark, name, ids, vecs, DAY)
+    df = vectors.read_day(spark, name, DAY, "id", "vector")
+    trained = build.train("IVF4,Flat", D, "l2", x[:30])
+    added = build.distributed_add(spark, df, trained, D, "id", "vector", str(tmp_path))
+    assert sum(s.rows for s in added) == 40
+    assert sum(s.uri is None for s in added) == 1  # the partition holding the NaN: counted, not added
+    with pytest.raises(DataError) as e:
+        build.check_added(added, str(tmp_path), f"{name} ds={DAY}", "id", "vector")
+    assert str(e.value) == (
+        f"{name} ds={DAY}: 1 of 40 rows have null or NaN components in vector; "
+        "1 duplicate id values among 40 rows (e.g. 'i0' x2)"
+    )
+
+
 def test_bad_input_names_table_column_and_counts(spark, settings, overrides, items, capsys):
     name = tables.table(settings, "out", "ann_it_bad")
     good = _vectors(2, 4)
+    nan = good[1].copy()
+    nan[3] = np.nan
     cases = {
         dt.date(2026, 10, 2): (
             ["a", "b", "c"],
@@ -89,14 +116,21 @@ def test_bad_input_names_table_column_and_counts(spark, settings, overrides, ite
             [good[0], good[1], good[2]],
             "1 duplicate id values among 3 rows (e.g. 'a' x2)",
         ),
+        dt.date(2026, 10, 5): (["a", "b", "c"], [good[0], nan, good[2]], "1 of 3 rows have null or NaN components"),
+        dt.date(2026, 10, 6): (["a", None, "c"], [good[0], good[1], good[2]], "1 of 3 rows have a null id"),
+        dt.date(2026, 10, 7): (["a", "b"], [None, None], "2 of 2 rows have a null vector"),
     }
     for ds, (ids, vecs, _) in cases.items():
         _write(spark, name, ids, vecs, ds)
+    build_bad = ["--embeddings", name, "--name", "ann_it_bad"]
     for ds, (_, _, message) in cases.items():
-        assert _job(overrides, "build_index", "--ds", str(ds), "--embeddings", name, spark=spark) == 1
+        assert _job(overrides, "build_index", "--ds", str(ds), *build_bad, spark=spark) == 1
         err = capsys.readouterr().err
-        assert f"{name} ds={ds}" in err and message in err, err
-    assert _job(overrides, "build_index", "--ds", "2026-10-09", "--embeddings", name, spark=spark) == 1
+        assert f"{name} ds={ds}: " in err and message in err, err
+    reg = Registry.from_settings(settings)
+    assert reg.versions("ann_it_bad") == []
+    assert list((Path(reg.root) / "ann_it_bad").glob("*")) == []  # every staging directory was removed
+    assert _job(overrides, "build_index", "--ds", "2026-10-09", *build_bad, spark=spark) == 1
     assert f"{name} ds=2026-10-09: the partition is empty (0 rows)" in capsys.readouterr().err
     assert _job(overrides, "build_index", "--ds", str(DAY), "--embeddings", "out.ann_it_nowhere", spark=spark) == 1
     assert "embeddings table out.ann_it_nowhere does not exist" in capsys.readouterr().err
