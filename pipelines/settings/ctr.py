@@ -36,7 +36,7 @@ class CtrSettings:
     read_batch_rows: int = 16_384  # Arrow record batch size when reading Parquet
     # reader threads per worker decoding row groups in parallel (at most this many decoded ahead of training:
     # memory ~ shuffle_buffer + read_threads row groups); 0 decodes in the training thread, a batch at a time
-    read_threads: int = 4
+    read_threads: int = 2
     patience: int = 1  # stop after this many epochs without a holdout gain above min_delta
     min_delta: float = 0.0
     # loss-explosion guard: every loss_guard_every steps the workers together check the mean training loss

@@ -92,4 +92,4 @@ def test_read_threads_is_validated(threads):
     with pytest.raises(ValueError, match="read_threads must be in"):
         CtrSettings(read_threads=threads).validate()
     CtrSettings(read_threads=0).validate()
-    assert CtrSettings().read_threads == 4
+    assert CtrSettings().read_threads == 2
