@@ -4,7 +4,8 @@
 text per column by a format of `pipelines.ingest.formats`) turn a source day into one DataFrame with the
 contract's columns (stg names and types) plus `_raw` (the raw line, or the row's values as JSON),
 `_reason` (every broken rule with the offending value, '' when the row is good) and `_reason_keys` (the
-same rules without values, for counting). Nothing runs on the driver but the schema comparison.
+same rules without values, for counting), and the input's CARRIED columns where it has them. Nothing
+runs on the driver but the schema comparison.
 """
 
 from __future__ import annotations
@@ -14,6 +15,9 @@ import re
 from pipelines.core.errors import DataError
 from pipelines.settings.sources import ColumnContract, Contract
 
+# columns of the input that validation passes through untouched: the file a row was read from (ingest
+# re-reads only the files that held bad rows, to quarantine them)
+CARRIED = ("_file",)
 _INTEGRAL = ["tinyint", "smallint", "int", "bigint"]
 _FRACTIONAL = ["float", "double"]
 _WHOLE_DIGITS = re.compile(r"decimal\((\d+),0\)")
@@ -136,6 +140,7 @@ def _assemble(typed_df, out_names: list[str], rules: list):
         reason, keys = F.lit(""), no_keys
     return checked.select(
         *out_names,
+        *[c for c in CARRIED if c in typed_df.columns],
         F.when(F.col("_bad"), F.col("_in")).alias("_raw"),
         F.when(F.col("_bad"), reason).otherwise(F.lit("")).alias("_reason"),
         F.when(F.col("_bad"), keys).otherwise(no_keys).alias("_reason_keys"),
@@ -151,7 +156,9 @@ def validated_typed(df, contract: Contract):
     column and the value), not taken for a missing one; only a null in the source is missing."""
     from pyspark.sql import functions as F
 
-    fields = {f.name.lower(): f for f in df.schema.fields}
+    carried = [c for c in CARRIED if c in df.columns]
+    source_cols = [n for n in df.columns if n not in carried]
+    fields = {f.name.lower(): f for f in df.schema.fields if f.name not in carried}
     cols, rules = [], []
     for c in contract.columns:
         field = fields[c.name.lower()]
@@ -176,7 +183,7 @@ def validated_typed(df, contract: Contract):
             )
         )
         rules += _checks(c, value, F.when(present, value.isNotNull()).otherwise(F.lit(True)))
-    typed = df.select(*cols, F.to_json(F.struct(*[F.col(f"`{n}`") for n in df.columns])).alias("_in"))
+    typed = df.select(*cols, F.to_json(F.struct(*[F.col(f"`{n}`") for n in source_cols])).alias("_in"), *carried)
     return _assemble(typed, [c.out_name for c in contract.columns], rules)
 
 

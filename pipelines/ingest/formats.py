@@ -1,7 +1,8 @@
 """Text formats of a source: reading a day's lines, and splitting each line into one text per contract
 column, as Spark SQL expressions run on executors (no Python per row).
 
-Every format yields the raw line (`_in`, what the quarantine keeps), the texts (`_f`) and its shape
+Every format yields the raw line (`_in`, what the quarantine keeps), the lines' other columns (the input
+file, `_file`), the texts (`_f`) and its shape
 rules: the reasons a line is not a row at all (wrong field count, bad quoting, a malformed idx:val
 pair, a bad label). `pipelines.ingest.contract.validated_fields` then types and checks the texts like
 any other source's values, so reasons read the same whatever the format.
@@ -70,7 +71,7 @@ def delimited(lines, contract: Contract, delimiter: str):
     from pyspark.sql import functions as F
 
     n = len(contract.columns)
-    rows = lines.select("_in", F.split(F.col("_in"), re.escape(delimiter), -1).alias("_f"))
+    rows = lines.select("*", F.split(F.col("_in"), re.escape(delimiter), -1).alias("_f"))
     found = F.size(F.col("_f"))
     return rows, [
         (found != n, F.concat(F.lit(f"expected {n} fields, found "), found.cast("string")), "wrong number of fields")
@@ -96,9 +97,9 @@ def csv(lines, contract: Contract, delimiter: str):
         "ignoreTrailingWhiteSpace": "false",
         "maxCharsPerColumn": "-1",
     }
-    parsed = lines.select("_in", F.from_csv(F.col("_in"), schema, options).alias("_p"))
+    parsed = lines.select("*", F.from_csv(F.col("_in"), schema, options).alias("_p"))
     rows = parsed.select(
-        "_in",
+        *lines.columns,
         F.array(*[F.col(f"_p.{c}") for c in names]).alias("_f"),
         F.col("_p._corrupt").isNotNull().alias("_malformed"),
     )
@@ -125,7 +126,7 @@ def libsvm(lines, contract: Contract):
     n = len(features)
     tokens = F.split(F.regexp_replace(F.col("_in"), r"^\s+|\s+$", ""), r"\s+", -1)
     split = lines.select(
-        "_in",
+        "*",
         tokens.getItem(0).alias("_label_text"),
         F.slice(tokens, 2, F.greatest(F.size(tokens) - 1, F.lit(0))).alias("_pairs"),
     )
@@ -139,9 +140,7 @@ def libsvm(lines, contract: Contract):
 
     label = F.col("_label_text").try_cast("double")
     helpers = split.select(
-        "_in",
-        "_label_text",
-        "_pairs",
+        "*",
         F.when(label.isin(-1.0, 0.0), F.lit("0")).when(label == 1.0, F.lit("1")).alias("_label"),
         F.filter("_pairs", lambda p: ~p.rlike(pair_shape)).alias("_bad_tokens"),
         F.filter("_pairs", lambda p: p.rlike(pair_shape) & ~index(p).rlike(r"^[0-9]+$")).alias("_bad_index"),

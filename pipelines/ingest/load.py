@@ -1,14 +1,16 @@
 """Ingest one day of a declared source into stg.<source>, with quarantine, count check and catalog.
 
-On start, scratch data left by killed runs is removed (pipelines.ingest.scratch). One pass reads the
-source, validates every row against its contract and writes the typed rows, good and bad, to a scratch
-Parquet dataset of the run, while input/bad counts and the good rows' column statistics are observed in
-that same pass; the files of the day path that Spark does not read are reported (pipelines.ingest.files).
-From the scratch data: the quarantine partition is replaced with the bad rows (tagged with the run id);
-above the bad-row limit the run is recorded in the catalog as rejected and the job fails naming the top
-reasons (stg is not touched); otherwise the stg partition is replaced in one Delta commit, the committed
-row counts are checked against the input (input = staged + quarantined) and a staged catalog entry is
-appended. The scratch data is deleted whatever happens.
+One pass reads the source, validates every row against its contract and writes the good rows as the
+stg partition's new Delta files, not yet committed (pipelines.common.staged_delta), while input/bad
+counts, the files holding bad rows and the good rows' distinct counts are observed in that same pass;
+the files of the day path that Spark does not read are reported (pipelines.ingest.files). Then: the
+quarantine partition is replaced with the bad rows (tagged with the run id), validated again from only
+the files that held them; above the bad-row limit the written files are deleted, the run is recorded in
+the catalog as rejected and the job fails naming the top reasons (stg is not touched); otherwise the row
+counts of the written files are checked against the input (input = staged + quarantined) and only then
+is the stg partition replaced in one Delta commit and a staged catalog entry appended. Nothing is
+written twice and nothing is published before it is counted; a killed run's files were never committed
+(no reader sees them; VACUUM removes them).
 """
 
 from __future__ import annotations
@@ -18,11 +20,11 @@ import logging
 import uuid
 
 from pipelines.common import table_names, tables
+from pipelines.common.staged_delta import StagedPartition
 from pipelines.core.errors import ConfigError, DataError
 from pipelines.core.timing import stage
 from pipelines.ingest import catalog, files, formats
 from pipelines.ingest.contract import check_drift, validated_fields, validated_typed
-from pipelines.ingest.scratch import clean_leftovers, scratch_dir
 from pipelines.ingest.sources import read_source_day
 from pipelines.settings import Settings
 
@@ -33,16 +35,22 @@ log = logging.getLogger("ctrflow.ingest")
 STG_PROPERTIES = {"delta.dataSkippingNumIndexedCols": "-1"}
 
 
-def _validated(spark, settings: Settings, name: str, spec, contract, ds: dt.date):
-    """(the source day, its observed schema, its validated rows)."""
+def _validated(spark, settings: Settings, name: str, spec, contract, ds: dt.date, files: list[str] | None = None):
+    """(the source day, its observed schema, its validated rows with `_file`, the file each was read
+    from); with `files`, only the rows of those files."""
+    from pyspark.sql import functions as F
+
     src = read_source_day(spark, settings, name, spec, ds)
+    df = src.df.withColumn("_file", F.input_file_name())
+    if files is not None:
+        df = df.where(F.col("_file").isin(files))
     if spec.kind == "text":
-        rows, shape_rules = formats.parse(src.df, contract, spec)
+        rows, shape_rules = formats.parse(df, contract, spec)
         return src, formats.describe(spec), validated_fields(rows, contract, shape_rules)
     extra = check_drift(name, ds.isoformat(), src.df.schema, contract)
     if extra:
         log.warning("source %s ds=%s: ignoring new column(s) %s (allow_new_columns)", name, ds, extra)
-    return src, src.df.schema.simpleString(), validated_typed(src.df, contract)
+    return src, src.df.schema.simpleString(), validated_typed(df, contract)
 
 
 def ingest_day(spark, settings: Settings, name: str, ds: dt.date, config_hash: str = "") -> dict:
@@ -59,9 +67,6 @@ def ingest_day(spark, settings: Settings, name: str, ds: dt.date, config_hash: s
     run_id = f"{name}-{day}-{uuid.uuid4().hex[:8]}"
     stg = table_names.staged(settings, name)
     quarantine = table_names.quarantine(settings, name)
-    clean_leftovers(spark, settings, name, day)
-    scratch = scratch_dir(settings, run_id)
-
     src, observed, rows = _validated(spark, settings, name, spec, contract, ds)
     location = src.location
     skipped = src.files.summary() if src.files else None
@@ -70,11 +75,13 @@ def ingest_day(spark, settings: Settings, name: str, ds: dt.date, config_hash: s
         obs,
         F.count(F.lit(1)).alias("__input"),
         F.sum(F.col("_bad").cast("long")).alias("__bad"),
+        F.collect_set(F.when(F.col("_bad"), F.col("_file"))).alias("__bad_files"),
         *catalog.distinct_exprs(columns, ~F.col("_bad")),
     )
+    staged = StagedPartition(spark, stg, ds, properties=STG_PROPERTIES)
     try:
-        with stage(f"validating source {name} ds={day} against contract {spec.contract}"):
-            observed_rows.write.mode("overwrite").parquet(scratch)
+        with stage(f"validating source {name} ds={day} against contract {spec.contract}, writing the good rows"):
+            staged.write(observed_rows.where(~F.col("_bad")).select(*columns))
             metrics = obs.get
         input_rows, bad_rows = int(metrics["__input"]), int(metrics["__bad"] or 0)
         good_rows = input_rows - bad_rows
@@ -83,10 +90,10 @@ def ingest_day(spark, settings: Settings, name: str, ds: dt.date, config_hash: s
             raise DataError(
                 f"source {name} ds={day}: the partition is empty ({location}{'; ' if unread else ''}{unread})"
             )
-        checked = spark.read.parquet(scratch)
-        bad = checked.where("_bad")
-        reasons = catalog.top_reasons(bad) if bad_rows else []
-        with stage(f"writing {bad_rows:,} quarantined rows to {quarantine}"):
+        bad_files = sorted(metrics["__bad_files"] or [])
+        with stage(f"writing {bad_rows:,} quarantined rows (from {len(bad_files)} file(s)) to {quarantine}"):
+            bad = _validated(spark, settings, name, spec, contract, ds, bad_files)[2] if bad_rows else rows.limit(0)
+            bad = bad.where("_bad")
             q = bad.select(
                 F.col("_raw").alias("raw"),
                 F.col("_reason").alias("reason"),
@@ -94,6 +101,8 @@ def ingest_day(spark, settings: Settings, name: str, ds: dt.date, config_hash: s
                 F.lit(run_id).alias("run_id"),
             )
             q_write = tables.write_delta_partition(q, quarantine, ds)
+        kept = spark.table(quarantine).where(F.col("ds") == day).select(F.col("reason_keys").alias("_reason_keys"))
+        reasons = catalog.top_reasons(kept) if bad_rows else []
         entry = {
             "source": name,
             "ds": day,
@@ -109,6 +118,7 @@ def ingest_day(spark, settings: Settings, name: str, ds: dt.date, config_hash: s
         }
         fraction = bad_rows / input_rows
         if fraction > spec.max_bad_fraction:
+            staged.discard()
             with stage("recording the rejected run in the catalog"):
                 catalog.record(
                     spark,
@@ -121,14 +131,14 @@ def ingest_day(spark, settings: Settings, name: str, ds: dt.date, config_hash: s
                 f"contract {spec.contract}, above max_bad_fraction {spec.max_bad_fraction:.2%}; "
                 f"top reasons: {top}; rows kept in {quarantine}, run {run_id} recorded as rejected"
             )
-        good = checked.where(~F.col("_bad")).select(*columns)
-        with stage(f"writing {good_rows:,} rows to {stg} ds={day}"):
-            s_write = tables.write_delta_partition(good, stg, ds, properties=STG_PROPERTIES)
-        if s_write.rows + q_write.rows != input_rows:
+        if staged.rows != good_rows or staged.rows + q_write.rows != input_rows:
             raise DataError(
-                f"source {name} ds={day}: {input_rows:,} input rows but {s_write.rows:,} staged + "
-                f"{q_write.rows:,} quarantined were committed"
+                f"source {name} ds={day}: {input_rows:,} input rows ({good_rows:,} good) but {staged.rows:,} "
+                f"written to {stg} + {q_write.rows:,} quarantined; nothing was staged"
             )
+        with stage(f"committing {good_rows:,} rows to {stg} ds={day}"):
+            s_write = staged.commit()
+        staged_day = spark.table(stg).where(F.col("ds") == day)
         with stage("recording the catalog entry"):
             catalog.record(
                 spark,
@@ -138,14 +148,12 @@ def ingest_day(spark, settings: Settings, name: str, ds: dt.date, config_hash: s
                     "status": catalog.STAGED,
                     "staged_rows": s_write.rows,
                     "stg_version": s_write.version,
-                    "column_stats": catalog.column_stats(
-                        tables.commit_file_stats(spark, stg, s_write.version), metrics, columns
-                    ),
-                    "sample": [r.asDict() for r in good.limit(spec.sample_rows).collect()],
+                    "column_stats": catalog.column_stats(staged.file_stats, metrics, columns),
+                    "sample": [r.asDict() for r in staged_day.select(*columns).limit(spec.sample_rows).collect()],
                 },
             )
     finally:
-        tables.delete_path(spark, scratch)
+        staged.discard()
     return {
         "source": name,
         "ds": day,

@@ -1,7 +1,7 @@
 """Ingest accounting on tiny sources made here: reasons ranked by rows wherever they are shown or stored,
 unparsable values named as such (never "missing"), every file under a day path read or reported as
-skipped, rejected runs recorded so that the quarantine and stg partitions of a day are explained, and
-scratch data of dead runs removed on start."""
+skipped, rejected runs recorded so that the quarantine and stg partitions of a day are explained, bad rows
+quarantined from the files that hold them and nothing left behind by a rejected run."""
 
 from __future__ import annotations
 
@@ -283,28 +283,32 @@ def test_a_rejected_run_is_recorded_and_describe_says_which_run_each_partition_h
     assert "    ! " not in describe_sources(spark, s)  # a staged rerun makes the day whole again
 
 
-def test_scratch_data_of_dead_runs_is_removed_on_start(spark, settings, tmp_path, caplog):
+def test_bad_rows_are_quarantined_from_their_files_and_a_rejected_run_leaves_no_files(spark, settings, tmp_path):
     import os
-    import time
-    from pathlib import Path
 
-    from pipelines.ingest.scratch import scratch_dir
+    from pyspark.sql import functions as F
 
-    s = _settings(settings, scr=_csv(tmp_path, "scr", ["1,1,a"]))
-    same = Path(scratch_dir(s, "scr-2026-11-01-0badc0de"))  # a killed run of this source and day
-    old = Path(scratch_dir(s, "other-2026-10-01-12345678"))  # another source's, two days old
-    young = Path(scratch_dir(s, "other-2026-11-01-aaaaaaaa"))  # another source's, maybe running
-    for d in (same, old, young):
-        d.mkdir(parents=True)
-        (d / "part-0.parquet").write_text("x")
-    two_days_ago = time.time() - 48 * 3600
-    os.utime(old, (two_days_ago, two_days_ago))
-    with caplog.at_level(logging.WARNING, logger="ctrflow.ingest"):
-        ingest_day(spark, s, "scr", DAY)
-    assert not same.exists() and not old.exists() and young.exists()
-    assert sorted(p.name for p in same.parent.iterdir()) == [young.name]  # the run's own scratch is gone too
-    removed = [r.getMessage() for r in caplog.records if "removed leftover scratch" in r.getMessage()]
-    assert sorted(removed) == [
-        f"removed leftover scratch {same.parent}/{old.name} (48 h old, more than 24 h)",
-        f"removed leftover scratch {same.parent}/{same.name} (left by an earlier run of source scr ds=2026-11-01)",
-    ]
+    spec = _csv(tmp_path, "split", ["1,1,a", "0,2,b"], max_bad_fraction=0.5)
+    day_dir = tmp_path / "split" / f"ds={DAY}"
+    (day_dir / "part-1.csv").write_text("Label,Count,Cat\n1,3,c\nx,1,a\n0,-1,d\n")  # two bad rows here
+    (day_dir / "part-2.csv").write_text("Label,Count,Cat\n0,4,e\n")
+    s = _settings(settings, split=spec)
+    res = ingest_day(spark, s, "split", DAY)
+    assert (res["input_rows"], res["staged_rows"], res["quarantined_rows"]) == (6, 4, 2)
+    assert sorted(r.raw for r in spark.table("stg.split_quarantine").collect()) == ["0,-1,d", "x,1,a"]
+    assert sorted(r.cat for r in spark.table("stg.split").collect()) == ["a", "b", "c", "e"]
+
+    def files_on_disk() -> set[str]:
+        part = spark.sql("DESCRIBE DETAIL stg.split").first()["location"].removeprefix("file:") + f"/ds={DAY}"
+        return {f for f in os.listdir(part) if f.endswith(".parquet")}
+
+    def files_of_the_table() -> set[str]:
+        return {os.path.basename(f) for f in spark.table("stg.split").where(F.col("ds") == str(DAY)).inputFiles()}
+
+    assert files_on_disk() == files_of_the_table()
+    (day_dir / "part-2.csv").write_text("Label,Count,Cat\ny,1,a\nz,1,a\nw,1,a\n")  # 5 of 8 rows bad: rejected
+    before = files_on_disk()
+    with pytest.raises(DataError, match="recorded as rejected"):
+        ingest_day(spark, s, "split", DAY)
+    assert files_on_disk() == before == files_of_the_table()  # the rejected run's files were deleted
+    assert spark.table("stg.split").count() == 4
