@@ -33,6 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.gbdt_trees import local_params  # noqa: E402
 from bench.runner import job_runner, make_days, open_session, synthetic_sets  # noqa: E402
 
 D1, D2 = dt.date(2026, 11, 1), dt.date(2026, 11, 2)
@@ -204,19 +205,7 @@ def time_trees(spark, settings) -> dict:
     y = table.column(fm.label).to_numpy(zero_copy_only=False)
     t_collect = time.perf_counter() - t0
     t = s.trees
-    params = {
-        "objective": "binary:logistic",
-        "max_depth": t.max_depth,
-        "eta": t.learning_rate,
-        "min_child_weight": t.min_child_weight,
-        "subsample": t.subsample,
-        "lambda": t.reg_lambda,
-        "colsample_bytree": t.colsample_bytree,
-        "max_bin": t.max_bin,
-        "tree_method": "hist",
-        "nthread": s.num_workers,
-        "seed": s.seed,
-    }
+    params = local_params(t, s.num_workers, s.seed)
     t0 = time.perf_counter()
     xgb.train(params, xgb.QuantileDMatrix(X, y, max_bin=t.max_bin), t.n_estimators)
     return {"spark": t_spark, "local": time.perf_counter() - t0, "collect": t_collect}
