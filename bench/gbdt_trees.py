@@ -9,8 +9,8 @@ parameters, in one process:
   - spark: the trees through ctrflow's own path (pipelines.gbdt.fit_trees: xgboost.spark, num_workers
     2 x 1 thread, barrier stage, read from the Delta table), wall time;
   - its parts, measured apart: the Delta read of the columns into Arrow batches on 2 tasks (what each
-    worker does before building its DMatrix), and the shuffle xgboost.spark would add without the
-    partitions merged (`repartition(2)` of the same columns);
+    worker does before building its DMatrix), and the shuffle xgboost.spark adds to give each worker one
+    partition (`repartition(2)` of the same columns; a barrier stage refuses a coalesce);
   - local: the same rows loaded from the table's Parquet files into one numpy matrix (pyarrow, not
     counted), QuantileDMatrix built, boosting with nthread 2, each timed.
 Prints spark / local (DMatrix + boosting) against the goal of 1.3x at 10M rows.

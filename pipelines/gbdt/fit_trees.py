@@ -1,9 +1,10 @@
 """Grow the trees with either backend and return the booster's bytes (what GBDTLeafEncoderModel keeps).
 
 xgboost runs distributed (xgboost.spark, barrier mode, the feature columns passed as a list so no
-vector is assembled, the read's partitions merged into one per worker instead of shuffled). LightGBM
-has no Spark integration on this stack (SynapseML is Scala 2.12 and JVM-only), so it trains in one
-process on a bounded sample: the driver receives at most `max_rows` rows.
+vector is assembled; xgboost.spark repartitions the input into one partition per worker with a shuffle:
+a barrier stage refuses a coalesce). LightGBM has no Spark integration on this stack (SynapseML is Scala
+2.12 and JVM-only), so it trains in one process on a bounded sample: the driver receives at most
+`max_rows` rows.
 """
 
 from __future__ import annotations
@@ -52,16 +53,8 @@ def _fit_xgboost(df, cols: list[str], label: str, t: TreeSettings, num_workers: 
         random_state=seed,
         missing=float("nan"),
     )
-    model = clf.fit(worker_partitions(df.select(label, *cols), num_workers))
+    model = clf.fit(df.select(label, *cols))
     return bytes(model.get_booster().save_raw("ubj"))
-
-
-def worker_partitions(df, num_workers: int):
-    """df in exactly num_workers partitions without a shuffle where it has more: xgboost.spark otherwise
-    repartitions (shuffles every row and column) whenever the partition count differs from num_workers,
-    while merging the read's partitions hands each worker a share of the files as they are. A df with
-    fewer partitions is left to xgboost.spark's repartition (there is nothing to merge)."""
-    return df.coalesce(num_workers) if df.rdd.getNumPartitions() > num_workers else df
 
 
 def _fit_lightgbm(df, cols: list[str], label: str, t: TreeSettings, seed: int, max_rows: int) -> bytes:
