@@ -152,6 +152,26 @@ def report(results: dict[str, dict]) -> None:
         print(f"{key:<20}" + "".join(f"{p:>11,}" for p in peaks) + f"{peaks[-1] / max(peaks[0], 1):>8.2f}x")
     _plot(results, sizes)
     print(f"\nplot: {PLOT.relative_to(ROOT)}")
+    print("\n" + markdown(results, sizes))
+
+
+def markdown(results: dict, sizes: list[int]) -> str:
+    """The seconds and slopes as the markdown table docs/benchmarks.md keeps."""
+    head = "| stage | " + " | ".join(f"{n:,} rows s" for n in sizes) + " | slope, all sizes | slope from 1M |"
+    lines = [head, "|" + "---|" * (len(sizes) + 3)]
+    for stage in [*STAGES, "total"]:
+        ts = [_total(results[str(n)]) if stage == "total" else results[str(n)][stage]["s"] for n in sizes]
+        big = [(n, t) for n, t in zip(sizes, ts, strict=True) if n >= 1_000_000]
+        s_all, s_big = slope(sizes, ts), slope([n for n, _ in big], [t for _, t in big])
+        lines.append(f"| {stage} | " + " | ".join(f"{t:.1f}" for t in ts) + f" | {_fmt(s_all)} | {_fmt(s_big)} |")
+    for key in ("driver_python", "jvm", "workers"):
+        peaks = [max(v[f"{key}_mb"] for v in results[str(n)].values()) for n in sizes]
+        lines.append(
+            f"| peak RSS, {key} (MB) | "
+            + " | ".join(f"{p:,}" for p in peaks)
+            + f" | {peaks[-1] / max(peaks[0], 1):.2f}x | |"
+        )
+    return "\n".join(lines)
 
 
 def _total(stages: dict) -> float:
