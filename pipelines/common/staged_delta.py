@@ -48,6 +48,8 @@ class StagedPartition:
         self.day = ds.isoformat()
         self.properties = properties
         self._added: list = []
+        self.file_stats: list[dict] = []  # per written file: numRecords, nullCount, minValues, maxValues
+        self._location: str | None = None
         self._txn = None
         self._created = False
         self.committed: DeltaWrite | None = None
@@ -81,11 +83,7 @@ class StagedPartition:
         self._txn = log.startTransaction()
         self._location = location
         self._added = _items(self._txn.writeFiles(out.select(*[n for n, _ in have])._jdf))
-
-    @property
-    def file_stats(self) -> list[dict]:
-        """Per written file: numRecords, nullCount, minValues, maxValues (Delta's statistics)."""
-        return [json.loads(a.stats()) for a in self._added if a.stats()]
+        self.file_stats = [json.loads(a.stats()) for a in self._added if a.stats()]
 
     @property
     def rows(self) -> int:
@@ -118,7 +116,7 @@ class StagedPartition:
             return
         if self._created and tables.delta_version(self.spark, self.qualified) == 0:
             self.spark.sql(f"DROP TABLE IF EXISTS {quote_ident(self.qualified)}")
-            self._added, self._txn, self._created = [], None, False
+            self._added, self.file_stats, self._txn, self._created = [], [], None, False
         if not self._added:
             return
         fs, _ = hadoop_fs(self.spark, self._location)

@@ -118,17 +118,6 @@ def create_delta_table(df, qualified: str, partition_cols: list[str], properties
         log.info("%s was created by a concurrent writer; writing into it", qualified)
 
 
-def commit_file_stats(spark, qualified: str, version: int) -> list[dict]:
-    """The per-file statistics (numRecords, nullCount, minValues, maxValues) of the files a Delta commit
-    added, read from its log entry: what the write computed anyway, without another pass over the data."""
-    import json
-
-    location = spark.sql(f"DESCRIBE DETAIL {quote_ident(qualified)}").first()["location"]
-    lines = spark.read.text(f"{location}/_delta_log/{version:020d}.json").collect()
-    actions = [json.loads(r.value) for r in lines]
-    return [json.loads(a["add"]["stats"]) for a in actions if "add" in a and a["add"].get("stats")]
-
-
 # Where overwrite_hive_partition stages each version of a partition, under the table's location: a
 # name Spark and Hive skip when they list the table's directory ('_' prefix), one directory per day.
 HIVE_PARTS_DIR = "_ctrflow_parts"

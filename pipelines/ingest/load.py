@@ -35,22 +35,29 @@ log = logging.getLogger("ctrflow.ingest")
 STG_PROPERTIES = {"delta.dataSkippingNumIndexedCols": "-1"}
 
 
-def _validated(spark, settings: Settings, name: str, spec, contract, ds: dt.date, files: list[str] | None = None):
-    """(the source day, its observed schema, its validated rows with `_file`, the file each was read
-    from); with `files`, only the rows of those files."""
+def _observed_schema(src, name: str, spec, contract, ds: dt.date) -> str:
+    """What the catalog records as the source's schema; a typed source's schema is checked against its
+    contract first (pipelines.ingest.contract.check_drift)."""
+    if spec.kind == "text":
+        return formats.describe(spec)
+    extra = check_drift(name, ds.isoformat(), src.df.schema, contract)
+    if extra:
+        log.warning("source %s ds=%s: ignoring new column(s) %s (allow_new_columns)", name, ds, extra)
+    return src.df.schema.simpleString()
+
+
+def _validated(src, spec, contract, files: list[str] | None = None):
+    """The validated rows of a source day (after _observed_schema), with `_file`, the file each was read
+    from; with `files`, only the rows of those files."""
     from pyspark.sql import functions as F
 
-    src = read_source_day(spark, settings, name, spec, ds)
     df = src.df.withColumn("_file", F.input_file_name())
     if files is not None:
         df = df.where(F.col("_file").isin(files))
     if spec.kind == "text":
         rows, shape_rules = formats.parse(df, contract, spec)
-        return src, formats.describe(spec), validated_fields(rows, contract, shape_rules)
-    extra = check_drift(name, ds.isoformat(), src.df.schema, contract)
-    if extra:
-        log.warning("source %s ds=%s: ignoring new column(s) %s (allow_new_columns)", name, ds, extra)
-    return src, src.df.schema.simpleString(), validated_typed(df, contract)
+        return validated_fields(rows, contract, shape_rules)
+    return validated_typed(df, contract)
 
 
 def ingest_day(spark, settings: Settings, name: str, ds: dt.date, config_hash: str = "") -> dict:
@@ -67,7 +74,9 @@ def ingest_day(spark, settings: Settings, name: str, ds: dt.date, config_hash: s
     run_id = f"{name}-{day}-{uuid.uuid4().hex[:8]}"
     stg = table_names.staged(settings, name)
     quarantine = table_names.quarantine(settings, name)
-    src, observed, rows = _validated(spark, settings, name, spec, contract, ds)
+    src = read_source_day(spark, settings, name, spec, ds)
+    observed = _observed_schema(src, name, spec, contract, ds)
+    rows = _validated(src, spec, contract)
     location = src.location
     skipped = src.files.summary() if src.files else None
     obs = Observation(f"ingest_{uuid.uuid4().hex[:8]}")
@@ -92,8 +101,7 @@ def ingest_day(spark, settings: Settings, name: str, ds: dt.date, config_hash: s
             )
         bad_files = sorted(metrics["__bad_files"] or [])
         with stage(f"writing {bad_rows:,} quarantined rows (from {len(bad_files)} file(s)) to {quarantine}"):
-            bad = _validated(spark, settings, name, spec, contract, ds, bad_files)[2] if bad_rows else rows.limit(0)
-            bad = bad.where("_bad")
+            bad = (_validated(src, spec, contract, bad_files) if bad_rows else rows.limit(0)).where("_bad")
             q = bad.select(
                 F.col("_raw").alias("raw"),
                 F.col("_reason").alias("reason"),
@@ -101,8 +109,10 @@ def ingest_day(spark, settings: Settings, name: str, ds: dt.date, config_hash: s
                 F.lit(run_id).alias("run_id"),
             )
             q_write = tables.write_delta_partition(q, quarantine, ds)
-        kept = spark.table(quarantine).where(F.col("ds") == day).select(F.col("reason_keys").alias("_reason_keys"))
-        reasons = catalog.top_reasons(kept) if bad_rows else []
+        reasons = []
+        if bad_rows:
+            kept = spark.table(quarantine).where(F.col("ds") == day)
+            reasons = catalog.top_reasons(kept.select(F.col("reason_keys").alias("_reason_keys")))
         entry = {
             "source": name,
             "ds": day,
@@ -117,8 +127,7 @@ def ingest_day(spark, settings: Settings, name: str, ds: dt.date, config_hash: s
             "skipped_files": skipped,
         }
         fraction = bad_rows / input_rows
-        if fraction > spec.max_bad_fraction:
-            staged.discard()
+        if fraction > spec.max_bad_fraction:  # the written files are deleted by the `finally` below
             with stage("recording the rejected run in the catalog"):
                 catalog.record(
                     spark,
