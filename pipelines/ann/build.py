@@ -90,10 +90,22 @@ def id_map_uri(staging: str, partition: int) -> str:
     return f"{staging}/{artifacts.ID_MAP_DIR}/part-{partition:05d}.parquet"
 
 
-_ADDED_SCHEMA = (
-    "partition int, rows long, uri string, null_ids long, null_vectors long, bad_vectors long, "
-    "dims array<int>, dim_rows array<long>"
-)
+def _added_schema():
+    """The add pass's one row per partition (Arrow; Spark's schema is derived from it)."""
+    import pyarrow as pa
+
+    return pa.schema(
+        [
+            ("partition", pa.int32()),
+            ("rows", pa.int64()),
+            ("uri", pa.string()),
+            ("null_ids", pa.int64()),
+            ("null_vectors", pa.int64()),
+            ("bad_vectors", pa.int64()),
+            ("dims", pa.list_(pa.int32())),
+            ("dim_rows", pa.list_(pa.int64())),
+        ]
+    )
 
 
 def _add_partition(trained: bytes | None, d: int, id_col: str, vector_col: str, staging: str, threads: int):
@@ -146,18 +158,7 @@ def _add_partition(trained: bytes | None, d: int, id_col: str, vector_col: str, 
                     "dim_rows": [n for _, n in dims],
                 }
             ],
-            schema=pa.schema(
-                [
-                    ("partition", pa.int32()),
-                    ("rows", pa.int64()),
-                    ("uri", pa.string()),
-                    ("null_ids", pa.int64()),
-                    ("null_vectors", pa.int64()),
-                    ("bad_vectors", pa.int64()),
-                    ("dims", pa.list_(pa.int32())),
-                    ("dim_rows", pa.list_(pa.int64())),
-                ]
-            ),
+            schema=_added_schema(),
         )
 
     return add
@@ -170,7 +171,9 @@ def distributed_add(
     scan; the shards' locations and counts come back. With trained None the vectors are only counted."""
     payload = None if trained is None else artifacts.to_bytes(trained)
     fn = _add_partition(payload, d, id_col, vector_col, staging, threads)
-    out = df.mapInArrow(fn, _ADDED_SCHEMA).collect()
+    from pyspark.sql.pandas.types import from_arrow_schema
+
+    out = df.mapInArrow(fn, from_arrow_schema(_added_schema())).collect()
     added = (
         AddedShard(
             partition=int(r["partition"]),
