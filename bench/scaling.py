@@ -28,6 +28,7 @@ import subprocess
 import sys
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -62,28 +63,24 @@ class PeakMemory:
                 continue
         return out
 
+    @contextmanager
     def stage(self):
-        peaks = self
+        peak = self._sample()
+        stop = threading.Event()
 
-        class _Stage:
-            def __enter__(self):
-                self.stop = threading.Event()
-                self.peak = peaks._sample()
+        def run():
+            while not stop.wait(self.interval):
+                for k, v in self._sample().items():
+                    peak[k] = max(peak[k], v)
 
-                def run():
-                    while not self.stop.wait(peaks.interval):
-                        for k, v in peaks._sample().items():
-                            self.peak[k] = max(self.peak[k], v)
-
-                self.thread = threading.Thread(target=run, daemon=True)
-                self.thread.start()
-
-            def __exit__(self, *exc):
-                self.stop.set()
-                self.thread.join()
-                peaks.last = self.peak
-
-        return _Stage()
+        thread = threading.Thread(target=run, daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join()
+            self.last = peak
 
 
 def one_size(rows: int, state: str, driver_memory: str) -> dict:
