@@ -8,9 +8,10 @@ written once as a Delta partition with Spark (kept between runs). Then, with `gb
 parameters, in one process:
   - spark: the trees through ctrflow's own path (pipelines.gbdt.fit_trees: xgboost.spark, num_workers
     2 x 1 thread, barrier stage, read from the Delta table), wall time;
-  - its parts, measured apart: the Delta read of the columns into Arrow batches on 2 tasks (what each
-    worker does before building its DMatrix), and the shuffle xgboost.spark adds to give each worker one
-    partition (`repartition(2)` of the same columns; a barrier stage refuses a coalesce);
+  - its parts, measured apart: the Delta read of the columns, cast to float32 as fit_booster does, into
+    Arrow batches on 2 tasks (what each worker does before building its DMatrix), and the shuffle
+    xgboost.spark adds to give each worker one partition (`repartition(2)` of the same columns; a barrier
+    stage refuses a coalesce), also timed for the table's doubles (what crossed it before the cast);
   - local: the same rows loaded from the table's Parquet files into one numpy matrix (pyarrow, not
     counted), QuantileDMatrix built, boosting with nthread 2, each timed.
 Prints spark / local (DMatrix + boosting) against the goal of 1.3x at 10M rows.
@@ -109,12 +110,14 @@ def time_size(spark, settings, rows: int) -> dict:
             n += b.num_rows
         yield pa.RecordBatch.from_pydict({"n": [n]})
 
+    floats = train.select("label", *(F.col(c).cast("float").alias(c) for c in cols))  # what fit_booster hands on
     t0 = time.perf_counter()
-    train.coalesce(2).mapInArrow(arrow_batches, "n long").agg(F.sum("n")).collect()
+    floats.coalesce(2).mapInArrow(arrow_batches, "n long").agg(F.sum("n")).collect()
     out["read_arrow_s"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    train.repartition(2).write.format("noop").mode("overwrite").save()
-    out["shuffle_s"] = time.perf_counter() - t0
+    for key, frame in (("shuffle_s", floats), ("shuffle_double_s", train)):
+        t0 = time.perf_counter()
+        frame.repartition(2).write.format("noop").mode("overwrite").save()
+        out[key] = time.perf_counter() - t0
 
     files = [f.removeprefix("file:") for f in train.inputFiles()]
     t0 = time.perf_counter()
@@ -148,10 +151,12 @@ def main() -> None:
         r = time_size(spark, settings, rows)
         results.append(r)
         print(json.dumps(r), flush=True)
-    print(f"\n{'rows':>11} {'spark':>8} {'read':>7} {'shuffle':>8} {'DMatrix':>8} {'boost':>7} {'ratio':>6}")
+    head = ("rows", 11), ("spark", 8), ("read", 7), ("shuffle", 8), ("(f64)", 7), ("DMatrix", 8), ("boost", 7)
+    print("\n" + " ".join(f"{h:>{w}}" for h, w in head) + f" {'ratio':>6}")
     for r in results:
         print(
             f"{r['rows']:>11,} {r['spark_s']:8.1f} {r['read_arrow_s']:7.1f} {r['shuffle_s']:8.1f} "
+            f"{r['shuffle_double_s']:7.1f} "
             f"{r['local_dmatrix_s']:8.1f} {r['local_boost_s']:7.1f} {r['ratio']:5.2f}x"
         )
     print("ratio = xgboost.spark wall / single-process (QuantileDMatrix + boosting, rows in memory); goal <= 1.3x")

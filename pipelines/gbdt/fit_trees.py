@@ -2,7 +2,9 @@
 
 xgboost runs distributed (xgboost.spark, barrier mode, the feature columns passed as a list so no
 vector is assembled; xgboost.spark repartitions the input into one partition per worker with a shuffle:
-a barrier stage refuses a coalesce). LightGBM has no Spark integration on this stack (SynapseML is Scala
+a barrier stage refuses a coalesce). The columns cross that shuffle and the JVM -> Python boundary as
+float32, the type xgboost bins in anyway (a double is rounded to the same float either way), which
+halves both. LightGBM has no Spark integration on this stack (SynapseML is Scala
 2.12 and JVM-only), so it trains in one process on a bounded sample: the driver receives at most
 `max_rows` rows.
 """
@@ -53,7 +55,9 @@ def _fit_xgboost(df, cols: list[str], label: str, t: TreeSettings, num_workers: 
         random_state=seed,
         missing=float("nan"),
     )
-    model = clf.fit(df.select(label, *cols))
+    from pyspark.sql import functions as F
+
+    model = clf.fit(df.select(label, *(F.col(c).cast("float").alias(c) for c in cols)))
     return bytes(model.get_booster().save_raw("ubj"))
 
 
