@@ -33,7 +33,7 @@ cluster-status: setup
 	@scripts/cluster.sh status
 
 test: setup
-	@$(PY) -m pytest -q tests
+	@$(PY) -m pytest -q --durations=40 tests
 
 # The edit-test loop: everything but the slow and cluster tests (tests/conftest.py SLOW_MODULES).
 test-fast: setup

@@ -56,6 +56,8 @@ def test_overrides(state_dir: Path) -> list[str]:
         "spark.profiles.local.conf.spark.sql.shuffle.partitions=2",
         "spark.profiles.local.conf.spark.default.parallelism=2",
         "spark.profiles.local.conf.spark.driver.memory=3g",
+        # a hundred short JVMs on 2 cores: C1 only and one GC thread halve each one's CPU (JIT and GC threads)
+        "spark.profiles.local.java_options=-XX:TieredStopAtLevel=1 -XX:+UseSerialGC",
         "synth.profile=planted",  # the tests' tiny vocabularies; criteo_like has tests of its own
         "synth.rows_per_day=4000",
         "synth.block_rows=1000",

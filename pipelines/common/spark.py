@@ -54,8 +54,9 @@ def session_conf(settings: Settings, profile_name: str | None = None) -> dict[st
         "spark.sql.sources.partitionOverwriteMode": "dynamic",
         "spark.sql.session.timeZone": "UTC",
     }
-    conf["spark.driver.extraJavaOptions"] = JVM_OPTIONS
-    conf["spark.executor.extraJavaOptions"] = JVM_OPTIONS
+    java = f"{JVM_OPTIONS} {profile.java_options}".strip()
+    conf["spark.driver.extraJavaOptions"] = java
+    conf["spark.executor.extraJavaOptions"] = java
     if profile.master:
         conf["spark.master"] = profile.master
         if profile.master.startswith("local"):
@@ -72,7 +73,7 @@ def session_conf(settings: Settings, profile_name: str | None = None) -> dict[st
                 ),
                 "spark.hadoop.datanucleus.schema.autoCreateAll": "true",
                 "spark.hadoop.hive.metastore.schema.verification": "false",
-                "spark.driver.extraJavaOptions": f"{JVM_OPTIONS} -Dderby.system.home={state}",
+                "spark.driver.extraJavaOptions": f"{java} -Dderby.system.home={state}",
             }
         )
     elif profile.metastore == "jdbc":

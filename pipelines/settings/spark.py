@@ -30,6 +30,9 @@ class SparkProfile:
     metastore_uris: str | None = None  # metastore: external only (thrift://host:9083)
     delta: bool = True
     jars: bool = True  # put the project's jars (conf/jars/pom.xml) on spark.jars
+    # JVM flags added to ctrflow's own on the driver and the executors (e.g. `-XX:TieredStopAtLevel=1`,
+    # C1 only: half the JVM's CPU for many short jobs on small days, slower hot loops on large ones)
+    java_options: str = ""
     conf: dict[str, str | int | float | bool] = field(default_factory=dict)
     description: str = ""
 

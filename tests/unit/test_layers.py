@@ -22,6 +22,8 @@ LAYERS = [
         "common.submit",
         "common.table_names",
         "common.storage",
+        "common.staged_delta",
+        "common.ordered_pool",
     },
     {"synth", "ingest", "eval"},
     {"features", "registry"},  # the registry evaluates candidates (eval) and stores what features/trainers make

@@ -50,3 +50,15 @@ def test_metastore_settings_must_match_the_kind():
     conf = session_conf(load("local").settings, "cluster")
     assert conf["spark.hadoop.hive.metastore.uris"] == "thrift://hive-metastore:9083"
     assert conf["spark.dynamicAllocation.enabled"] == "false"  # xgboost.spark's barrier stage refuses it
+
+
+def test_java_options_join_ctrflows_own_flags_on_driver_and_executors(tmp_path):
+    flags = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
+    s = load("local", [f"project.state_dir={tmp_path}", f"spark.profiles.local.java_options={flags}"]).settings
+    conf = session_conf(s)
+    assert conf["spark.executor.extraJavaOptions"] == f"-XX:-DontCompileHugeMethods {flags}"
+    # the driver keeps Derby's home (embedded metastore) beside them
+    assert (
+        conf["spark.driver.extraJavaOptions"] == f"-XX:-DontCompileHugeMethods {flags} -Dderby.system.home={tmp_path}"
+    )
+    assert session_conf(load("local").settings)["spark.executor.extraJavaOptions"] == "-XX:-DontCompileHugeMethods"
