@@ -47,15 +47,26 @@ def run_dag(dag_id: str, sets: list[str], ds: dt.date):
 
 def query(sets: list[str], sql: str) -> list[dict]:
     """The rows of a small query, in a Spark process of its own."""
+    return queries(sets, sql)[0]
+
+
+def queries(sets: list[str], *sqls: str) -> list[list[dict]]:
+    """The rows of each small query, all in one Spark process (each process costs a JVM's start)."""
     code = (
         "import json, sys\nfrom pipelines.common.config import load\nfrom pipelines.common.spark import get_session\n"
-        "spark = get_session(load('local', sys.argv[2:]).settings)\n"
-        "print(json.dumps([r.asDict() for r in spark.sql(sys.argv[1]).collect()], default=str))"
+        "sqls, sets = json.loads(sys.argv[1]), sys.argv[2:]\n"
+        "spark = get_session(load('local', sets).settings)\n"
+        "print(json.dumps([[r.asDict() for r in spark.sql(q).collect()] for q in sqls], default=str))"
     )
-    done = run_cli([sys.executable, "-c", code, sql, *sets], timeout=600)
+    done = run_cli([sys.executable, "-c", code, json.dumps(sqls), *sets], timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def count(sets: list[str], sql: str) -> int:
-    return int(next(iter(query(sets, sql)[0].values())))
+    return counts(sets, sql)[0]
+
+
+def counts(sets: list[str], *sqls: str) -> list[int]:
+    """The one value of each single-row query (count(*) ...), in one Spark process."""
+    return [int(next(iter(rows[0].values()))) for rows in queries(sets, *sqls)]

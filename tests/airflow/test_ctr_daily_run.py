@@ -17,7 +17,7 @@ import pytest
 
 from pipelines.common.config import load
 from pipelines.registry.store import Registry
-from tests.airflow.dag_runs import count, job, run_dag
+from tests.airflow.dag_runs import counts, job, run_dag
 from tests.conftest import test_overrides
 
 DAYS = [dt.date(2026, 11, 1), dt.date(2026, 11, 2), dt.date(2026, 11, 3)]  # on or after dags.yml start_date
@@ -66,16 +66,21 @@ def test_ctr_daily_end_to_end_and_a_retried_ingest(sets):
     settings = load("local", sets).settings
     reg = Registry.from_settings(settings)
     day = f"ds = '{DS.isoformat()}'"
-    for model in ("gbdt_lr", "deepfm"):
+    models = ("gbdt_lr", "deepfm")
+    for model in models:
         [version] = [v for v in reg.versions(model) if v.eval_ds == DS.isoformat()]
         assert reg.champion(model).version == version.version
         assert 0.5 < version.metrics["auc"] <= 1, (model, version.metrics)
         reports = list(Path(version.artifacts.removeprefix("file:")).rglob("*.md"))
         assert reports, f"no report under {version.artifacts}"
-        assert count(sets, f"SELECT count(*) FROM out.scores WHERE {day} AND model = '{model}'") == ROWS
+    scored = counts(sets, *(f"SELECT count(*) FROM out.scores WHERE {day} AND model = '{m}'" for m in models))
+    assert scored == [ROWS, ROWS]
 
     state, tis = run_dag("ctrflow_ingest_retry", sets, DS)
     assert state == "success" and tis["ingest"] == ("success", 2), tis
-    staged = count(sets, f"SELECT count(*) FROM stg.click_logs WHERE {day}")
-    quarantined = count(sets, f"SELECT count(*) FROM stg.click_logs_quarantine WHERE {day}")
+    staged, quarantined = counts(
+        sets,
+        f"SELECT count(*) FROM stg.click_logs WHERE {day}",
+        f"SELECT count(*) FROM stg.click_logs_quarantine WHERE {day}",
+    )
     assert staged + quarantined == ROWS, json.dumps({"staged": staged, "quarantined": quarantined})

@@ -15,7 +15,7 @@ import datetime as dt
 
 import pytest
 
-from tests.airflow.dag_runs import count, job, query, run_dag
+from tests.airflow.dag_runs import count, job, queries, query, run_dag
 from tests.conftest import test_overrides
 
 DAYS = [dt.date(2026, 11, 1), dt.date(2026, 11, 2), dt.date(2026, 11, 3)]  # on or after dags.yml start_date
@@ -90,14 +90,18 @@ def test_recs_daily_end_to_end(sets):
         )
     }
     day = f"ds = '{DS.isoformat()}' AND index = 'recs_items'"
-    users = count(sets, f"SELECT count(DISTINCT query_id) FROM out.candidates WHERE {day}")
-    assert users > 100
-    assert count(sets, f"SELECT count(*) FROM out.recs WHERE {day}") == users * K
-    [row] = query(sets, f"SELECT * FROM out.recs_quality WHERE {day}")
+    [[users], [recs], [reordered], [row]] = queries(
+        sets,
+        f"SELECT count(DISTINCT query_id) AS n FROM out.candidates WHERE {day}",
+        f"SELECT count(*) AS n FROM out.recs WHERE {day}",
+        f"SELECT count(*) AS n FROM out.recs WHERE {day} AND rank <> retrieval_rank",
+        f"SELECT * FROM out.recs_quality WHERE {day}",
+    )
+    assert users["n"] > 100 and recs["n"] == users["n"] * K
     assert row["passed"] and row["coverage"] == 1.0 and row["model"] == "recs_ranker"
     assert (row["index_version"], row["model_version"]) == ("v0001", "v0001")
     assert row["hit_rate"] > row["hit_rate_ann"], row  # GBDT+LR, the champion ranker, finds more clicks
-    assert count(sets, f"SELECT count(*) FROM out.recs WHERE {day} AND rank <> retrieval_rank") > 0  # reordered
+    assert reordered["n"] > 0  # the ranker changed the order
 
 
 def test_candidate_features_equal_the_features_of_the_same_pairs(sets):
