@@ -1,4 +1,5 @@
-"""Shared fixtures: one Spark session for the whole run (Spark takes ~10 s to start on 2 cores).
+"""Shared fixtures: one Spark session per test process (Spark takes ~10 s to start on 2 cores; `make test`
+runs two processes, pytest-xdist).
 
 The session uses the `local` profile with its own state directory (warehouse, Derby metastore) under
 pytest's temp dir, so tests never touch the project's .state/ and a running job cannot lock them out.
