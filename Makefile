@@ -33,10 +33,11 @@ cluster-status: setup
 	@scripts/cluster.sh status
 
 # Two test processes (pytest-xdist, whole files to each, each with its own Spark session): the DAG tests
-# spend most of their time waiting on short Spark jobs, so two streams fill the 2 cores. The multi-process
+# spend most of their time waiting on short Spark jobs, so two streams fill the 2 cores. Files go out in
+# collection order (no reorder by test count), so the two long DAG tests (tests/airflow) start first. The multi-process
 # tests (marked `cluster`: a local-cluster job, the loopback cluster's dozen processes) run after, alone.
 test: setup
-	@$(PY) -m pytest -q --durations=40 -n 2 --dist loadfile -m "not cluster" tests
+	@$(PY) -m pytest -q --durations=40 -n 2 --dist loadfile --no-loadscope-reorder -m "not cluster" tests
 	@$(PY) -m pytest -q --durations=10 -m cluster tests
 
 # The edit-test loop: everything but the slow and cluster tests (tests/conftest.py SLOW_MODULES).
