@@ -36,12 +36,15 @@ cluster-status: setup
 # spend most of their time waiting on short Spark jobs, so two streams fill the 2 cores. Files go out in
 # collection order (no reorder by test count), so the two long DAG tests (tests/airflow) start first. The multi-process
 # tests (marked `cluster`: a local-cluster job, the loopback cluster's dozen processes) run after, alone.
+# tests/jvm_archive.py first makes the class-data archive the tests' Spark JVMs start from (once per machine).
 test: setup
+	@$(PY) -m tests.jvm_archive
 	@$(PY) -m pytest -q --durations=40 -n 2 --dist loadfile --no-loadscope-reorder -m "not cluster" tests
 	@$(PY) -m pytest -q --durations=10 -m cluster tests
 
 # The edit-test loop: everything but the slow and cluster tests (tests/conftest.py SLOW_MODULES).
 test-fast: setup
+	@$(PY) -m tests.jvm_archive
 	@$(PY) -m pytest -q -m "not slow and not cluster" tests
 
 # ruff's lint rules and its formatter (`make format` applies it); CI runs this before the tests.

@@ -49,16 +49,20 @@ def pytest_collection_modifyitems(config, items):
     items.sort(key=lambda item: Path(item.fspath).resolve().parent.name == "cluster")
 
 
-def test_overrides(state_dir: Path) -> list[str]:
-    """--set overrides every test run uses: private state, small shuffles, tiny synthetic days."""
+def test_overrides(state_dir: Path, archive: bool = True) -> list[str]:
+    """--set overrides every test run uses: private state, small shuffles, tiny synthetic days; the JVM
+    flags of tests/jvm_archive.py (C1, serial GC, the class-data archive unless `archive=False`)."""
+    from tests import jvm_archive
+
     return [
         f"project.state_dir={state_dir}",
         "spark.profiles.local.master=local[2]",
         "spark.profiles.local.conf.spark.sql.shuffle.partitions=2",
         "spark.profiles.local.conf.spark.default.parallelism=2",
         "spark.profiles.local.conf.spark.driver.memory=3g",
-        # a hundred short JVMs on 2 cores: C1 only and one GC thread halve each one's CPU (JIT and GC threads)
-        "spark.profiles.local.java_options=-XX:TieredStopAtLevel=1 -XX:+UseSerialGC",
+        # a few hundred short JVMs on 2 cores: C1 only, one GC thread, classes from the shared archive
+        f"spark.profiles.local.java_options={jvm_archive.java_options() if archive else jvm_archive.JIT}",
+        *jvm_archive.class_path_sets(),
         "synth.profile=planted",  # the tests' tiny vocabularies; criteo_like has tests of its own
         "synth.rows_per_day=4000",
         "synth.block_rows=1000",

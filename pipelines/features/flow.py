@@ -14,6 +14,7 @@ from pipelines.core.timing import stage
 from pipelines.features import artifacts
 from pipelines.features.builder import PipelineSpec, Plan, load_spec, validate
 from pipelines.features.feature_map import FeatureMap, build_feature_map
+from pipelines.features.fitting import fit_pipeline
 from pipelines.features.stage_types import CATEGORICAL_KIND, MULTI_VALUED_KIND
 from pipelines.features.stats import (
     FeatureDrift,
@@ -110,7 +111,7 @@ def fit(spark, settings, plan: Plan, ds: dt.date, run_config_hash: str) -> tuple
     with stage(f"counting the training window {days[0]}..{days[-1]} of {source}"):
         counts = _check_days(spark, train, source, days)
     with stage(f"fitting {len(plan.stages)} stages on {sum(counts.values()):,} rows"):
-        model = plan.build().fit(train)
+        model = fit_pipeline(plan.build().getStages(), train)
     created = dt.datetime.now(dt.UTC)
     version = f"{ds:%Y%m%d}-{created:%Y%m%dT%H%M%S}-{plan.spec.config_hash[:6]}"
     vdir = artifacts.version_dir(settings, plan.name, version)
@@ -145,10 +146,16 @@ def _plain(spec: PipelineSpec) -> dict:
 def record_train_stats(spark, settings, plan: Plan, fitted: Fitted, transformed) -> None:
     """Training-window statistics (the drift baseline), which publish the version; CURRENT moves to it
     unless a version was fitted for a later day (a fit of an older day, a backfill, leaves that one current)."""
+    from pyspark import StorageLevel
+
     fields = feature_fields(fitted.feature_map)
     with stage("training-window statistics"):
-        edges = numeric_edges(transformed, fields)
-        fitted.train_stats = compute_stats(transformed, fields, edges)
+        baseline = transformed.persist(StorageLevel.MEMORY_AND_DISK)  # three passes: one transform
+        try:
+            edges = numeric_edges(baseline, fields)
+            fitted.train_stats = compute_stats(baseline, fields, edges)
+        finally:
+            baseline.unpersist()
     base = artifacts.pipeline_dir(settings, plan.name)
     vdir = artifacts.version_dir(settings, plan.name, fitted.version)
     artifacts.write_json(f"{vdir}/train_stats.json", artifacts.stats_to_json(fitted.train_stats))
