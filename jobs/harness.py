@@ -69,7 +69,11 @@ def _option_type(tp: Any) -> tuple[dict, Any]:
 def build_parser(job: ModuleType, name: str) -> argparse.ArgumentParser:
     doc = (job.__doc__ or "").strip()
     p = _ArgParser(prog=f"ctrflow job {name}", description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--ds", required=True, help="the partition day to process, YYYY-MM-DD")
+    p.add_argument(
+        "--ds",
+        required=True,
+        help="the partition day to process, YYYY-MM-DD; or FIRST..LAST, each day in turn in one Spark application",
+    )
     p.add_argument(
         "--env",
         default=os.environ.get("CTRFLOW_ENV", config_mod.DEFAULT_ENV),
@@ -136,39 +140,76 @@ def configure_logging(level: str = "INFO") -> None:
 
 
 def run_job(name: str, argv: list[str], spark=None) -> int:
-    """Parse, set up Spark and run a job; returns the process exit code."""
+    """Parse, set up Spark and run a job; returns the process exit code. `--ds FIRST..LAST` runs the job for
+    each day in turn on one Spark session (a backfill pays one start-up), each day its own atomic job with
+    its own result line; the first day that fails stops the range (the days before it stay done)."""
     from jobs import load_job
 
     debug = debug_requested(argv)
+    prog = f"ctrflow {name}"
     try:
         job = load_job(name)
-        cfg, level = parse_config(job, name, argv)
-        configure_logging(level)
-        log.info("job %s ds=%s env=%s config=%s", name, cfg.ds, cfg.conf.env, cfg.conf.config_hash)
-        t0 = time.perf_counter()
-        if spark is None and getattr(job, "USES_SPARK", True):  # a job module may set USES_SPARK = False
-            from pipelines.common.spark import app_name, get_session
-            from pipelines.core.timing import stage
+        days = per_day_argv(argv)
+        for day_argv in days:
+            cfg, level = parse_config(job, name, day_argv)
+            if len(days) > 1:
+                prog = f"ctrflow {name} {cfg.ds}"  # the error line names the day that failed
+            configure_logging(level)
+            log.info("job %s ds=%s env=%s config=%s", name, cfg.ds, cfg.conf.env, cfg.conf.config_hash)
+            t0 = time.perf_counter()
+            if spark is None and getattr(job, "USES_SPARK", True):  # a job module may set USES_SPARK = False
+                from pipelines.common.spark import app_name, get_session
+                from pipelines.core.timing import stage
 
-            with stage(f"starting Spark (profile {cfg.settings.spark.profile})"):
-                spark = get_session(cfg.settings, app=app_name(cfg.settings, name, cfg.ds))
-        if debug and spark is not None:
-            from pipelines.common.spark import task_error_logs
+                days_label = cfg.ds if len(days) == 1 else f"{cfg.ds}..{cfg.ds + dt.timedelta(days=len(days) - 1)}"
+                with stage(f"starting Spark (profile {cfg.settings.spark.profile})"):
+                    spark = get_session(cfg.settings, app=app_name(cfg.settings, name, days_label))
+            if debug and spark is not None and day_argv is days[0]:
+                from pipelines.common.spark import task_error_logs
 
-            task_error_logs(spark, audible=True)
-        result = job.run(spark, cfg)
-        timings = take_timings()
-        log.info(
-            "job %s done in %.1f s; stages: %s",
-            name,
-            time.perf_counter() - t0,
-            ", ".join(f"{n} {s:.1f}s" for n, s in timings),
-        )
-        protocol.print_result(result or {})  # whatever --log-level says: the caller reads it
+                task_error_logs(spark, audible=True)
+            result = job.run(spark, cfg)
+            timings = take_timings()
+            log.info(
+                "job %s done in %.1f s; stages: %s",
+                name,
+                time.perf_counter() - t0,
+                ", ".join(f"{n} {s:.1f}s" for n, s in timings),
+            )
+            protocol.print_result(result or {})  # whatever --log-level says: the caller reads it
         return 0
     except Exception as e:
         take_timings()
-        return report_failure(f"ctrflow {name}", e, debug)
+        return report_failure(prog, e, debug)
+
+
+MAX_RANGE_DAYS = 366
+
+
+def per_day_argv(argv: list[str]) -> list[list[str]]:
+    """[argv] for one day; for `--ds FIRST..LAST` (or --ds=FIRST..LAST), one argv per day, oldest first."""
+    for i, arg in enumerate(argv):
+        if arg == "--ds" and i + 1 < len(argv):
+            value, at, form = argv[i + 1], i + 1, "{}"
+        elif arg.startswith("--ds="):
+            value, at, form = arg.removeprefix("--ds="), i, "--ds={}"
+        else:
+            continue
+        if ".." not in value:
+            return [argv]
+        first, _, last = value.partition("..")
+        try:
+            start, end = dt.date.fromisoformat(first), dt.date.fromisoformat(last)
+        except ValueError:
+            raise ConfigError(f"--ds {value!r}: expected a day YYYY-MM-DD or a range FIRST..LAST") from None
+        if end < start:
+            raise ConfigError(f"--ds {value!r}: the range ends before it starts")
+        n = (end - start).days + 1
+        if n > MAX_RANGE_DAYS:
+            raise ConfigError(f"--ds {value!r}: {n} days; at most {MAX_RANGE_DAYS} in one run")
+        days = [start + dt.timedelta(days=k) for k in range(n)]
+        return [[*argv[:at], form.format(d.isoformat()), *argv[at + 1 :]] for d in days]
+    return [argv]
 
 
 def debug_requested(argv: list[str]) -> bool:

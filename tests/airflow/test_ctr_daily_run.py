@@ -36,13 +36,10 @@ def sets(tmp_path_factory, airflow_db) -> list[str]:
         "ctr.batch_size=128",
     ]  # 16 steps per worker and epoch: enough to beat the gate floors
     d1, d2 = (d.isoformat() for d in DAYS[:2])
-    job(sets, "generate", "--ds", d1)
-    job(sets, "ingest", "--source", "click_logs", "--ds", d1)
+    job(sets, "generate", "--ds", f"{d1}..{DS.isoformat()}")  # a range: one Spark application for the days
+    job(sets, "ingest", "--source", "click_logs", "--ds", f"{d1}..{d2}")
     job(sets, "features", "--pipeline", "ctr_default", "--fit", "--ds", d1)
-    job(sets, "generate", "--ds", d2)
-    job(sets, "ingest", "--source", "click_logs", "--ds", d2)
     job(sets, "features", "--pipeline", "ctr_default", "--ds", d2)
-    job(sets, "generate", "--ds", DS.isoformat())
     return sets
 
 
