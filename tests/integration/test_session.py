@@ -48,9 +48,13 @@ def test_hive_table_round_trip(spark, settings):
     assert len(os.listdir(day_dir)) == 1 and spark.table(name).where("ds = '2026-11-01'").count() == 2
 
 
-def test_ctrflow_tables_lists_each_layer_with_format_and_partitions(spark, settings):
+def test_ctrflow_tables_lists_each_layer_with_format_and_partitions(spark, overrides):
+    from pipelines.common import config
     from pipelines.common.describe_tables import describe_tables
 
+    # databases of their own: the shared session's layers hold every earlier test's tables by now
+    layers = [f"project.databases.{layer}=listed_{layer}" for layer in ("raw", "stg", "feat", "out")]
+    settings = config.load("local", overrides=[*overrides, *layers]).settings
     name = tables.table(settings, "raw", "listed_hive")
     df = spark.createDataFrame([(1, "a")], "id int, v string")
     for day in (1, 2):
@@ -62,6 +66,7 @@ def test_ctrflow_tables_lists_each_layer_with_format_and_partitions(spark, setti
     assert "2 partition(s) [2026-11-01 .. 2026-11-02]" in lines[name]
     assert " delta " in lines[delta] and "1 partition(s) [2026-11-03]" in lines[delta]
     assert text.splitlines()[0].startswith("metastore: hive, warehouse ")
+    assert "feat (listed_feat): no database yet" in text
 
 
 def test_delta_table_round_trip_replaces_one_partition(spark, settings):
