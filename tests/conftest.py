@@ -71,7 +71,7 @@ def test_overrides(state_dir: Path, archive: bool = True) -> list[str]:
         "ctr.epochs=3",  # the tests check behaviour, not quality: fewer epochs than the shipped 8
         # and a shorter LR sweep: on a few thousand rows each LBFGS iteration is one Spark job of pure
         # overhead, and the shipped grid (5 values) x 50 iterations took ~3 min per LR of a tiny train_gbdt_lr
-        "gbdt.lr.reg_grid=[0.001, 0.01, 0.1]",
+        "gbdt.lr.reg_grid=[0.001,0.01,0.1]",
         "gbdt.lr.max_iter=30",
     ]
 
