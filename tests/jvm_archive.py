@@ -15,7 +15,7 @@ Without the archive (not made yet, or made by another JVM) the flags fall back t
 
 from __future__ import annotations
 
-import glob
+import functools
 import hashlib
 import os
 import shutil
@@ -28,11 +28,18 @@ ROOT = Path(__file__).resolve().parents[1]
 JIT = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"  # C1 only, one GC thread: a short JVM's CPU halves
 
 
-def _jars() -> list[str]:
-    return sorted(glob.glob(str(ROOT / ".jars" / "*.jar")))
+@functools.cache
+def _jars() -> tuple[str, ...]:
+    """The project's jars (Delta), where the local profile's spark.jars takes them from."""
+    from pipelines.common import config
+    from pipelines.common.spark import project_jars
+
+    return tuple(project_jars(config.load("local").settings))
 
 
+@functools.cache
 def archive_path() -> Path:
+    """Where the archive of this JVM and these jars lives (computed once per process; it may not exist)."""
     import pyspark
 
     java = shutil.which("java") or "java"
@@ -42,7 +49,7 @@ def archive_path() -> Path:
     return ROOT / ".state" / "jvm" / f"spark-{hashlib.sha1(key.encode()).hexdigest()[:12]}.jsa"
 
 
-def java_options(extra: str = "") -> str:
+def java_options() -> str:
     """The local profile's JVM flags in tests: C1 and the serial GC, the archive where it exists, and
     no re-verification of the project's own class path (the archive's classes are verified once)."""
     archive = archive_path()
@@ -52,13 +59,12 @@ def java_options(extra: str = "") -> str:
         if archive.exists()
         else ""
     )
-    return f"{JIT}{share} {extra}".strip()
+    return f"{JIT}{share}"
 
 
 def class_path_sets() -> list[str]:
     """--set entries that put Delta's jars on the local driver's class path (so the archive holds them)."""
-    jars = _jars()
-    return [f"spark.profiles.local.conf.spark.driver.extraClassPath={':'.join(jars)}"] if jars else []
+    return [f"spark.profiles.local.conf.spark.driver.extraClassPath={':'.join(_jars())}"]
 
 
 def make() -> Path:
