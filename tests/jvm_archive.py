@@ -25,7 +25,10 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-JIT = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"  # C1 only, one GC thread: a short JVM's CPU halves
+# C1 only, one GC thread: a short JVM's CPU halves. C1 alone reserves a 48 MB code cache, which a long JVM
+# (a test process's shared session, a DAG task) fills in ~100 s; the JIT then stops and the rest runs
+# interpreted ("CodeCache is full. Compiler has been disabled."): 240 MB, what tiered compilation reserves.
+JIT = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC -XX:ReservedCodeCacheSize=240m"
 
 
 @functools.cache

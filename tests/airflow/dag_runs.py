@@ -15,12 +15,20 @@ from tests.airflow.conftest import DAGS_FOLDER
 from tests.conftest import run_cli
 
 
-def job(sets: list[str], *args: str) -> dict:
-    """Run a job; its result line as a dict."""
-    done = run_cli([sys.executable, "-m", "jobs", *args, *[a for s in sets for a in ("--set", s)]], timeout=900)
-    assert done.returncode == 0, f"{args}: {done.stderr[-3000:]}"
-    results = [r for r in map(parse_result, done.stderr.splitlines()) if r is not None]
-    return results[-1] if results else {}
+def jobs(sets: list[str], *steps: list[str]) -> list[dict]:
+    """Run jobs in turn in one process (each step [job, *args]): one Spark session, so a set-up pays one JVM
+    start and its warm-up, not one per job. Their result lines, in order; the first failure stops the rest."""
+    code = (
+        "import json, sys\nfrom jobs.harness import run_job\n"
+        "steps, sets = json.loads(sys.argv[1]), sys.argv[2:]\n"
+        "for name, *args in steps:\n"
+        "    if run_job(name, [*args, *sets]) != 0:\n"
+        "        sys.exit(f'{name} {args} failed')\n"
+    )
+    argv = [a for s in sets for a in ("--set", s)]
+    done = run_cli([sys.executable, "-c", code, json.dumps([list(s) for s in steps]), *argv], timeout=1800)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return [r for r in map(parse_result, done.stderr.splitlines()) if r is not None]
 
 
 def run_dag(dag_id: str, sets: list[str], ds: dt.date):

@@ -17,7 +17,7 @@ import pytest
 
 from pipelines.common.config import load
 from pipelines.registry.store import Registry
-from tests.airflow.dag_runs import counts, job, run_dag
+from tests.airflow.dag_runs import counts, jobs, run_dag
 from tests.conftest import test_overrides
 
 DAYS = [dt.date(2026, 11, 1), dt.date(2026, 11, 2), dt.date(2026, 11, 3)]  # on or after dags.yml start_date
@@ -36,10 +36,13 @@ def sets(tmp_path_factory, airflow_db) -> list[str]:
         "ctr.batch_size=128",
     ]  # 16 steps per worker and epoch: enough to beat the gate floors
     d1, d2 = (d.isoformat() for d in DAYS[:2])
-    job(sets, "generate", "--ds", f"{d1}..{DS.isoformat()}")  # a range: one Spark application for the days
-    job(sets, "ingest", "--source", "click_logs", "--ds", f"{d1}..{d2}")
-    job(sets, "features", "--pipeline", "ctr_default", "--fit", "--ds", d1)
-    job(sets, "features", "--pipeline", "ctr_default", "--ds", d2)
+    jobs(  # one process (one Spark session) for the set-up, days in ranges
+        sets,
+        ["generate", "--ds", f"{d1}..{DS.isoformat()}"],
+        ["ingest", "--source", "click_logs", "--ds", f"{d1}..{d2}"],
+        ["features", "--pipeline", "ctr_default", "--fit", "--ds", d1],
+        ["features", "--pipeline", "ctr_default", "--ds", d2],
+    )
     return sets
 
 

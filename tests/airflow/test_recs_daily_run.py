@@ -15,7 +15,7 @@ import datetime as dt
 
 import pytest
 
-from tests.airflow.dag_runs import count, job, queries, query, run_dag
+from tests.airflow.dag_runs import count, jobs, queries, query, run_dag
 from tests.conftest import test_overrides
 
 DAYS = [dt.date(2026, 11, 1), dt.date(2026, 11, 2), dt.date(2026, 11, 3)]  # on or after dags.yml start_date
@@ -43,31 +43,22 @@ def sets(tmp_path_factory, airflow_db) -> list[str]:
         "dags.recs_daily.sensor.poke_interval_s=5",
     ]
     first, t, last = (d.isoformat() for d in DAYS)
-    job(sets, "generate", "--ds", f"{first}..{last}")  # ranges: one Spark application for the three days
-    job(sets, "ingest", "--source", "recs_logs", "--ds", f"{first}..{last}")
-    job(sets, "features", "--pipeline", "recs", "--ds", first, "--fit")
-    job(sets, "features", "--pipeline", "recs", "--ds", f"{t}..{last}")
     tiny = ["--param", "embed_dim=8", "--param", "hidden_units=[32]", "--param", "output_dim=16"]
-    job(
-        sets,
-        "train_ctr",
-        "--ds",
-        t,
-        "--model",
-        "two_tower",
-        "--variant",
-        "recs",
-        *tiny,
-        "--model-name",
-        "recs_two_tower",
-    )
-    job(sets, "publish", "--ds", t, "--model", "recs_two_tower", "--force")
     items = "out.recs_two_tower_item_embeddings"
-    job(sets, "build_index", "--ds", t, "--embeddings", items, "--name", "recs_items", "--factory", "Flat")
-    job(sets, "train_gbdt_lr", "--ds", t, "--model-name", "recs_ranker")
-    job(sets, "publish", "--ds", t, "--model", "recs_ranker", "--force")
-    job(sets, "train_ctr", "--ds", t, "--model", "deepfm", "--variant", "test", "--model-name", "recs_deepfm")
-    job(sets, "publish", "--ds", t, "--model", "recs_deepfm", "--force")
+    jobs(  # one process (one Spark session) for the whole set-up, days in ranges
+        sets,
+        ["generate", "--ds", f"{first}..{last}"],
+        ["ingest", "--source", "recs_logs", "--ds", f"{first}..{last}"],
+        ["features", "--pipeline", "recs", "--ds", first, "--fit"],
+        ["features", "--pipeline", "recs", "--ds", f"{t}..{last}"],
+        ["train_ctr", "--ds", t, "--model", "two_tower", "--variant", "recs", *tiny, "--model-name", "recs_two_tower"],
+        ["publish", "--ds", t, "--model", "recs_two_tower", "--force"],
+        ["build_index", "--ds", t, "--embeddings", items, "--name", "recs_items", "--factory", "Flat"],
+        ["train_gbdt_lr", "--ds", t, "--model-name", "recs_ranker"],
+        ["publish", "--ds", t, "--model", "recs_ranker", "--force"],
+        ["train_ctr", "--ds", t, "--model", "deepfm", "--variant", "test", "--model-name", "recs_deepfm"],
+        ["publish", "--ds", t, "--model", "recs_deepfm", "--force"],
+    )
     return sets
 
 
@@ -120,12 +111,15 @@ def test_candidate_features_equal_the_features_of_the_same_pairs(sets):
 
 def test_deepfm_as_ranker_reorders_and_finds_more_clicks(sets):
     d, ranker = DS.isoformat(), "recs_deepfm"
-    result = job(sets, "rank", "--ds", d, "--ranker", ranker, "--index", "recs_items")
+    result, quality = jobs(  # one process for both
+        sets,
+        ["rank", "--ds", d, "--ranker", ranker, "--index", "recs_items"],
+        ["check_recs", "--ds", d, "--index", "recs_items"],
+    )
     assert (result["ranker"], result["ranker_version"]) == (ranker, "v0001")
     moved = count(
         sets,
         f"SELECT count(*) FROM out.recs_ranked WHERE ds = '{d}' AND index = 'recs_items' AND rank <> retrieval_rank",
     )
     assert moved > 0  # the ranker changed the order
-    quality = job(sets, "check_recs", "--ds", d, "--index", "recs_items")
     assert quality["model"] == ranker and quality["hit_rate"] > quality["hit_rate_ann"], quality

@@ -27,6 +27,7 @@ import pytest
 import requests
 
 from operators.scheduler import latest_interval, overlap_seconds
+from tests import jvm_archive
 from tests.conftest import ROOT, run_cli, test_overrides
 
 pytestmark = pytest.mark.cluster
@@ -45,7 +46,7 @@ def _sets() -> list[str]:
     return [
         *sets,
         f"project.state_dir=hdfs://127.0.0.1:9000{STATE}",
-        "spark.profiles.cluster.java_options=-XX:TieredStopAtLevel=1 -XX:+UseSerialGC",  # as the local tests'
+        f"spark.profiles.cluster.java_options={jvm_archive.JIT}",  # as the local tests' (no archive there)
         *(f"project.databases.{layer}=t{TAG}_{layer}" for layer in ("raw", "stg", "feat", "out")),
         f"sources.sources.click_logs.table=t{TAG}_raw.click_logs",  # what generate writes, the DAG ingests
         "dags.ctr_daily.sensor.poke_interval_s=15",

@@ -168,7 +168,11 @@ def test_a_backfill_scores_with_the_champion_of_its_day_and_never_publishes(spar
     """A champion for DAYS[1], then one for DAYS[2]: scoring DAYS[1] again uses the first; retraining DAYS[1]
     registers a model the gate refuses (an older day than the champion's)."""
     _job.spark = spark
-    name, small = ["--model-name", "gbdt_bf"], ("gbdt.trees.n_estimators=5", "gbdt.train_days=1")
+    # versions and champions are the point here, not the LR's regularisation: one fixed regParam, no sweep
+    name, small = (
+        ["--model-name", "gbdt_bf"],
+        ("gbdt.trees.n_estimators=5", "gbdt.train_days=1", "gbdt.lr.reg_param=0.01"),
+    )
     assert _job(overrides, "train_gbdt_lr", "--ds", str(DAYS[1]), *name, *_sets(*small)) == 0
     assert _job(overrides, "publish", "--model", "gbdt_bf", "--ds", str(DAYS[1]), "--require-accept") == 0
     assert _job(overrides, "train_gbdt_lr", "--ds", str(DAYS[2]), *name, *_sets(*small)) == 0
