@@ -136,10 +136,10 @@ def _ranks_on_executors(model: str) -> list[dict]:
 
 
 def test_jobs_on_the_standalone_master_keep_state_on_hdfs(cluster):
-    _job(cluster, "generate", "--ds", FIT.isoformat())
+    # the fit day, the backfill's days and the scheduled one: a range, one application (~100 s a start here)
+    _job(cluster, "generate", "--ds", f"{FIT}..{D}")
     _job(cluster, "ingest", "--source", "click_logs", "--ds", FIT.isoformat())
     _job(cluster, "features", "--pipeline", "ctr_default", "--fit", "--ds", FIT.isoformat())
-    _job(cluster, "generate", "--ds", f"{BACKFILL[0]}..{D}")  # the backfill's days and the scheduled one
     files = _hdfs_files(STATE)
     # the Delta tables of every layer, the fitted pipeline and its feature map, the landing files: in HDFS
     assert any(f"/t{TAG}_stg.db/click_logs/_delta_log/" in f for f in files), files[:20]
