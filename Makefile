@@ -35,7 +35,7 @@ cluster-status: setup
 # Two test processes (pytest-xdist, whole files to each, each with its own Spark session): the DAG tests
 # spend most of their time waiting on short Spark jobs, so two streams fill the 2 cores. Files go out in
 # collection order (no reorder by test count), so the two long DAG tests (tests/airflow) start first. The multi-process
-# tests (marked `cluster`: a local-cluster job, the loopback cluster's dozen processes) run after, alone.
+# tests (marked `cluster`: the loopback cluster's dozen processes) run after, alone.
 # tests/jvm_archive.py first makes the class-data archive the tests' Spark JVMs start from (once per machine).
 test: setup
 	@$(PY) -m tests.jvm_archive

@@ -76,7 +76,6 @@ def test_a_job_runs_the_same_three_ways(tmp_path, how):
     assert len(list((tmp_path / "warehouse" / "raw.db" / "click_logs" / "_ctrflow_parts" / DAY).iterdir())) == 1
 
 
-@pytest.mark.cluster
 def test_job_on_a_multi_process_local_cluster(tmp_path):
     """local-cluster[2,1,1024]: a master and two worker JVMs with their own Python workers."""
     out = run_cli(
