@@ -6,12 +6,12 @@ from __future__ import annotations
 from pipelines.ingest.catalog import REJECTED, last_ingests, reasons_text
 from pipelines.ingest.files import skipped_text
 from pipelines.ingest.runs import day_notes
-from pipelines.ingest.sources import available_partitions, source_path
+from pipelines.ingest.sources import available_partitions, hive_table, source_path
 from pipelines.settings import Settings
 
 
 def _where(settings: Settings, spec) -> str:
-    return spec.table if spec.kind == "hive" else source_path(settings, spec)
+    return hive_table(settings, spec) if spec.kind == "hive" else source_path(settings, spec)
 
 
 def _days(days: list[str]) -> str:

@@ -16,6 +16,7 @@ import logging
 from dataclasses import dataclass
 from urllib.parse import unquote
 
+from pipelines.common import table_names
 from pipelines.common.tables import hadoop_fs, path_exists
 from pipelines.core.errors import DataError
 from pipelines.core.layout import DayMatcher, PartitionFormat, glob_all_days, has_day, has_glob, render
@@ -175,11 +176,18 @@ def _day_of_column(spec: SourceSpec):
     return F.to_date(col)
 
 
+def hive_table(settings: Settings, spec: SourceSpec) -> str:
+    """A hive source's table: `db.table` as written; a bare `table` is in project.databases.raw (where
+    `generate` writes), so the shipped sources follow a renamed raw database."""
+    name = spec.table or ""
+    return name if "." in name else table_names.raw(settings, name)
+
+
 def _hive_day(spark, settings: Settings, name: str, spec: SourceSpec, ds: dt.date) -> SourceDay:
     from pyspark.sql import functions as F
 
     day = ds.isoformat()
-    table = spec.table or ""
+    table = hive_table(settings, spec)
     if not spark.catalog.tableExists(table):
         raise DataError(f"source {name}: Hive table {table} does not exist")
     col = hive_partition_column(spark, table, spec)
@@ -275,7 +283,7 @@ def partition_available(spark, settings: Settings, name: str, ds: dt.date) -> tu
     day = ds.isoformat()
     fmt = PartitionFormat(spec.partition_format)
     if spec.kind == "hive":
-        table = spec.table or ""
+        table = hive_table(settings, spec)
         if not spark.catalog.tableExists(table):
             return False, f"Hive table {table} does not exist"
         col = hive_partition_column(spark, table, spec)
@@ -300,7 +308,7 @@ def partition_available(spark, settings: Settings, name: str, ds: dt.date) -> tu
 def available_partitions(spark, settings: Settings, spec: SourceSpec) -> list[str]:
     """The days a source has (metadata only); [] when the source itself is missing."""
     if spec.kind == "hive":
-        table = spec.table or ""
+        table = hive_table(settings, spec)
         if not spark.catalog.tableExists(table):
             return []
         col = hive_partition_column(spark, table, spec)

@@ -16,6 +16,20 @@ def test_declared_sources_validate():
     assert [c.out_name for c in cols][:3] == ["label", "i1", "i2"] and len(cols) == 40
 
 
+def test_hive_sources_follow_the_raw_database():
+    """The shipped sources name generate's tables without a database: a renamed raw database moves them;
+    a qualified table stays where it says."""
+    from pipelines.common import table_names
+    from pipelines.ingest.sources import hive_table
+
+    s = config.load(overrides=["project.databases.raw=ctr_raw"]).settings
+    assert hive_table(s, s.sources.sources["click_logs"]) == "ctr_raw.click_logs"
+    assert hive_table(s, s.sources.sources["click_logs"]) == table_names.raw(s, s.synth.table_name)
+    assert hive_table(s, s.sources.sources["avazu_logs"]) == "ctr_raw.avazu_logs"
+    s = config.load(overrides=["sources.sources.click_logs.table=prod.impressions"]).settings
+    assert hive_table(s, s.sources.sources["click_logs"]) == "prod.impressions"
+
+
 def test_normalised_names():
     assert normalise("Click Time") == "click_time" and normalise("I1") == "i1" and normalise("user-ID") == "user_id"
 
