@@ -53,6 +53,10 @@ def session_conf(settings: Settings, profile_name: str | None = None) -> dict[st
         "spark.sql.execution.arrow.pyspark.enabled": "true",
         "spark.sql.sources.partitionOverwriteMode": "dynamic",
         "spark.sql.session.timeZone": "UTC",
+        # a Python worker that dies (UDF, mapInArrow: xgboost, torch, faiss) reports its Python stack in
+        # the task's error instead of only "Python worker exited unexpectedly (crashed)"
+        "spark.python.worker.faulthandler.enabled": "true",
+        "spark.sql.execution.pyspark.udf.faulthandler.enabled": "true",
     }
     java = f"{JVM_OPTIONS} {profile.java_options}".strip()
     conf["spark.driver.extraJavaOptions"] = java

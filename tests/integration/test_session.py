@@ -24,6 +24,22 @@ def test_session_has_hive_catalog_delta_and_arrow(spark, settings, state_dir):
     assert str(handler.getLevel()) == "OFF"
 
 
+def test_a_crashed_python_worker_reports_its_python_stack(spark):
+    """A Python worker that dies (a segfault in xgboost, torch or faiss inside mapInArrow) names where it
+    died in the task's error, not only "Python worker exited unexpectedly (crashed)"."""
+
+    def crash_in_native_code(batches):
+        import faulthandler
+
+        for batch in batches:
+            faulthandler._sigsegv()  # what a native library's segfault does to the worker
+            yield batch
+
+    with pytest.raises(Exception) as e:
+        spark.range(4, numPartitions=1).mapInArrow(crash_in_native_code, "id long").collect()
+    assert "Segmentation fault" in str(e.value) and "crash_in_native_code" in str(e.value)
+
+
 def test_hive_table_round_trip(spark, settings):
     name = tables.table(settings, "raw", "roundtrip_hive")
     df = spark.createDataFrame([(1, "a"), (2, "b")], "id int, v string")
