@@ -3,13 +3,15 @@
     .venv/bin/python bench/scaling.py --sizes 500000 1000000 2000000 4000000 [--state /tmp/ctrflow-bench-scaling]
     .venv/bin/python bench/scaling.py --report        # the table and plot again from the results file
 
-Each size runs in a fresh process with its own Spark session (`local[*]`, the bench's driver memory) and
-state directory: generate and ingest two days of N rows, fit the features on the first and transform the
-second, train GBDT+LR and DeepFM (one epoch, the `ctr.backend` of the config) on the first day with the
-second as validation day, score the second with GBDT+LR. For every stage: seconds, and the peak resident
-memory, sampled every 0.2 s, of the driver's Python process, of the JVM (in `local[*]` the executors run
-inside it) and of all other child processes together (Spark's Python workers, Horovod's ranks), which
-are the executors' Python side.
+Each size has its own state directory and runs every job as its own process (`python -m jobs ...`, its
+own Spark session, `local[*]`, the bench's driver memory), as Airflow runs them: generate and ingest two
+days of N rows, fit the features on the first and transform the second, train GBDT+LR and DeepFM (one
+epoch, the `ctr.backend` of the config) on the first day with the second as validation day, score the
+second with GBDT+LR. For every stage: seconds (Spark's start included, as in a DAG run), and the peak
+resident memory, sampled every 0.2 s, of the job's driver (its Python process), of its JVM (in
+`local[*]` the executors run inside it) and of all other processes below it together (Spark's Python
+workers, Horovod's ranks), which are the executors' Python side. (All jobs of a size in one session, as
+this bench first did, made the 4M-row day fail: see docs/benchmarks.md, "Scaling".)
 
 Results are appended per size to `<state>/scaling.json` (a size that completed is never rerun unless
 --fresh); the report prints per stage the seconds at each size, the log-log slope of time against rows
@@ -24,6 +26,7 @@ import datetime as dt
 import json
 import math
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -40,8 +43,8 @@ PLOT = ROOT / "docs" / "scaling.png"
 
 
 class PeakMemory:
-    """Peak RSS (bytes) of this process, of the JVM child and of all other descendants, sampled while a
-    stage runs: `with peaks.stage(): ...` then `peaks.last`."""
+    """Peak RSS (bytes) of the job processes this process starts (the drivers), of their JVMs and of all
+    other descendants, sampled while a stage runs: `with peaks.stage(): ...` then `peaks.last`."""
 
     def __init__(self, interval: float = 0.2):
         import psutil
@@ -53,11 +56,14 @@ class PeakMemory:
     def _sample(self) -> dict[str, int]:
         import psutil
 
-        out = {"driver_python": self.me.memory_info().rss, "jvm": 0, "workers": 0}
+        out = {"driver_python": 0, "jvm": 0, "workers": 0}
         for child in self.me.children(recursive=True):
             try:
                 rss = child.memory_info().rss
-                key = "jvm" if child.name() == "java" else "workers"
+                if child.name() == "java":
+                    key = "jvm"
+                else:
+                    key = "driver_python" if child.ppid() == self.me.pid else "workers"
                 out[key] += rss
             except psutil.Error:
                 continue
@@ -84,9 +90,10 @@ class PeakMemory:
 
 
 def one_size(rows: int, state: str, driver_memory: str) -> dict:
-    """Run the chain for one day size in this process; {stage: {"s": seconds, memory peaks}}."""
-    from bench.runner import job_runner, open_session, synthetic_sets
+    """Run the chain for one day size, each job in its own process; {stage: {"s": seconds, memory peaks}}."""
+    from bench.runner import synthetic_sets
 
+    shutil.rmtree(state, ignore_errors=True)
     sets = [
         *synthetic_sets(state, rows),
         f"spark.profiles.local.conf.spark.driver.memory={driver_memory}",
@@ -95,8 +102,15 @@ def one_size(rows: int, state: str, driver_memory: str) -> dict:
         "ctr.epochs=1",
         "spark.profiles.local.conf.spark.ui.showConsoleProgress=false",
     ]
-    _, spark = open_session(state, sets, reuse=False)
-    job = job_runner(spark, sets)
+    flags = [a for s in sets for a in ("--set", s)]
+
+    def job(*argv: str) -> float:
+        t0 = time.perf_counter()
+        proc = subprocess.run([sys.executable, "-m", "jobs", *argv, *flags], cwd=ROOT)
+        if proc.returncode != 0:
+            raise SystemExit(f"scaling: job {' '.join(argv)} failed (exit {proc.returncode})")
+        return time.perf_counter() - t0
+
     peaks = PeakMemory()
     out: dict[str, dict] = {}
     steps = [
@@ -119,7 +133,6 @@ def one_size(rows: int, state: str, driver_memory: str) -> dict:
             job(*argv)
         out[name] = {"s": round(seconds, 1), **{f"{k}_mb": round(v / 2**20) for k, v in peaks.last.items()}}
         print(f"scaling {rows:,} rows: {name} {seconds:.1f} s, peaks {out[name]}", flush=True)
-    spark.stop()
     return out
 
 
