@@ -258,6 +258,15 @@ def run_cell(args, profile: str, rows: int) -> dict:
     return cell
 
 
+def merge_cells(earlier: dict, new: dict) -> dict:
+    """A cell re-run with --reuse on other models (or without baselines) adds to what it had: the same
+    rows, so the earlier models, baselines and timings stay and this run's replace theirs by name."""
+    merged = {**earlier, "ceiling": new["ceiling"]}
+    for part in ("models", "baselines", "seconds"):
+        merged[part] = {**earlier.get(part, {}), **new[part]}
+    return merged
+
+
 def _print_cell(cell: dict) -> None:
     print(f"\n== {cell['profile']} at {cell['rows_per_day']:,} rows/day: trained on 2 days, scored on the 3rd ==")
     print(f"{'model':<34} {'AUC':>7} {'NE':>7} {'calib':>7}")
@@ -430,7 +439,11 @@ def main() -> None:
     ap.add_argument(
         "--models", nargs="+", default=["lr", "gbdt_lr", "fm", "ffm", "wide_deep", "deepfm", "dcn", "dcn_v2"]
     )
-    ap.add_argument("--reuse", action="store_true", help="keep each cell's data from a previous run")
+    ap.add_argument(
+        "--reuse",
+        action="store_true",
+        help="keep each cell's data from a previous run; the cell's results join its earlier cell.json",
+    )
     ap.add_argument("--skip-baselines", action="store_true", help="no scikit-learn / LightGBM baselines")
     ap.add_argument("--write-docs", action="store_true", help="put the table and plot into docs/benchmarks.md")
     ap.add_argument(
@@ -443,8 +456,10 @@ def main() -> None:
     args = ap.parse_args()
     if args.one_cell:
         profile, rows = args.one_cell.split(":")
+        out = Path(f"{args.state}/{profile}-{rows}/cell.json")
+        earlier = json.loads(out.read_text()) if args.reuse and out.exists() else None
         cell = run_cell(args, profile, int(rows))
-        Path(f"{args.state}/{profile}-{rows}/cell.json").write_text(json.dumps(cell, indent=2, default=str))
+        out.write_text(json.dumps(merge_cells(earlier, cell) if earlier else cell, indent=2, default=str))
         return
     import subprocess
 
