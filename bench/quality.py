@@ -353,7 +353,7 @@ def _plot(cells: list[dict], models: list[str], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(10, 5))
+    fig, ax = plt.subplots(figsize=(12, 5))
     names = [*models, "sklearn LR one-hot", "LightGBM single-process"]
     width = 0.8 / len(names)
     for i, name in enumerate(names):
@@ -379,7 +379,7 @@ def _plot(cells: list[dict], models: list[str], path: Path) -> None:
     ax.set_ylim(max(0.5, min(lows) - 0.03), max(c["ceiling"]["auc"] for c in cells) + 0.02)
     ax.set_ylabel("AUC on the held-out day")
     ax.set_title("ctrflow models at their defaults vs baselines on the same rows")
-    ax.legend(fontsize=7, ncol=3, loc="lower right")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))  # outside: bars reach every corner
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
